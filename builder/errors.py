@@ -1,0 +1,95 @@
+"""Typed errors. The library raises these; only the CLI prints them and exits.
+
+Each class has its own exit code so that scheduled jobs can tell failures apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong, located as precisely as the source allows."""
+
+    file: str
+    line: int | None
+    column: int | None
+    field: str
+    message: str
+    hint: str = ""
+
+    def location(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+    def __str__(self) -> str:
+        text = self.location()
+        if self.field:
+            text += f": {self.field}"
+        text += f": {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class BuilderError(Exception):
+    """Base class; `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems
+
+    def lines(self) -> list[str]:
+        if self.problems:
+            return [str(p) for p in self.problems]
+        return [self.message]
+
+
+class UsageError(BuilderError):
+    """The command line asked for something that does not exist."""
+
+    exit_code = 2
+
+
+class RecipeError(BuilderError):
+    """One or more recipes are invalid; nothing was written."""
+
+    exit_code = 3
+
+
+class ConfigError(BuilderError):
+    """Channel settings (pyproject.toml [tool.builder] or environment) are invalid."""
+
+    exit_code = 4
+
+
+class StaleError(BuilderError):
+    """Committed output does not match what the recipes render to."""
+
+    exit_code = 5
+
+
+class PolicyError(BuilderError):
+    """The hardening policy found violations."""
+
+    exit_code = 6
+
+
+class LockError(BuilderError):
+    """A lock file is missing fields, corrupted or hand-edited."""
+
+    exit_code = 7
+
+
+class ToolError(BuilderError):
+    """An external tool the builder relies on is missing or failed."""
+
+    exit_code = 8

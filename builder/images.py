@@ -1,0 +1,86 @@
+"""One recipe makes one image, plus one per variant. `ImageSpec` is that image's resolved view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from builder.model import FromSpec, Recipe, TestSpec, User, Variant
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    recipe: Recipe
+    variant: Variant | None
+    source: str  # the recipe file, as shown to people (recipes/NAME.yaml)
+
+    @property
+    def id(self) -> str:
+        """`python`, or `python/trixie` for a variant: also its folder under base-images/."""
+        return f"{self.recipe.name}/{self.variant.name}" if self.variant else self.recipe.name
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name
+
+    @property
+    def variant_name(self) -> str | None:
+        return self.variant.name if self.variant else None
+
+    @property
+    def tag_suffix(self) -> str:
+        return f"-{self.variant.name}" if self.variant else ""
+
+    @property
+    def description(self) -> str:
+        if self.variant and self.variant.description:
+            return self.variant.description
+        return self.recipe.description
+
+    @property
+    def from_(self) -> FromSpec:
+        if self.variant and self.variant.from_:
+            return self.variant.from_
+        return self.recipe.from_
+
+    @property
+    def parent_id(self) -> str | None:
+        """The image id of the channel image this one builds FROM, if any."""
+        spec = self.from_
+        if spec.recipe is None:
+            return None
+        return f"{spec.recipe}/{spec.variant}" if spec.variant else spec.recipe
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        extra = self.variant.packages if self.variant else ()
+        return tuple(sorted({*self.recipe.packages, *extra}))
+
+    @property
+    def env(self) -> dict[str, str]:
+        merged = dict(self.recipe.env)
+        if self.variant:
+            merged.update(self.variant.env)
+        return merged
+
+    @property
+    def labels(self) -> dict[str, str]:
+        merged = dict(self.recipe.labels)
+        if self.variant:
+            merged.update(self.variant.labels)
+        return merged
+
+    @property
+    def user(self) -> User:
+        return self.recipe.user
+
+    @property
+    def workdir(self) -> str:
+        return self.recipe.workdir or self.recipe.user.home_dir
+
+    @property
+    def tests(self) -> tuple[TestSpec, ...]:
+        return self.recipe.tests
+
+
+def expand(recipe: Recipe, source: str) -> list[ImageSpec]:
+    return [ImageSpec(recipe, None, source)] + [ImageSpec(recipe, v, source) for v in recipe.variants]

@@ -1,0 +1,81 @@
+"""The lock file: exactly what went into an image (base-images/NAME[/VARIANT]/image.lock.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from builder import imageref
+from builder.errors import LockError
+
+LOCK_NAME = "image.lock.json"
+SCHEMA_VERSION = 1
+
+
+def _sha256(value: str) -> str:
+    if not imageref.is_sha256_digest(value):
+        raise ValueError(f"{value!r} is not a sha256 digest (sha256: and 64 lowercase hex digits)")
+    return value
+
+
+Digest = Annotated[str, AfterValidator(_sha256)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BaseLock(_Frozen):
+    """The image this one was built FROM, as pulled."""
+
+    reference: str = Field(description="Repository and tag as pulled, e.g. 127.0.0.1:5000/library/debian:bookworm-slim")
+    digest: Digest
+
+
+class Package(_Frozen):
+    name: str
+    version: str
+    source: str
+    architecture: str
+
+
+class ImageLock(_Frozen):
+    repository: str
+    digest: Digest
+    size: int = Field(ge=0)
+
+
+class Lock(_Frozen):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    image: str = Field(description="Image id: NAME or NAME/VARIANT")
+    version: str
+    recipe_sha256: str
+    base: BaseLock
+    result: ImageLock | None = None
+    packages: tuple[Package, ...] = ()
+    built_at: str | None = None
+
+
+def read(path: Path) -> Lock | None:
+    """The lock at `path`, None when there is none; LockError naming the field when it is bad."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LockError(f"{path}: cannot read lock: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LockError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); "
+                        "restore it from git or rebuild the image") from None
+    try:
+        return Lock.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise LockError(f"{path}: {where}: {first['msg']}; the lock is corrupted or hand-edited: "
+                        "restore it from git or rebuild the image") from None

@@ -1,0 +1,193 @@
+"""The recipe model: frozen, typed, validated once. No raw dicts past this module."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from builder import names
+
+Distro = Literal["debian", "ubuntu", "alpine"]
+
+Text = Annotated[str, AfterValidator(names.text)]
+
+
+def _schema(**extra: Any) -> Any:
+    # Constraints for editors only: the validators above give the friendlier messages.
+    return Field(json_schema_extra=extra)
+
+
+ImageName = Annotated[str, AfterValidator(names.image_name),
+                      _schema(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$", maxLength=64)]
+AbsPath = Annotated[str, AfterValidator(names.absolute_path),
+                    _schema(pattern=r"^/[A-Za-z0-9._@+/-]*$")]
+EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+LabelKey = Annotated[str, AfterValidator(names.label_key),
+                     _schema(pattern=r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")]
+Id = Annotated[int, AfterValidator(names.numeric_id), _schema(minimum=1, maximum=names.MAX_ID)]
+Argv = Annotated[tuple[Text, ...], Field(min_length=1)]
+
+DEFAULT_USER = "nonroot"
+DEFAULT_ID = 65532
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _check_package(value: str, info: ValidationInfo) -> str:
+    distro = (info.context or {}).get("distro")
+    return names.package(value, distro) if distro in names.PACKAGE_RULES else value
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice; list each package once")
+        seen.add(value)
+    return values
+
+
+def _description(value: str) -> str:
+    if not value.strip() or len(value) > 200:
+        raise ValueError("write one line of 1 to 200 characters")
+    return value
+
+
+Package = Annotated[Text, AfterValidator(_check_package)]
+Packages = Annotated[tuple[Package, ...], AfterValidator(_unique)]
+
+
+class FromSpec(_Frozen):
+    """What the image builds on: an upstream image by tag, or another recipe of the channel."""
+
+    image: Annotated[Text, AfterValidator(names.upstream_image)] | None = Field(
+        None, description="Upstream image by tag, e.g. debian:bookworm-slim (digest goes in the lock)")
+    recipe: ImageName | None = Field(None, description="Another recipe of this channel to build FROM")
+    variant: ImageName | None = Field(None, description="With `recipe`: which variant of it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _image_shorthand(cls, value: object) -> object:
+        # `from: debian:bookworm-slim` is short for `from: {image: debian:bookworm-slim}`.
+        return {"image": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FromSpec:
+        if (self.image is None) == (self.recipe is None):
+            raise ValueError("give exactly one of `image` (an upstream tag) or `recipe` "
+                             "(another recipe of this channel)")
+        if self.variant is not None and self.recipe is None:
+            raise ValueError("`variant` only applies with `recipe`")
+        return self
+
+
+class User(_Frozen):
+    """The non-root user the image runs as. Never root, never uid or gid 0."""
+
+    name: Annotated[Text, AfterValidator(names.user_name)] = Field(
+        description="User (and group) name",
+        json_schema_extra={"pattern": r"^[a-z_][a-z0-9_-]{0,31}$", "not": {"const": "root"}})
+    uid: Id
+    gid: Id
+    home: AbsPath | None = Field(None, description="Home directory; default /home/NAME")
+
+    @property
+    def home_dir(self) -> str:
+        return self.home or f"/home/{self.name}"
+
+
+class Hardening(_Frozen):
+    strip_setuid: bool = Field(True, description="Remove setuid/setgid bits from every file")
+    setuid_allow: tuple[AbsPath, ...] = Field((), description="Files that keep setuid/setgid bits")
+    remove_package_manager: bool = Field(
+        False, description="Remove the package manager (apt / apk); the package database stays")
+    remove_shells: bool = Field(False, description="Remove shells; needs an exec-form entrypoint")
+
+
+class TestSpec(_Frozen):
+    """A command run inside the built image with the network off."""
+
+    name: Annotated[Text, AfterValidator(names.test_name)]
+    run: Argv = Field(description="Command and arguments (exec form, no shell)")
+    stdout: Text | None = Field(None, description="Expected standard output, whitespace-trimmed")
+    exit_code: Annotated[int, Field(ge=0, le=255)] = 0
+
+
+class Variant(_Frozen):
+    """Another image from the same recipe, tagged with a -NAME suffix."""
+
+    name: ImageName
+    description: Text | None = None
+    from_: FromSpec | None = Field(None, alias="from")
+    packages: Packages = Field((), description="Packages added to the recipe's list")
+    env: dict[EnvName, Text] = Field(default_factory=dict, description="Merged over the recipe's env")
+    labels: dict[LabelKey, Text] = Field(default_factory=dict)
+
+
+class Recipe(_Frozen):
+    """One image line of the channel, as written in recipes/NAME.yaml."""
+
+    name: ImageName = Field(description="Repository name in the channel; equals the file name")
+    description: Annotated[Text, AfterValidator(_description)] = Field(
+        json_schema_extra={"minLength": 1, "maxLength": 200})
+    version: Annotated[Text, AfterValidator(names.version)] = Field(
+        description="The image line's semantic version, MAJOR.MINOR.PATCH")
+    distro: Distro
+    from_: FromSpec = Field(alias="from")
+
+    packages: Packages = Field((), description="Minimal package set; installed without recommends")
+    user: User = Field(default_factory=lambda: User(name=DEFAULT_USER, uid=DEFAULT_ID,
+                                                    gid=DEFAULT_ID))
+    workdir: AbsPath | None = Field(None, description="Working directory; default the user's home")
+    env: dict[EnvName, Text] = Field(default_factory=dict)
+    labels: dict[LabelKey, Text] = Field(default_factory=dict)
+    entrypoint: Argv | None = None
+    cmd: Argv | None = None
+    hardening: Hardening = Field(default_factory=Hardening)
+    variants: tuple[Variant, ...] = ()
+    tests: tuple[TestSpec, ...] = ()
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, values: tuple[Variant, ...]) -> tuple[Variant, ...]:
+        seen: set[str] = set()
+        for variant in values:
+            if variant.name in seen:
+                raise ValueError(f"variant {variant.name!r} is declared twice")
+            seen.add(variant.name)
+        return values
+
+    @field_validator("tests")
+    @classmethod
+    def _unique_tests(cls, values: tuple[TestSpec, ...]) -> tuple[TestSpec, ...]:
+        seen: set[str] = set()
+        for test in values:
+            if test.name in seen:
+                raise ValueError(f"test {test.name!r} is declared twice; give each a unique name")
+            seen.add(test.name)
+        return values
+
+    @model_validator(mode="after")
+    def _shells_need_entrypoint(self) -> Recipe:
+        if self.hardening.remove_shells and self.entrypoint is None:
+            raise ValueError("hardening.remove_shells needs an `entrypoint`: without a shell "
+                             "the image has nothing else to run")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Recipe.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/base-images/builder/schema/recipe.schema.json"
+    return schema

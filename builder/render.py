@@ -1,0 +1,149 @@
+"""Recipes to Dockerfiles: a pure function over the model, and the atomic write of base-images/."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from builder import lock as lockfile
+from builder.dockerfile import exec_form, quote
+from builder.errors import StaleError
+from builder.fsutil import read_if_exists, write_atomic
+from builder.graph import Channel
+from builder.imageref import ImageRef
+from builder.images import ImageSpec
+from builder.model import User
+from builder.settings import Settings
+
+DOCKERFILE = "Dockerfile"
+_SHELLS = {
+    "debian": ["/bin/bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-o", "xtrace", "-c"],
+    "ubuntu": ["/bin/bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-o", "xtrace", "-c"],
+    "alpine": ["/bin/sh", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-o", "xtrace", "-c"],
+}
+_RUN_TEMPLATES = {"debian": "apt.j2", "ubuntu": "apt.j2", "alpine": "apk.j2"}
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """Everything the Dockerfile depends on besides the recipe itself."""
+
+    image: ImageSpec
+    base: ImageRef  # as pulled; carries the digest when the lock pins it
+    base_display: str  # what the base is called in labels (no digest)
+    inherited_user: User | None  # the parent image's user, which already exists
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("builder", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - output is a Dockerfile; values are escaped by quote()
+    )
+
+
+def render_dockerfile(data: RenderInput) -> str:
+    image = data.image
+    user = image.user
+    labels = {
+        "org.opencontainers.image.title": image.name,
+        "org.opencontainers.image.description": image.description,
+        "org.opencontainers.image.version": f"{image.recipe.version}{image.tag_suffix}",
+        "org.opencontainers.image.base.name": data.base_display,
+        **image.labels,
+    }
+    if data.base.digest:
+        labels["org.opencontainers.image.base.digest"] = data.base.digest
+    create_user = data.inherited_user != user
+    context = {
+        "source": image.source,
+        "image_id": image.id,
+        "version": image.recipe.version,
+        "distro": image.recipe.distro,
+        "pinned": data.base.digest is not None,
+        "from_channel": data.inherited_user is not None,
+        "from_reference": str(data.base),
+        "shell": json.dumps(_SHELLS[image.recipe.distro]),
+        "run_template": _RUN_TEMPLATES[image.recipe.distro],
+        "packages": list(image.packages),
+        "create_user": create_user,
+        "user_name": user.name,
+        "uid": user.uid,
+        "gid": user.gid,
+        "home": user.home_dir,
+        "workdir": image.workdir,
+        "workdir_needs_creating": image.workdir != user.home_dir,
+        "strip_setuid": image.recipe.hardening.strip_setuid,
+        "setuid_allow": list(image.recipe.hardening.setuid_allow),
+        "remove_package_manager": image.recipe.hardening.remove_package_manager,
+        "remove_shells": image.recipe.hardening.remove_shells,
+        "labels": [(key, quote(value)) for key, value in sorted(labels.items())],
+        "env": [(key, quote(value)) for key, value in sorted(image.env.items())],
+        "entrypoint": exec_form(image.recipe.entrypoint) if image.recipe.entrypoint else "",
+        "cmd": exec_form(image.recipe.cmd) if image.recipe.cmd else "",
+    }
+    return _environment().get_template("Dockerfile.j2").render(context)
+
+
+def output_dir(settings: Settings, image: ImageSpec) -> Path:
+    return settings.output_dir / image.id
+
+
+def base_reference(settings: Settings, channel: Channel, image: ImageSpec) -> tuple[ImageRef, str]:
+    """The base as pulled (without digest) and as named in labels."""
+    parent = channel.parent(image)
+    if parent is not None:
+        repository = settings.image_repository(parent.name)
+        ref = ImageRef(*repository.split("/", 1), tag=f"{parent.recipe.version}{parent.tag_suffix}")
+        return ref, str(ref)
+    upstream = str(image.from_.image)
+    pulled = settings.pull_reference(upstream)
+    return pulled, str(pulled)
+
+
+def render_input(settings: Settings, channel: Channel, image: ImageSpec) -> RenderInput:
+    base, display = base_reference(settings, channel, image)
+    lock = lockfile.read(output_dir(settings, image) / lockfile.LOCK_NAME)
+    # The lock pins the base only while it still names the same base; a recipe that
+    # moved to another tag renders unpinned until the next build resolves it.
+    if lock is not None and lock.base.reference == display:
+        base = base.with_digest(lock.base.digest)
+    parent = channel.parent(image)
+    return RenderInput(image, base, display, parent.user if parent else None)
+
+
+def render_all(settings: Settings, channel: Channel, selected: list[str]) -> dict[Path, str]:
+    """Every output file for the selected images, by path; nothing written."""
+    outputs: dict[Path, str] = {}
+    for image_id in selected:
+        image = channel.images[image_id]
+        path = output_dir(settings, image) / DOCKERFILE
+        outputs[path] = render_dockerfile(render_input(settings, channel, image))
+    return outputs
+
+
+def stale(outputs: dict[Path, str]) -> list[Path]:
+    return [path for path, text in outputs.items() if read_if_exists(path) != text]
+
+
+def write(outputs: dict[Path, str]) -> list[Path]:
+    """Write the files that changed, each atomically; the paths written."""
+    changed = stale(outputs)
+    for path in changed:
+        write_atomic(path, outputs[path])
+    return changed
+
+
+def check(outputs: dict[Path, str], root: Path) -> None:
+    changed = stale(outputs)
+    if changed:
+        lines = ", ".join(str(p.relative_to(root)) for p in changed)
+        raise StaleError(f"stale rendered files (run `builder render` and commit): {lines}")

@@ -1,0 +1,111 @@
+"""Channel settings: `[tool.builder]` of pyproject.toml, overridden by BUILDER_* variables."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder import imageref
+from builder.errors import ConfigError
+
+_REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?$")
+_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors")
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    recipes_dir: Path
+    output_dir: Path
+    registry: str = "127.0.0.1:5000"
+    namespace: str = "base"
+    upstream_mirrors: Mapping[str, str] = field(default_factory=dict)
+
+    def image_repository(self, name: str) -> str:
+        """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
+        return f"{self.registry}/{self.namespace}/{name}"
+
+    def pull_reference(self, upstream: str) -> imageref.ImageRef:
+        """The upstream reference as it is pulled, through a mirror when one is set."""
+        ref = imageref.parse(upstream)
+        mirror = self.upstream_mirrors.get(ref.domain)
+        return ref.with_domain(mirror) if mirror else ref
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` whose pyproject.toml has [tool.builder]."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.builder]" in candidate.read_text(encoding="utf-8"):
+            return folder
+    return start
+
+
+def load(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    table: dict[str, object] = {}
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+        table = dict(data.get("tool", {}).get("builder", {}))
+    for key in table:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, 1)
+            hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(KEYS)
+            raise ConfigError(f"pyproject.toml: [tool.builder] {key}: unknown setting ({hint})")
+    for key in KEYS:
+        override = env.get(f"BUILDER_{key.upper()}")
+        if override is not None:
+            table[key] = _parse_mirrors(override) if key == "upstream_mirrors" else override
+    return _validate(root, table)
+
+
+def _parse_mirrors(text: str) -> dict[str, str]:
+    mirrors: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        domain, sep, mirror = item.partition("=")
+        if not sep:
+            raise ConfigError(f"BUILDER_UPSTREAM_MIRRORS: {item!r} is not DOMAIN=MIRROR "
+                              "(e.g. docker.io=127.0.0.1:5000)")
+        mirrors[domain.strip()] = mirror.strip()
+    return mirrors
+
+
+def _validate(root: Path, table: dict[str, object]) -> Settings:
+    def text(key: str, default: str) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"[tool.builder] {key}: expected a non-empty string")
+        return value
+
+    registry = text("registry", "127.0.0.1:5000")
+    if not _REGISTRY.match(registry):
+        raise ConfigError(f"[tool.builder] registry: {registry!r} is not HOST[:PORT]")
+    namespace = text("namespace", "base")
+    if not _NAMESPACE.match(namespace):
+        raise ConfigError(f"[tool.builder] namespace: {namespace!r} is not a repository path "
+                          "(lowercase components separated by /)")
+    mirrors = table.get("upstream_mirrors", {})
+    if not isinstance(mirrors, dict):
+        raise ConfigError("[tool.builder] upstream_mirrors: expected a table of DOMAIN = MIRROR")
+    for domain, mirror in mirrors.items():
+        if not isinstance(mirror, str) or not _REGISTRY.match(mirror) or not _REGISTRY.match(domain):
+            raise ConfigError(f"[tool.builder] upstream_mirrors: {domain} = {mirror!r} is not "
+                              "DOMAIN = HOST[:PORT]")
+    return Settings(
+        root=root,
+        recipes_dir=root / text("recipes_dir", "recipes"),
+        output_dir=root / text("output_dir", "base-images"),
+        registry=registry,
+        namespace=namespace,
+        upstream_mirrors=dict(mirrors),
+    )
