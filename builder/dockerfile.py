@@ -1,8 +1,10 @@
 """Dockerfile text both ways: quoting values for the Dockerfile parser, and reading files back.
 
-ENV and LABEL values are read by the Dockerfile parser's own word lexer, not by a shell:
-inside double quotes it unescapes `\\"`, `\\$` and `\\\\` and expands `$VAR`. So values
-are written double-quoted with exactly those three characters escaped. Exec forms are JSON.
+ENV and LABEL values are read by the Dockerfile parser's own word lexer, not by a shell. Inside
+single quotes it takes every character literally (no `$` expansion, no escapes), so values are
+written single-quoted; a single quote is written as `"'"` and a backslash as `\\` outside the
+quotes, forms that both Docker's lexer and hadolint's parser read the same way (hadolint
+misreads a backslash just before a closing quote). Exec forms are JSON.
 """
 
 from __future__ import annotations
@@ -16,8 +18,21 @@ _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
 
 def quote(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'"{escaped}"'
+    parts: list[str] = []
+    run: list[str] = []
+    for char in value:
+        if char in "'\\":
+            if run:
+                parts.append("'" + "".join(run) + "'")
+                run = []
+            parts.append("\"'\"" if char == "'" else "\\\\")
+        else:
+            run.append(char)
+    if run or not parts:
+        parts.append("'" + "".join(run) + "'")
+    text = "".join(parts)
+    # A line that ends in the escape character continues onto the next one.
+    return text + "''" if text.endswith("\\") else text
 
 
 def exec_form(argv: Sequence[str]) -> str:
@@ -94,6 +109,8 @@ def split_words(args: str) -> list[str]:
             while i < len(args) and args[i] != '"':
                 if args[i] == "\\" and i + 1 < len(args) and args[i + 1] in '"$\\':
                     i += 1
+                elif args[i] == "$":
+                    raise ValueError("unescaped $ in double quotes would be expanded")
                 word.append(args[i])
                 i += 1
             if i >= len(args):

@@ -49,7 +49,7 @@ class ImageLock(_Frozen):
 
 
 class Lock(_Frozen):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     image: str = Field(description="Image id: NAME or NAME/VARIANT")
     version: str
     recipe_sha256: str

@@ -188,6 +188,11 @@ class Recipe(_Frozen):
 
 def json_schema() -> dict[str, Any]:
     schema = Recipe.model_json_schema(by_alias=True)
+    # `from: debian:bookworm-slim` is accepted as shorthand for `from: {image: ...}`.
+    shorthand = {"type": "string", "description": "Upstream image by tag (shorthand for {image: ...})"}
+    schema["properties"]["from"] = {"anyOf": [shorthand, {"$ref": "#/$defs/FromSpec"}]}
+    variant_from = schema["$defs"]["Variant"]["properties"]["from"]
+    variant_from["anyOf"] = [shorthand, *variant_from["anyOf"]]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/base-images/builder/schema/recipe.schema.json"
     return schema

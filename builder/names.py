@@ -73,7 +73,16 @@ def env_name(value: str) -> str:
     return value
 
 
+RESERVED_LABELS = frozenset({
+    "org.opencontainers.image.base.name", "org.opencontainers.image.base.digest",
+    "org.opencontainers.image.version", "org.opencontainers.image.created",
+    "org.opencontainers.image.revision",
+})
+
+
 def label_key(value: str) -> str:
+    if value in RESERVED_LABELS:
+        raise ValueError(f"{value} is set by the builder from the lock and the build; remove it")
     if len(value) > 128 or not _LABEL_KEY.match(value) or ".." in value:
         raise ValueError(f"{value!r} is not a valid label key (lowercase reverse-DNS such as "
                          "org.example.team: letters, digits, . and -)")

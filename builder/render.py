@@ -102,7 +102,8 @@ def base_reference(settings: Settings, channel: Channel, image: ImageSpec) -> tu
     parent = channel.parent(image)
     if parent is not None:
         repository = settings.image_repository(parent.name)
-        ref = ImageRef(*repository.split("/", 1), tag=f"{parent.recipe.version}{parent.tag_suffix}")
+        domain, path = repository.split("/", 1)
+        ref = ImageRef(domain, path, tag=f"{parent.recipe.version}{parent.tag_suffix}")
         return ref, str(ref)
     upstream = str(image.from_.image)
     pulled = settings.pull_reference(upstream)

@@ -143,7 +143,7 @@ class _Converter:
                                         f"nested deeper than {MAX_DEPTH} levels")])
         self.doc.positions.setdefault(path, self._mark(node))
         if isinstance(node, yaml.ScalarNode):
-            if node.tag == _NULL_TAG and node.style is None:
+            if node.tag == _NULL_TAG and not node.style:  # plain style: None or ""
                 return None
             return str(node.value)
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,96 @@
+"""The hardening policy: each rule fires on the Dockerfile it is about, and hadolint agrees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from builder import cli, graph, policy, recipes, settings
+from builder.images import ImageSpec
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = REPO / "tests" / "fixtures" / "channel"
+
+
+def an_image() -> ImageSpec:
+    config = settings.load(REPO, environ={})
+    channel = graph.build(recipes.load_dir(config.recipes_dir, REPO))
+    return channel.images["python"]
+
+
+PINNED = "FROM debian:bookworm-slim@sha256:" + "a" * 64 + "\n"
+
+CASES = [
+    ("FROM debian:bookworm-slim\nUSER 1:1\n", ["HB001"]),
+    (PINNED, ["HB002"]),
+    (PINNED + "USER app\n", ["HB002"]),
+    (PINNED + "USER 0:0\n", ["HB002"]),
+    (PINNED + "USER 1:1\nUSER 0:1\n", ["HB002"]),
+    (PINNED + "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nUSER 1:1\n",
+     ["HB004"]),
+    (PINNED + "RUN apt-get update\nUSER 1:1\n", ["HB005", "HB006"]),
+    (PINNED + "RUN apk add curl\nUSER 1:1\n", ["HB005"]),
+    (PINNED + "ADD https://example.com/x /x\nUSER 1:1\n", ["HB007"]),
+    (PINNED + "ENV DB_PASSWORD=hunter2\nUSER 1:1\n", ["HB008"]),
+    (PINNED + "USER 1:1\nENTRYPOINT python3 -m app\n", ["HB009"]),
+    (PINNED + "RUN rm -rf /var/lib/dpkg\nUSER 1:1\n", ["HB010"]),
+    (PINNED + "USER 1:1\nENTRYPOINT [\"python3\"]\n", []),
+]
+
+
+@pytest.mark.parametrize(("text", "rules"), CASES)
+def test_dockerfile_rules(text: str, rules: list[str]) -> None:
+    found = policy.check_dockerfile(an_image(), "Dockerfile", text)
+    assert sorted(f.rule.id for f in found) == rules
+
+
+def test_every_rule_has_an_anchor_and_a_hint() -> None:
+    for rule in policy.RULES.values():
+        assert rule.anchor
+        assert rule.hint
+        assert rule.title
+        assert rule.severity in ("error", "warning")
+
+
+@pytest.mark.allow_subprocess
+def test_lint_passes_on_the_committed_channel(capsys: pytest.CaptureFixture[str]) -> None:
+    """hadolint and the policy are clean on every committed Dockerfile (warnings aside)."""
+    assert cli.main(["--root", str(REPO), "lint", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] is True
+    assert {f["rule"] for f in report["findings"]} <= {"HB001"}
+    assert sorted(report["images"]) == ["curl", "curl/trixie", "debian-base", "python"]
+
+
+@pytest.mark.allow_subprocess
+def test_hadolint_clean_on_golden_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--root", str(FIXTURE), "lint", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [f for f in report["findings"] if f["rule"] == "HB014"] == []
+
+
+@pytest.mark.allow_subprocess
+def test_lint_reports_hand_edits_and_hadolint_findings(channel_copy: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = channel_copy / "base-images" / "python" / "Dockerfile"
+    path.write_text(path.read_text().replace("USER 65532:65532", "USER root") + "RUN cd /tmp\n")
+    assert cli.main(["--root", str(channel_copy), "lint", "python", "--json"]) == 6
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    rules = {f["rule"] for f in findings}
+    assert {"HB002", "HB013", "HB014"} <= rules
+    hadolint_codes = {f["message"].split(" ")[0] for f in findings if f["rule"] == "HB014"}
+    assert "DL3003" in hadolint_codes
+
+
+def test_recipe_rules(tmp_path: Path) -> None:
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "app.yaml").write_text(
+        "name: app\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
+        "packages: [sudo]\nenv: {API_TOKEN: x}\nhardening: {strip_setuid: false}\n")
+    config = settings.load(tmp_path, environ={})
+    channel = graph.build(recipes.load_dir(config.recipes_dir, tmp_path))
+    found = policy.check_recipe(channel, channel.images["app"])
+    assert [(f.rule.id, f.line) for f in found] == [("HB003", 8), ("HB011", 6), ("HB008", 7),
+                                                    ("HB012", 1)]

@@ -1,0 +1,215 @@
+"""Bad recipes and the exact lines they produce: file:line:column: field: what (how to fix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder import graph, recipes
+from builder.errors import RecipeError
+
+GOOD = """\
+name: app
+description: An application base
+version: 1.0.0
+distro: debian
+from: {image: "debian:bookworm-slim"}
+packages: [ca-certificates]
+"""
+
+
+def problems_of(tmp_path: Path, files: dict[str, str | bytes]) -> list[str]:
+    folder = tmp_path / "recipes"
+    folder.mkdir(exist_ok=True)
+    for name, content in files.items():
+        path = folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    with pytest.raises(RecipeError) as caught:
+        graph.build(recipes.load_dir(folder, tmp_path))
+    return [str(p) for p in caught.value.problems]
+
+
+BAD_FIELDS = [
+    ("version: 1.10", "recipes/app.yaml:3:1: version: '1.10' is not a semantic version "
+     "(MAJOR.MINOR.PATCH, e.g. 1.0.0)"),
+    ("version: 1.0.0-rc1", "recipes/app.yaml:3:1: version: '1.0.0-rc1': image lines use plain "
+     "MAJOR.MINOR.PATCH versions"),
+    ("distro: debain", "recipes/app.yaml:4:1: distro: 'debain' is not one of debian, ubuntu or "
+     "alpine (did you mean 'debian'?)"),
+    ('from: {image: "debian:latest"}', "recipes/app.yaml:5:8: from.image: 'debian:latest' uses "
+     "the moving `latest` tag; name a release tag, e.g. debian:bookworm-slim"),
+    ('from: {image: "debian"}', "recipes/app.yaml:5:8: from.image: 'debian' has no tag; name one "
+     "explicitly, e.g. debian:bookworm-slim"),
+    ('from: {image: "debian:bookworm@sha256:' + "a" * 64 + '"}',
+     "recipes/app.yaml:5:8: from.image: 'debian:bookworm@sha256:" + "a" * 64 + "' carries a "
+     "digest; name a tag only: the digest is resolved into image.lock.json and the Dockerfile, "
+     "and watched for updates"),
+    ('from: {image: "Debian:12"}', "recipes/app.yaml:5:8: from.image: 'Debian:12': repository "
+     "names must be lowercase"),
+    ('from: {image: "deb ian:12"}', "recipes/app.yaml:5:8: from.image: 'deb ian:12' is not a valid "
+     "image reference (expected NAME[:TAG][@DIGEST], e.g. debian:bookworm-slim)"),
+    ("from: {image: 'debian:12', recipe: base}", "recipes/app.yaml:5:1: from: give exactly one of "
+     "`image` (an upstream tag) or `recipe` (another recipe of this channel)"),
+    ("packages: [Python3]", "recipes/app.yaml:6:12: packages[0]: 'Python3' is not a valid debian "
+     "package name (lowercase letters, digits and + - . only, at least 2 characters, starting "
+     "with a letter or digit); did you mean 'python3'?"),
+    ("packages: [curl=7.88]", "recipes/app.yaml:6:12: packages[0]: 'curl=7.88' is not a valid "
+     "debian package name (lowercase letters, digits and + - . only, at least 2 characters, "
+     "starting with a letter or digit); versions are not pinned in recipes: the lock records "
+     "them and security updates move them"),
+    ('packages: ["curl; rm -rf /"]', "recipes/app.yaml:6:12: packages[0]: 'curl; rm -rf /' is not "
+     "a valid debian package name (lowercase letters, digits and + - . only, at least 2 "
+     "characters, starting with a letter or digit)"),
+    ("packages: [curl, curl]", "recipes/app.yaml:6:1: packages: 'curl' is listed twice; list each "
+     "package once"),
+    ("packages: curl", "recipes/app.yaml:6:1: packages: expected a list, e.g. [a, b], got 'curl'"),
+    ("pakages: [curl]", "recipes/app.yaml:7:1: pakages: unknown field 'pakages' "
+     "(did you mean 'packages'?)"),
+    ("user: {name: root, uid: 1000, gid: 1000}", "recipes/app.yaml:7:8: user.name: the user must "
+     "not be root; images run as a non-root user (omit `user` for the default nonroot "
+     "65532:65532)"),
+    ("user: {name: app, uid: 0, gid: 1000}", "recipes/app.yaml:7:19: user.uid: 0 is root; use a "
+     "non-root id such as 65532"),
+    ("user: {name: app, uid: 1000, gid: 0}", "recipes/app.yaml:7:30: user.gid: 0 is root; use a "
+     "non-root id such as 65532"),
+    ("user: {name: app, uid: lots, gid: 1}", "recipes/app.yaml:7:19: user.uid: expected a whole "
+     "number, got 'lots'"),
+    ("user: {name: app, uid: 1, gid: 1, shel: /bin/sh}", "recipes/app.yaml:7:35: user.shel: "
+     "unknown field 'shel' (allowed fields: gid, home, name, uid)"),
+    ("user: {name: app, gid: 1}", "recipes/app.yaml:7:1: user.uid: required field is missing "
+     "(add `uid:`)"),
+    ("workdir: srv", "recipes/app.yaml:7:1: workdir: 'srv' is not an absolute path; start it with /"),
+    ("workdir: /srv/../etc", "recipes/app.yaml:7:1: workdir: '/srv/../etc' is not a normalized "
+     "path (no //, . or .. parts, no trailing /)"),
+    ('workdir: "/srv/my app"', "recipes/app.yaml:7:1: workdir: '/srv/my app' has characters not "
+     "allowed in paths here (letters, digits and . _ @ + - / only)"),
+    ("env: {1BAD: x}", "recipes/app.yaml:7:7: env.1BAD: '1BAD' is not a valid environment variable "
+     "name (letters, digits and _, not starting with a digit)"),
+    ('env: {A: "one\\ntwo"}', "recipes/app.yaml:7:7: env.A: contains the control character U+000A; "
+     "use a single line of printable text"),
+    ("labels: {Org.Example: x}", "recipes/app.yaml:7:10: labels.Org.Example: 'Org.Example' is not "
+     "a valid label key (lowercase reverse-DNS such as org.example.team: letters, digits, . and -)"),
+    ('entrypoint: "python3 -c"', "recipes/app.yaml:7:1: entrypoint: expected a list, e.g. [a, b], "
+     "got 'python3 -c'"),
+    ("entrypoint: []", "recipes/app.yaml:7:1: entrypoint: must not be empty"),
+    ("hardening: {strip_setuid: maybe}", "recipes/app.yaml:7:13: hardening.strip_setuid: expected "
+     "true or false, got 'maybe'"),
+    ("hardening: {remove_shells: true}", "recipes/app.yaml:1:1: hardening.remove_shells needs an "
+     "`entrypoint`: without a shell the image has nothing else to run"),
+    ("tests: [{name: t, run: []}]", "recipes/app.yaml:7:19: tests[0].run: must not be empty"),
+    ("tests: [{name: t, run: [id]}, {name: t, run: [id]}]", "recipes/app.yaml:7:1: tests: test "
+     "'t' is declared twice; give each a unique name"),
+    ("variants: [{name: x}, {name: x}]", "recipes/app.yaml:7:1: variants: variant 'x' is declared "
+     "twice"),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), BAD_FIELDS, ids=[b[0][:40] for b in BAD_FIELDS])
+def test_bad_field(tmp_path: Path, line: str, expected: str) -> None:
+    key = line.split(":", 1)[0]
+    kept = [row for row in GOOD.splitlines() if not row.startswith(f"{key}:")]
+    replaced = len(kept) != len(GOOD.splitlines())
+    lines = GOOD.splitlines()
+    text = "\n".join(line if row.startswith(f"{key}:") else row for row in lines) if replaced \
+        else GOOD + line
+    assert problems_of(tmp_path, {"app.yaml": text + "\n"}) == [expected]
+
+
+BAD_FILES: list[tuple[str, str | bytes, str]] = [
+    ("duplicate key", GOOD + "version: 2.0.0\n", "recipes/app.yaml:7:1: version: duplicate key "
+     "(it is already set on line 3; keep one)"),
+    ("syntax", GOOD + "packages: [a\n", "recipes/app.yaml:8:1: YAML syntax error: did not find "
+     "expected ',' or ']' (check indentation and quoting near this line)"),
+    ("not UTF-8", GOOD.encode() + b"env: {A: \xff}\n", "recipes/app.yaml:7: not valid UTF-8 "
+     "(byte 148) (save the file as UTF-8)"),
+    ("binary", GOOD.encode() + b"\x00\x01\x02", "recipes/app.yaml:7:1: control character U+0000 "
+     "in the file (recipes are plain text; remove binary content)"),
+    ("oversized", GOOD + "#" * 300_000 + "\n", "recipes/app.yaml: file is 300140 bytes, over the "
+     "262144 byte limit (a recipe is a short file; split it or remove what is not needed)"),
+    ("not a mapping", "- a\n- b\n", "recipes/app.yaml:1:1: a recipe is a mapping of fields (name:, "
+     "description:, ...) (see the recipe reference in README.md)"),
+    ("merge key", GOOD + "base: &b {A: x}\nenv:\n  <<: *b\n", "recipes/app.yaml:9:3: env: merge "
+     "keys (<<) are not supported (write the fields out)"),
+    ("name differs", GOOD.replace("name: app", "name: other"), "recipes/app.yaml:1:1: name: "
+     "'other' does not match the file name (rename the file to other.yaml or set name: app)"),
+    ("missing fields", "name: app\n", "recipes/app.yaml:1:1: description: required field is "
+     "missing (add `description:`)"),
+]
+
+
+@pytest.mark.parametrize(("case", "content", "expected"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_file(tmp_path: Path, case: str, content: str | bytes, expected: str) -> None:
+    assert problems_of(tmp_path, {"app.yaml": content})[0] == expected
+
+
+def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
+    rows = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
+        rows.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    found = problems_of(tmp_path, {"app.yaml": "\n".join(rows) + "\n"})
+    assert len(found) == 1
+    assert "more than 20000 values (alias expansion?)" in found[0]
+
+
+def test_all_problems_of_all_recipes_at_once(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, {
+        "app.yaml": GOOD.replace("1.0.0", "one") + "user: {name: root, uid: 0, gid: 1}\n",
+        "web.yaml": GOOD.replace("name: app", "name: web").replace("debian", "alpine", 1)
+        + "packages2: []\n",
+    })
+    assert [line.split(": ")[0] + ": " + line.split(": ")[1] for line in found] == [
+        "recipes/app.yaml:3:1: version",
+        "recipes/app.yaml:7:8: user.name",
+        "recipes/app.yaml:7:20: user.uid",
+        "recipes/web.yaml:7:1: packages2",
+    ]
+
+
+def test_graph_missing_parent_and_variant(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, {
+        "app.yaml": GOOD.replace('{image: "debian:bookworm-slim"}', "{recipe: nothere}"),
+        "web.yaml": GOOD.replace("name: app", "name: web")
+        .replace('{image: "debian:bookworm-slim"}', "{recipe: base, variant: trixie}"),
+        "base.yaml": GOOD.replace("name: app", "name: base"),
+    })
+    assert found == [
+        "recipes/app.yaml:5:1: from: app builds FROM recipe 'nothere' does not exist "
+        "(add recipes/nothere.yaml or fix the name)",
+        "recipes/web.yaml:5:1: from: web builds FROM recipe 'base' has no variant 'trixie' "
+        "(variants of it: none)",
+    ]
+
+
+def test_graph_cycle_names_every_recipe(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, {
+        "a.yaml": GOOD.replace("name: app", "name: a").replace('{image: "debian:bookworm-slim"}', "{recipe: b}"),
+        "b.yaml": GOOD.replace("name: app", "name: b").replace('{image: "debian:bookworm-slim"}', "{recipe: c}"),
+        "c.yaml": GOOD.replace("name: app", "name: c").replace('{image: "debian:bookworm-slim"}', "{recipe: a}"),
+    })
+    assert found == ["recipes/a.yaml:5:1: from: recipes build FROM each other in a cycle: "
+                     "a -> b -> c -> a (one of them must build FROM an upstream image)"]
+
+
+def test_graph_distro_and_user_clash(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, {
+        "base.yaml": GOOD.replace("name: app", "name: base"),
+        "app.yaml": GOOD.replace('{image: "debian:bookworm-slim"}', "{recipe: base}")
+        .replace("distro: debian", "distro: ubuntu") + "user: {name: nonroot, uid: 1000, gid: 1000}\n",
+    })
+    assert found == [
+        "recipes/app.yaml:4:1: distro: app is ubuntu but builds FROM base, which is debian "
+        "(set distro: debian)",
+        "recipes/app.yaml:7:1: user: user nonroot 1000:1000 clashes with nonroot 65532:65532 of "
+        "base (reuse the parent's user exactly or pick another name and uid)",
+    ]
+
+
+def test_reserved_label(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, {"app.yaml": GOOD + "labels: {org.opencontainers.image.version: '9'}\n"})
+    assert found == ["recipes/app.yaml:7:10: labels.org.opencontainers.image.version: "
+                     "org.opencontainers.image.version is set by the builder from the lock and the "
+                     "build; remove it"]

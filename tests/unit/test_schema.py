@@ -1,0 +1,39 @@
+"""The recipe JSON Schema is generated from the model, committed, and agrees with the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from builder import cli, model
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = REPO / "recipes" / "recipe.schema.json"
+
+
+def test_committed_schema_is_up_to_date() -> None:
+    assert cli.main(["--root", str(REPO), "schema", "--check"]) == 0
+    assert json.loads(SCHEMA.read_text()) == model.json_schema()
+
+
+@pytest.mark.parametrize("path", sorted([*REPO.glob("recipes/*.yaml"),
+                                         *REPO.glob("tests/fixtures/channel/recipes/*.yaml")]),
+                         ids=lambda p: p.name)
+def test_every_sample_recipe_validates_against_the_schema(path: Path) -> None:
+    jsonschema.validate(yaml.safe_load(path.read_text()), json.loads(SCHEMA.read_text()))
+
+
+def test_schema_rejects_what_the_model_rejects() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    bad = {"name": "x", "description": "d", "version": "1.0.0", "distro": "debian",
+           "from": {"image": "debian:12"}, "pakages": []}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    bad_user = {**bad, "user": {"name": "root", "uid": 1, "gid": 1}}
+    bad_user.pop("pakages")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad_user, schema)
