@@ -24,6 +24,33 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
+def write_many_atomic(files: dict[Path, str]) -> None:
+    """Write several regenerable files so that each is either old or new, never partial.
+
+    All contents go to temporary files first, then each is renamed into place; a failure
+    while staging removes the temporary files and changes nothing. There is no fsync: these
+    files are rendered from committed recipes and can be made again, and a sync per file
+    (or a global one) would dominate the cost of rendering a large channel. Files that
+    cannot be remade (locks) go through `write_atomic`, which syncs.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+            os.chmod(tmp, 0o644)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+
+
 def read_if_exists(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")

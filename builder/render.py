@@ -12,7 +12,7 @@ import jinja2
 from builder import lock as lockfile
 from builder.dockerfile import exec_form, quote
 from builder.errors import StaleError
-from builder.fsutil import read_if_exists, write_atomic
+from builder.fsutil import read_if_exists, write_many_atomic
 from builder.graph import Channel
 from builder.imageref import ImageRef
 from builder.images import ImageSpec
@@ -138,8 +138,7 @@ def stale(outputs: dict[Path, str]) -> list[Path]:
 def write(outputs: dict[Path, str]) -> list[Path]:
     """Write the files that changed, each atomically; the paths written."""
     changed = stale(outputs)
-    for path in changed:
-        write_atomic(path, outputs[path])
+    write_many_atomic({path: outputs[path] for path in changed})
     return changed
 
 

@@ -9,6 +9,7 @@ expansion is bounded, and each value's line and column are kept for error messag
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ Path_ = tuple[str | int, ...]
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NULL_TAG = "tag:yaml.org,2002:null"
-_ALLOWED_CONTROL = {"\t", "\n", "\r"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -79,12 +80,13 @@ def decode(raw: bytes, file: str) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlProblems([Problem(file, line, None, "", f"not valid UTF-8 (byte {exc.start})",
                                     "save the file as UTF-8")]) from None
-    for number, text_line in enumerate(text.splitlines(), start=1):
-        for column, char in enumerate(text_line, start=1):
-            if (ord(char) < 0x20 and char not in _ALLOWED_CONTROL) or char == "\x7f":
-                raise YamlProblems([Problem(file, number, column, "",
-                                            f"control character U+{ord(char):04X} in the file",
-                                            "recipes are plain text; remove binary content")])
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise YamlProblems([Problem(file, line, column, "",
+                                    f"control character U+{ord(bad.group()):04X} in the file",
+                                    "recipes are plain text; remove binary content")])
     return text.removeprefix("\ufeff")
 
 
