@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import __version__, graph, model, policy, recipes, render, report
+from builder import __version__, build, engine, graph, model, policy, recipes, render, report, vcs
+from builder import plan as plan_mod
 from builder import settings as settings_mod
-from builder.errors import BuilderError, PolicyError, StaleError, UsageError
+from builder.errors import BuilderError, BuildFailed, PolicyError, StaleError, UsageError
 from builder.fsutil import read_if_exists, write_atomic
 from builder.graph import Channel
 from builder.settings import Settings
@@ -94,6 +95,60 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
+    eng = engine.Engine.connect()
+
+    def resolve(reference: str) -> str:
+        registry = reference.split("/", 1)[0]
+        return eng.resolve_digest(reference, engine.credentials(registry))
+
+    return eng, resolve
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    resolve = None if args.offline else _resolver()[1]
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force)
+    if args.json:
+        report.emit_json(the_plan.as_json())
+        return 0
+    for number, level in enumerate(the_plan.levels, start=1):
+        print(f"level {number}:")
+        for step in level:
+            why = ", ".join(step.reasons) if step.needed else "up to date"
+            print(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
+    print(f"{len(the_plan.to_build())} of {len(the_plan.steps())} image(s) to build")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    eng, resolve = _resolver()
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force)
+    if not the_plan.to_build():
+        print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
+        return 0
+    options = build.Options(push=args.push, jobs=args.jobs, revision=vcs.revision(ctx.settings.root),
+                            source_url=ctx.settings.source_url or None, log=build.print_log)
+    with report.group(f"build {len(the_plan.to_build())} image(s)"):
+        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options)
+    for outcome in outcomes:
+        print(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
+        for line in outcome.tail[-10:]:
+            print(f"         | {line}")
+    report.step_summary(build.summary_markdown(outcomes))
+    failed = [o for o in outcomes if o.status in ("failed", "skipped")]
+    if failed:
+        for outcome in failed:
+            if report.in_github_actions():
+                print(report.annotation("error", f"{outcome.image}: {outcome.message}"))
+        raise BuildFailed(f"{len(failed)} of {len(outcomes)} image(s) failed or were skipped: "
+                          + ", ".join(o.image for o in failed))
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
     settings = settings_mod.load(root)
@@ -132,6 +187,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("plan", help="what would be built, in which order, and why",
+                       description="Print the build graph in levels with the reason for each "
+                       "image. Looks up upstream digests through the engine unless --offline.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output, with a GitHub Actions matrix per level")
+    p.add_argument("--offline", action="store_true", help="do not look up upstream digests")
+    p.add_argument("--force", action="store_true", help="plan every selected image")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("build", help="build, check, test, (push) and write locks",
+                       description="Build the images whose inputs changed, check and test "
+                       "them; with --push, push them and record locks and SBOMs.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
+    p.add_argument("--push", action="store_true",
+                   help="push candidates and write image.lock.json, sbom.spdx.json, Dockerfile")
+    p.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="images built in parallel within a level (default 2)")
+    p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("schema", help="write the recipe JSON Schema for editors",
                        description=f"Write recipes/{SCHEMA_FILE} from the recipe model.")

@@ -93,3 +93,31 @@ class ToolError(BuilderError):
     """An external tool the builder relies on is missing or failed."""
 
     exit_code = 8
+
+
+class BuildFailed(BuilderError):
+    """One or more images failed to build, pass their checks or push."""
+
+    exit_code = 9
+
+
+class BuildError(BuilderError):
+    """`docker build` failed; `tail` holds the last lines of its log."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, tail: list[str]) -> None:
+        super().__init__(message)
+        self.tail = tail
+
+
+class EngineError(BuilderError):
+    """Docker Engine is unreachable or refused a request."""
+
+    exit_code = 10
+
+
+class RegistryError(BuilderError):
+    """A registry refused a pull, push or lookup (auth, missing image, network)."""
+
+    exit_code = 11

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from builder.model import FromSpec, Recipe, TestSpec, User, Variant
@@ -80,6 +82,17 @@ class ImageSpec:
     @property
     def tests(self) -> tuple[TestSpec, ...]:
         return self.recipe.tests
+
+
+def spec_sha256(image: ImageSpec) -> str:
+    """A hash of everything in the recipe that shapes this image (its version aside).
+
+    Other variants do not count, and neither does `version`, which releases bump.
+    """
+    recipe = image.recipe.model_dump(mode="json", by_alias=True, exclude={"variants", "version"})
+    variant = image.variant.model_dump(mode="json", by_alias=True) if image.variant else None
+    text = json.dumps({"recipe": recipe, "variant": variant}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def expand(recipe: Recipe, source: str) -> list[ImageSpec]:

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from builder import imageref
 from builder.errors import LockError
+from builder.fsutil import write_atomic
 
 LOCK_NAME = "image.lock.json"
 SCHEMA_VERSION = 1
@@ -43,8 +44,12 @@ class Package(_Frozen):
 
 
 class ImageLock(_Frozen):
+    """The image as pushed: where, under which candidate tag, and its manifest digest."""
+
     repository: str
+    tag: str
     digest: Digest
+    image_id: str
     size: int = Field(ge=0)
 
 
@@ -53,10 +58,20 @@ class Lock(_Frozen):
     image: str = Field(description="Image id: NAME or NAME/VARIANT")
     version: str
     recipe_sha256: str
+    dockerfile_sha256: str | None = None
     base: BaseLock
     result: ImageLock | None = None
     packages: tuple[Package, ...] = ()
     built_at: str | None = None
+    revision: str | None = None
+
+
+def dumps(lock: Lock) -> str:
+    return json.dumps(lock.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def write(path: Path, lock: Lock) -> None:
+    write_atomic(path, dumps(lock))
 
 
 def read(path: Path) -> Lock | None:

@@ -15,7 +15,7 @@ from builder.errors import ConfigError
 
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors")
+KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Settings:
     registry: str = "127.0.0.1:5000"
     namespace: str = "base"
     upstream_mirrors: Mapping[str, str] = field(default_factory=dict)
+    source_url: str = ""
 
     def image_repository(self, name: str) -> str:
         """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
@@ -108,4 +109,5 @@ def _validate(root: Path, table: dict[str, object]) -> Settings:
         registry=registry,
         namespace=namespace,
         upstream_mirrors=dict(mirrors),
+        source_url=str(table.get("source_url", "")),
     )

@@ -1,0 +1,172 @@
+"""Execute a plan: build, check, test, push, and record locks, level by level.
+
+Independent images of a level build in parallel; an image whose parent failed is skipped;
+one failure never stops the others. Nothing is recorded for an image that did not pass
+every check, and nothing at all without --push: locks record what was published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from builder import checks, engine, render, sbom
+from builder import lock as lockfile
+from builder.errors import BuilderError, BuildError
+from builder.fsutil import write_many_atomic
+from builder.graph import Channel
+from builder.imageref import ImageRef
+from builder.images import ImageSpec, spec_sha256
+from builder.lock import BaseLock, ImageLock, Lock
+from builder.plan import Plan, Step, dockerfile_sha256
+from builder.settings import Settings
+
+CANDIDATE = "candidate"
+
+
+@dataclass
+class Outcome:
+    image: str
+    status: str  # built | pushed | failed | skipped
+    message: str = ""
+    results: list[checks.CheckResult] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)
+    lock: Lock | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    push: bool
+    jobs: int
+    revision: str | None
+    source_url: str | None
+    log: Callable[[str], None]
+
+
+@dataclass
+class _Context:
+    settings: Settings
+    channel: Channel
+    engine: engine.Engine
+    options: Options
+    done: dict[str, Outcome] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
+        options: Options) -> list[Outcome]:
+    ctx = _Context(settings, channel, eng, options)
+    for level in plan.levels:
+        steps = [s for s in level if s.needed]
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            for outcome in pool.map(lambda s: _one(ctx, s), steps):
+                ctx.done[outcome.image] = outcome
+    return list(ctx.done.values())
+
+
+def _one(ctx: _Context, step: Step) -> Outcome:
+    image = ctx.channel.images[step.image]
+    parent = ctx.channel.parent(image)
+    if parent is not None:
+        parent_outcome = ctx.done.get(parent.id)
+        if parent_outcome is not None and parent_outcome.status in ("failed", "skipped"):
+            return Outcome(image.id, "skipped", f"parent {parent.id} did not build")
+    try:
+        return _build_one(ctx, image, step)
+    except BuildError as exc:
+        return Outcome(image.id, "failed", exc.message, tail=exc.tail)
+    except BuilderError as exc:
+        return Outcome(image.id, "failed", exc.message)
+
+
+def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
+    """The base to build FROM: pinned when its digest is known, and its display name."""
+    base, display = render.base_reference(ctx.settings, ctx.channel, image)
+    parent = ctx.channel.parent(image)
+    if parent is None:
+        if step.base_digest is None:
+            raise BuilderError(f"{image.id}: upstream digest of {display} was not resolved")
+        return base.with_digest(step.base_digest), display
+    rebuilt = ctx.done.get(parent.id)
+    if rebuilt is not None and rebuilt.lock is not None and rebuilt.lock.result is not None:
+        return base.with_digest(rebuilt.lock.result.digest), display
+    if rebuilt is not None:
+        # Built here but not pushed: build FROM the local candidate tag, unpinned.
+        repo = ctx.settings.image_repository(parent.name)
+        domain, path = repo.split("/", 1)
+        return ImageRef(domain, path, f"{CANDIDATE}{parent.tag_suffix}"), display
+    parent_lock = lockfile.read(render.output_dir(ctx.settings, parent) / lockfile.LOCK_NAME)
+    if parent_lock is None or parent_lock.result is None:
+        raise BuilderError(f"{image.id}: parent {parent.id} has never been pushed; "
+                           f"build it with --push first")
+    return base.with_digest(parent_lock.result.digest), display
+
+
+def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
+    log = ctx.options.log
+    base, display = _base(ctx, image, step)
+    parent = ctx.channel.parent(image)
+    dockerfile = render.render_dockerfile(render.RenderInput(
+        image, base, display, parent.user if parent else None))
+    repository = ctx.settings.image_repository(image.name)
+    tag = f"{CANDIDATE}{image.tag_suffix}"
+    built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    labels = {"org.opencontainers.image.created": built_at}
+    if ctx.options.revision:
+        labels["org.opencontainers.image.revision"] = ctx.options.revision
+    if ctx.options.source_url:
+        labels["org.opencontainers.image.source"] = ctx.options.source_url
+    log(f"[{image.id}] building FROM {base} ({', '.join(step.reasons)})")
+    image_id = ctx.engine.build(dockerfile, f"{repository}:{tag}", labels,
+                                pull=parent is None,
+                                on_line=lambda line: _progress(log, image.id, line))
+    log(f"[{image.id}] checking {image_id[:19]}")
+    facts = checks.gather(ctx.engine, image_id)
+    results = checks.static_checks(image, facts) + checks.run_tests(ctx.engine, image_id, image)
+    bad = checks.failed(results)
+    if bad:
+        return Outcome(image.id, "failed", "; ".join(str(r) for r in bad), results)
+    if not ctx.options.push:
+        return Outcome(image.id, "built", f"{image_id[:19]}, {len(results)} checks passed", results)
+    auth = engine.credentials(ctx.settings.registry)
+    log(f"[{image.id}] pushing {repository}:{tag}")
+    digest = ctx.engine.push(repository, tag, auth)
+    base_digest = base.digest or ""
+    new_lock = Lock(
+        image=image.id, version=image.recipe.version, recipe_sha256=spec_sha256(image),
+        dockerfile_sha256=dockerfile_sha256(dockerfile),
+        base=BaseLock(reference=display, digest=base_digest),
+        result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id,
+                         size=facts.size),
+        packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
+    )
+    folder = render.output_dir(ctx.settings, image)
+    with ctx.lock:
+        write_many_atomic({
+            folder / render.DOCKERFILE: dockerfile,
+            folder / sbom.SBOM_NAME: sbom.render(new_lock, image.recipe.distro),
+        })
+        lockfile.write(folder / lockfile.LOCK_NAME, new_lock)
+    return Outcome(image.id, "pushed", f"{repository}@{digest}", results, lock=new_lock)
+
+
+def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:
+    # The build steps are progress enough; the full output is kept for failures.
+    if line.startswith("Step "):
+        log(f"[{image_id}] {line}")
+
+
+def print_log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def summary_markdown(outcomes: list[Outcome]) -> str:
+    rows = ["| image | result | detail |", "|---|---|---|"]
+    for outcome in outcomes:
+        detail = outcome.message.replace("|", "\\|")
+        rows.append(f"| `{outcome.image}` | {outcome.status} | {detail} |")
+    return "### builder build\n\n" + "\n".join(rows) + "\n"

@@ -1,0 +1,154 @@
+"""Checks on a built image: its config, its files, and the recipe's own tests.
+
+Facts are gathered once (config from inspect, files from one export stream), then each
+check is a pure function of them, so checks are unit-testable without an engine.
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from builder import names, packages
+from builder.engine import Engine
+from builder.images import ImageSpec
+from builder.lock import Package
+
+_CACHE_PREFIXES = ("var/lib/apt/lists/", "var/cache/apt/", "var/cache/apk/", "etc/apk/cache/")
+_CACHE_ALLOWED = {"var/lib/apt/lists/lock", "var/cache/apt/archives/lock"}
+
+
+@dataclass
+class ImageFacts:
+    user: str
+    env: dict[str, str]
+    size: int
+    setuid: list[str] = field(default_factory=list)
+    shadow: str | None = None
+    cache_files: list[str] = field(default_factory=list)
+    dpkg_status: str | None = None
+    apk_installed: str | None = None
+
+    def packages(self) -> tuple[Package, ...]:
+        if self.dpkg_status:
+            return packages.from_dpkg_status(self.dpkg_status)
+        if self.apk_installed:
+            return packages.from_apk_installed(self.apk_installed)
+        return ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    title: str
+    passed: bool
+    detail: str = ""
+
+    def __str__(self) -> str:
+        state = "ok" if self.passed else "FAILED"
+        return f"{self.id} {self.title}: {state}{': ' + self.detail if self.detail else ''}"
+
+
+_WANTED = {packages.DPKG_STATUS: "dpkg_status", packages.APK_INSTALLED: "apk_installed",
+           "etc/shadow": "shadow"}
+
+
+def gather(engine: Engine, image: str) -> ImageFacts:
+    details = engine.inspect(image)
+    config: dict[str, Any] = details.get("Config") or {}
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    facts = ImageFacts(user=str(config.get("User") or ""), env=env, size=int(details.get("Size", 0)))
+    for member, archive in engine.files(image):
+        path = member.name.removeprefix("./")
+        _note(facts, path, member, archive)
+    return facts
+
+
+def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
+    if member.isfile() and member.mode & 0o6000:
+        facts.setuid.append("/" + path)
+    if member.isfile() and path.startswith(_CACHE_PREFIXES) and path not in _CACHE_ALLOWED:
+        facts.cache_files.append("/" + path)
+    attribute = _WANTED.get(path)
+    if attribute and member.isfile():
+        handle = archive.extractfile(member)
+        if handle is not None:
+            setattr(facts, attribute, handle.read().decode("utf-8", errors="replace"))
+
+
+_NUMERIC_USER = re.compile(r"^(\d+)(?::(\d+))?$")
+
+
+def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
+    results = []
+    match = _NUMERIC_USER.match(facts.user)
+    if match is None:
+        results.append(CheckResult("IC001", "numeric non-root user", False,
+                                   f"config User is {facts.user or 'empty (root)'!r}, not uid:gid"))
+    elif int(match.group(1)) == 0 or (match.group(2) is not None and int(match.group(2)) == 0):
+        results.append(CheckResult("IC001", "numeric non-root user", False,
+                                   f"config User {facts.user} is root"))
+    else:
+        results.append(CheckResult("IC001", "numeric non-root user", True, facts.user))
+
+    allowed = set(image.recipe.hardening.setuid_allow)
+    extra = sorted(p for p in facts.setuid if p not in allowed)
+    results.append(CheckResult("IC002", "no setuid/setgid files", not extra,
+                               ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else "")))
+
+    results.append(_shadow_check(facts.shadow))
+    results.append(CheckResult("IC004", "no package lists or caches", not facts.cache_files,
+                               ", ".join(sorted(facts.cache_files)[:10])))
+    secrets = sorted(k for k in facts.env if names.looks_secret(k))
+    results.append(CheckResult("IC005", "no secret-looking environment names", not secrets,
+                               ", ".join(secrets)))
+    count = len(facts.packages())
+    results.append(CheckResult("IC006", "package database present", count > 0,
+                               f"{count} packages" if count else
+                               "no /var/lib/dpkg/status or /lib/apk/db/installed: scanners "
+                               "would see an empty image"))
+    return results
+
+
+def _shadow_check(shadow: str | None) -> CheckResult:
+    if shadow is None:
+        return CheckResult("IC003", "no passwords in /etc/shadow", True, "no /etc/shadow")
+    bad = []
+    for line in shadow.splitlines():
+        parts = line.split(":")
+        if len(parts) < 2:
+            continue
+        secret = parts[1]
+        if secret == "":
+            bad.append(f"{parts[0]} has an empty password")
+        elif not secret.startswith(("!", "*")):
+            bad.append(f"{parts[0]} has a password hash")
+    return CheckResult("IC003", "no passwords in /etc/shadow", not bad, "; ".join(bad))
+
+
+def run_tests(engine: Engine, image_ref: str, image: ImageSpec) -> list[CheckResult]:
+    results = []
+    for test in image.tests:
+        outcome = engine.run(image_ref, list(test.run))
+        problems = []
+        if outcome.exit_code != test.exit_code:
+            problems.append(f"exit code {outcome.exit_code}, expected {test.exit_code}")
+        if test.stdout is not None and outcome.stdout.strip() != test.stdout.strip():
+            problems.append(f"stdout {_clip(outcome.stdout)!r}, expected {test.stdout!r}")
+        if problems and outcome.stderr.strip():
+            problems.append(f"stderr {_clip(outcome.stderr)!r}")
+        results.append(CheckResult(f"test:{test.name}", f"recipe test {test.name!r}", not problems,
+                                   "; ".join(problems)))
+    return results
+
+
+def failed(results: Iterable[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if not r.passed]
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,227 @@
+"""The container engine behind a small interface. The only module that imports `docker`.
+
+docker-py reports some failures inside a 200 response stream (build and push errors):
+every stream is read to its end and any `error` item raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tarfile
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+
+from builder.errors import BuildError, EngineError, RegistryError
+
+TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def credentials(registry: str, environ: Mapping[str, str] | None = None) -> dict[str, str] | None:
+    """Registry credentials from BUILDER_REGISTRY_USERNAME/PASSWORD, if set.
+
+    Otherwise the engine's client reads the standard Docker config (~/.docker/config.json
+    or $DOCKER_CONFIG), including credential helpers. Never printed.
+    """
+    env = os.environ if environ is None else environ
+    user, password = env.get("BUILDER_REGISTRY_USERNAME"), env.get("BUILDER_REGISTRY_PASSWORD")
+    if user and password:
+        return {"username": user, "password": password, "serveraddress": registry}
+    return None
+
+
+class Engine:
+    def __init__(self, client: Any) -> None:
+        self._api = client
+
+    @classmethod
+    def connect(cls, timeout: int = 600) -> Engine:
+        try:
+            client = docker.APIClient(base_url=_base_url(), timeout=timeout)
+            client.ping()
+        except (docker.errors.DockerException, requests.RequestException) as exc:
+            raise EngineError(f"cannot reach Docker Engine at {_base_url()}: {_short(exc)} "
+                              "(start it, e.g. `bash .ci/local-env`, or set DOCKER_HOST)") from None
+        return cls(client)
+
+    # -- registry side -----------------------------------------------------------------
+    def resolve_digest(self, reference: str, auth: dict[str, str] | None = None) -> str:
+        """The registry's current digest for a tag, without pulling."""
+        try:
+            data = self._api.inspect_distribution(reference, auth_config=auth)
+        except docker.errors.APIError as exc:
+            raise RegistryError(f"cannot resolve {reference}: {_short(exc)}") from None
+        digest = str(data.get("Descriptor", {}).get("digest", ""))
+        if not digest.startswith("sha256:"):
+            raise RegistryError(f"cannot resolve {reference}: the registry sent no digest")
+        return digest
+
+    def push(self, repository: str, tag: str, auth: dict[str, str] | None = None) -> str:
+        """Push and return the manifest digest the registry reported."""
+        try:
+            stream = self._api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth)
+            digest = ""
+            for item in stream:
+                if "error" in item:
+                    detail = item.get("errorDetail", {}).get("message") or item["error"]
+                    raise RegistryError(f"push of {repository}:{tag} failed: {detail}")
+                aux = item.get("aux") or {}
+                if "Digest" in aux:
+                    digest = str(aux["Digest"])
+        except docker.errors.APIError as exc:
+            raise RegistryError(f"push of {repository}:{tag} failed: {_short(exc)}") from None
+        if not digest:
+            raise RegistryError(f"push of {repository}:{tag} finished without a digest")
+        return digest
+
+    def pull(self, reference: str, auth: dict[str, str] | None = None) -> str:
+        """Pull by tag or digest; return the local image id."""
+        repository, _, digest = reference.partition("@")
+        try:
+            stream = self._api.pull(repository, tag=digest or None, stream=True, decode=True,
+                                    auth_config=auth)
+            for item in stream:
+                if "error" in item:
+                    raise RegistryError(f"pull of {reference} failed: {item['error']}")
+        except docker.errors.APIError as exc:
+            raise RegistryError(f"pull of {reference} failed: {_short(exc)}") from None
+        return str(self.inspect(reference)["Id"])
+
+    def remove(self, image: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self._api.remove_image(image, force=True)
+
+    # -- images ------------------------------------------------------------------------
+    def build(self, dockerfile: str, tag: str, labels: Mapping[str, str], pull: bool,
+              on_line: Callable[[str], None]) -> str:
+        """Build from a context holding only the Dockerfile; return the image id.
+
+        Host networking, so the package manager reaches its mirror without a bridge; no
+        build cache, so a package layer is never reused from an older index.
+        """
+        context = _context_tar(dockerfile)
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        image_id = ""
+        try:
+            stream = self._api.build(fileobj=context, custom_context=True, encoding=None,
+                                     tag=tag, labels=dict(labels), nocache=True, pull=pull,
+                                     rm=True, forcerm=True, network_mode="host", decode=True)
+            for item in stream:
+                if "error" in item:
+                    detail = item.get("errorDetail", {}).get("message") or item["error"]
+                    tail.append(str(detail).rstrip())
+                    raise BuildError(f"build of {tag} failed: {str(detail).strip()}", list(tail))
+                text = str(item.get("stream", ""))
+                for line in text.splitlines():
+                    if line.strip():
+                        tail.append(line.rstrip())
+                        on_line(line.rstrip())
+                aux = item.get("aux") or {}
+                if "ID" in aux:
+                    image_id = str(aux["ID"])
+        except docker.errors.APIError as exc:
+            raise BuildError(f"build of {tag} failed: {_short(exc)}", list(tail)) from None
+        if not image_id:
+            raise BuildError(f"build of {tag} produced no image", list(tail))
+        return image_id
+
+    def inspect(self, image: str) -> dict[str, Any]:
+        try:
+            return dict(self._api.inspect_image(image))
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot inspect {image}: {_short(exc)}") from None
+
+    def tag(self, image: str, repository: str, tag: str) -> None:
+        self._api.tag(image, repository, tag=tag)
+
+    def files(self, image: str) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
+        """Every entry of the image's filesystem, streamed from an exported container.
+
+        Works on images without a shell or any tools at all: nothing runs inside.
+        """
+        container = self._api.create_container(image, entrypoint=["/nonexistent"],
+                                               network_disabled=True)["Id"]
+        try:
+            stream = _ChunkReader(self._api.export(container))
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                for member in archive:
+                    yield member, archive
+        finally:
+            self._api.remove_container(container, force=True)
+
+    def run(self, image: str, argv: list[str], timeout: int = 120) -> RunResult:
+        """Run argv in the image with the network off; the image's own user and workdir."""
+        host = self._api.create_host_config(network_mode="none", auto_remove=False)
+        container = self._api.create_container(image, entrypoint=argv[:1], command=argv[1:],
+                                               host_config=host, network_disabled=True)["Id"]
+        try:
+            self._api.start(container)
+            try:
+                status = self._api.wait(container, timeout=timeout)
+            except requests.exceptions.ReadTimeout:
+                return RunResult(124, "", f"timed out after {timeout} s")
+            out = self._api.logs(container, stdout=True, stderr=False).decode(errors="replace")
+            err = self._api.logs(container, stdout=False, stderr=True).decode(errors="replace")
+            return RunResult(int(status.get("StatusCode", -1)), out, err)
+        except docker.errors.APIError as exc:
+            return RunResult(127, "", _short(exc))
+        finally:
+            self._api.remove_container(container, force=True)
+
+
+def _base_url() -> str:
+    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+def _short(exc: BaseException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    text = str(explanation or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _context_tar(dockerfile: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    data = dockerfile.encode("utf-8")
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        info.mode = 0o644
+        archive.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file object over an iterator of byte chunks, for tarfile's streaming mode."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size

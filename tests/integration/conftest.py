@@ -1,0 +1,62 @@
+"""Integration fixtures: the real Docker Engine and registries that .ci/local-env starts.
+
+Outside CI a missing service skips these tests with the reason; in CI (CI=true) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import requests
+
+from builder.engine import Engine
+from builder.errors import EngineError
+
+REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
+AUTH_REGISTRY = os.environ.get("BUILDER_TEST_AUTH_REGISTRY", "127.0.0.1:5001")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: integration tests never skip; run .ci/local-env)")
+    pytest.skip(f"{reason}; start it with `bash .ci/local-env`")
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    try:
+        return Engine.connect()
+    except EngineError as exc:
+        _unavailable(exc.message)
+        raise
+
+
+@pytest.fixture(scope="session")
+def registry() -> str:
+    try:
+        requests.get(f"http://{REGISTRY}/v2/", timeout=5)
+    except requests.RequestException:
+        _unavailable(f"no registry at {REGISTRY}")
+    probe = requests.head(f"http://{REGISTRY}/v2/library/debian/manifests/bookworm-slim", timeout=5,
+                          headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    if probe.status_code != 200:
+        _unavailable(f"{REGISTRY} has no seeded library/debian:bookworm-slim")
+    return REGISTRY
+
+
+@pytest.fixture(scope="session")
+def auth_registry() -> str:
+    try:
+        answer = requests.get(f"http://{AUTH_REGISTRY}/v2/", timeout=5)
+    except requests.RequestException:
+        _unavailable(f"no authenticating registry at {AUTH_REGISTRY}")
+    if answer.status_code != 401:
+        _unavailable(f"{AUTH_REGISTRY} does not ask for credentials")
+    return AUTH_REGISTRY

@@ -1,0 +1,96 @@
+"""Builds that must fail, each with one clear line naming the image, and no lock written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder import cli
+from builder.engine import Engine
+from tests.integration.tests_support import make_channel
+
+SMALL = """\
+name: {name}
+description: A small test image
+version: 1.0.0
+distro: debian
+from: debian:bookworm-slim
+packages: [{packages}]
+{extra}
+"""
+
+
+def recipe(name: str, packages: str = "ca-certificates", extra: str = "") -> str:
+    return SMALL.format(name=name, packages=packages, extra=extra)
+
+
+def outcome_lines(out: str) -> dict[str, str]:
+    """`   status image: message` lines of the build summary, by image."""
+    lines = {}
+    for line in out.splitlines():
+        status, _, rest = line.strip().partition(" ")
+        if status in ("pushed", "built", "failed", "skipped") and ":" in rest:
+            image, _, message = rest.partition(": ")
+            lines[image] = f"{status}: {message}"
+    return lines
+
+
+def test_failing_recipe_test_and_unknown_package_fail_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        engine: Engine, registry: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {
+        "good": recipe("good", extra="tests:\n  - {name: uid, run: [id, -u], stdout: '65532'}"),
+        "wrongtest": recipe("wrongtest", extra="tests:\n  - {name: says hello, run: [echo, bye], stdout: hello}"),
+        "nopkg": recipe("nopkg", packages="no-such-package-here"),
+    })
+    assert cli.main(["--root", str(root), "build", "--push"]) == 9
+    captured = capsys.readouterr()
+    lines = outcome_lines(captured.out)
+    assert lines["good"].startswith("pushed: ")
+    assert lines["wrongtest"] == ("failed: test:says hello recipe test 'says hello': FAILED: "
+                                  "stdout 'bye', expected 'hello'")
+    assert lines["nopkg"].startswith("failed: build of ")
+    assert "Unable to locate package no-such-package-here" in captured.out
+    assert "error: 2 of 3 image(s) failed or were skipped: nopkg, wrongtest" in captured.err
+    assert (root / "base-images" / "good" / "image.lock.json").is_file()
+    assert not (root / "base-images" / "wrongtest" / "image.lock.json").exists()
+    assert not (root / "base-images" / "nopkg").exists()
+
+
+def test_setuid_binaries_fail_the_image_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str], engine: Engine,
+                                               registry: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {
+        "setuid": recipe("setuid", extra="hardening: {strip_setuid: false}"),
+    })
+    assert cli.main(["--root", str(root), "build", "--push"]) == 9
+    line = outcome_lines(capsys.readouterr().out)["setuid"]
+    assert line.startswith("failed: IC002 no setuid/setgid files: FAILED: ")
+    assert "/usr/bin/su" in line
+    assert not (root / "base-images" / "setuid" / "image.lock.json").exists()
+
+
+def test_push_with_wrong_credentials_fails_and_records_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        engine: Engine, registry: str, auth_registry: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {"denied": recipe("denied")})
+    monkeypatch.setenv("BUILDER_REGISTRY", auth_registry)
+    monkeypatch.setenv("BUILDER_REGISTRY_USERNAME", "builder")
+    monkeypatch.setenv("BUILDER_REGISTRY_PASSWORD", "not-the-password")
+    assert cli.main(["--root", str(root), "build", "--push"]) == 9
+    captured = capsys.readouterr()
+    line = outcome_lines(captured.out)["denied"]
+    assert line.startswith(f"failed: push of {auth_registry}/")
+    assert "not-the-password" not in captured.out + captured.err
+    assert not (root / "base-images" / "denied" / "image.lock.json").exists()
+
+
+def test_push_with_the_right_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         engine: Engine, registry: str, auth_registry: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {"allowed": recipe("allowed")})
+    monkeypatch.setenv("BUILDER_REGISTRY", auth_registry)
+    monkeypatch.setenv("BUILDER_REGISTRY_USERNAME", "builder")
+    monkeypatch.setenv("BUILDER_REGISTRY_PASSWORD", "builder-secret")
+    assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    assert (root / "base-images" / "allowed" / "image.lock.json").is_file()

@@ -1,0 +1,122 @@
+"""Image checks, package databases and SBOMs, from facts alone (no engine)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from builder import checks, graph, packages, recipes, sbom, settings
+from builder.images import ImageSpec
+from builder.lock import BaseLock, ImageLock, Lock, Package
+
+REPO = Path(__file__).resolve().parents[2]
+
+DPKG_STATUS = """\
+Package: libssl3
+Status: install ok installed
+Priority: optional
+Architecture: amd64
+Multi-Arch: same
+Source: openssl
+Version: 3.0.15-1~deb12u1
+Description: Secure Sockets Layer toolkit
+
+Package: removed-thing
+Status: deinstall ok config-files
+Architecture: amd64
+Version: 1.0
+
+Package: bsdutils
+Status: install ok installed
+Architecture: amd64
+Source: util-linux (2.38.1-5+deb12u3)
+Version: 1:2.38.1-5+deb12u3
+"""
+
+APK_INSTALLED = """\
+C:Q1abc=
+P:musl
+V:1.2.5-r0
+A:x86_64
+o:musl
+
+C:Q1def=
+P:libcrypto3
+V:3.3.2-r0
+A:x86_64
+o:openssl
+"""
+
+
+def sample_image() -> ImageSpec:
+    config = settings.load(REPO, environ={})
+    return graph.build(recipes.load_dir(config.recipes_dir, REPO)).images["debian-base"]
+
+
+def test_dpkg_status_keeps_installed_packages_with_their_source() -> None:
+    assert packages.from_dpkg_status(DPKG_STATUS) == (
+        Package(name="bsdutils", version="1:2.38.1-5+deb12u3", source="util-linux", architecture="amd64"),
+        Package(name="libssl3", version="3.0.15-1~deb12u1", source="openssl", architecture="amd64"),
+    )
+
+
+def test_apk_installed() -> None:
+    assert packages.from_apk_installed(APK_INSTALLED) == (
+        Package(name="libcrypto3", version="3.3.2-r0", source="openssl", architecture="x86_64"),
+        Package(name="musl", version="1.2.5-r0", source="musl", architecture="x86_64"),
+    )
+
+
+def good_facts() -> checks.ImageFacts:
+    return checks.ImageFacts(user="65532:65532", env={"PATH": "/usr/bin"}, size=1,
+                             shadow="root:*:19000:0:99999:7:::\nnonroot:!:19000::::::\n",
+                             dpkg_status=DPKG_STATUS)
+
+
+def test_static_checks_pass_on_a_hardened_image() -> None:
+    results = checks.static_checks(sample_image(), good_facts())
+    assert [(r.id, r.passed) for r in results] == [
+        ("IC001", True), ("IC002", True), ("IC003", True), ("IC004", True), ("IC005", True),
+        ("IC006", True)]
+
+
+@pytest.mark.parametrize(("change", "failing", "detail"), [
+    ({"user": ""}, "IC001", "config User is 'empty (root)', not uid:gid"),
+    ({"user": "app"}, "IC001", "config User is 'app', not uid:gid"),
+    ({"user": "0:0"}, "IC001", "config User 0:0 is root"),
+    ({"user": "1000:0"}, "IC001", "config User 1000:0 is root"),
+    ({"setuid": ["/usr/bin/su"]}, "IC002", "/usr/bin/su"),
+    ({"shadow": "root::19000:0:99999:7:::\n"}, "IC003", "root has an empty password"),
+    ({"shadow": "app:$6$salt$hash:19000::::::\n"}, "IC003", "app has a password hash"),
+    ({"cache_files": ["/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease"]}, "IC004",
+     "/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease"),
+    ({"env": {"DB_PASSWORD": "x"}}, "IC005", "DB_PASSWORD"),
+    ({"dpkg_status": None}, "IC006", "no /var/lib/dpkg/status or /lib/apk/db/installed: scanners "
+     "would see an empty image"),
+])
+def test_each_check_fails_on_its_own_fault(change: dict[str, object], failing: str, detail: str) -> None:
+    facts = good_facts()
+    for key, value in change.items():
+        setattr(facts, key, value)
+    bad = checks.failed(checks.static_checks(sample_image(), facts))
+    assert [(r.id, r.detail) for r in bad] == [(failing, detail)]
+
+
+def test_sbom_lists_every_locked_package_with_a_purl() -> None:
+    lock = Lock(image="debian-base", version="1.0.0", recipe_sha256="0" * 64,
+                base=BaseLock(reference="r/library/debian:bookworm-slim", digest="sha256:" + "1" * 64),
+                result=ImageLock(repository="127.0.0.1:5000/base/debian-base", tag="candidate",
+                                 digest="sha256:" + "2" * 64, image_id="sha256:" + "3" * 64, size=5),
+                packages=packages.from_dpkg_status(DPKG_STATUS), built_at="2026-01-01T00:00:00Z")
+    document = json.loads(sbom.render(lock, "debian", "12"))
+    assert document["spdxVersion"] == "SPDX-2.3"
+    locators = sorted(ref["referenceLocator"] for p in document["packages"][1:] for ref in p["externalRefs"])
+    assert locators == [
+        "pkg:deb/debian/bsdutils@1%3A2.38.1-5%2Bdeb12u3?arch=amd64&distro=debian-12&upstream=util-linux",
+        "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl",
+    ]
+    described = {r["relatedSpdxElement"] for r in document["relationships"]
+                 if r["relationshipType"] == "CONTAINS"}
+    assert len(described) == 2
