@@ -101,6 +101,9 @@ class Engine:
             raise RegistryError(f"pull of {reference} failed: {_short(exc)}") from None
         return str(self.inspect(reference)["Id"])
 
+    def tags(self) -> list[str]:
+        return [tag for image in self._api.images() for tag in image.get("RepoTags") or []]
+
     def remove(self, image: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             self._api.remove_image(image, force=True)

@@ -6,6 +6,7 @@ Outside CI a missing service skips these tests with the reason; in CI (CI=true) 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -30,12 +31,17 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Engine:
+def engine() -> Iterator[Engine]:
     try:
-        return Engine.connect()
+        connected = Engine.connect()
     except EngineError as exc:
         _unavailable(exc.message)
         raise
+    yield connected
+    # Test channels push to throw-away namespaces (test-XXXX): drop their local images.
+    for tag in connected.tags():
+        if "/test-" in tag:
+            connected.remove(tag)
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +66,4 @@ def auth_registry() -> str:
     if answer.status_code != 401:
         _unavailable(f"{AUTH_REGISTRY} does not ask for credentials")
     return AUTH_REGISTRY
+
