@@ -142,13 +142,15 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
         base=BaseLock(reference=display, digest=base_digest),
         result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id,
                          size=facts.size),
+        os=facts.os(), apt_sources=facts.apt_sources(),
         packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
     )
     folder = render.output_dir(ctx.settings, image)
     with ctx.lock:
         write_many_atomic({
             folder / render.DOCKERFILE: dockerfile,
-            folder / sbom.SBOM_NAME: sbom.render(new_lock, image.recipe.distro),
+            folder / sbom.SBOM_NAME: sbom.render(new_lock, image.recipe.distro,
+                                                 new_lock.os.version_id if new_lock.os else None),
         })
         lockfile.write(folder / lockfile.LOCK_NAME, new_lock)
     return Outcome(image.id, "pushed", f"{repository}@{digest}", results, lock=new_lock)

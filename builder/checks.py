@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder import names, packages
+from builder import aptsources, names, packages
 from builder.engine import Engine
 from builder.images import ImageSpec
-from builder.lock import Package
+from builder.lock import AptSource, OsRelease, Package
 
 _CACHE_PREFIXES = ("var/lib/apt/lists/", "var/cache/apt/", "var/cache/apk/", "etc/apk/cache/")
 _CACHE_ALLOWED = {"var/lib/apt/lists/lock", "var/cache/apt/archives/lock"}
@@ -31,6 +31,17 @@ class ImageFacts:
     cache_files: list[str] = field(default_factory=list)
     dpkg_status: str | None = None
     apk_installed: str | None = None
+    os_release: str | None = None
+    apt_lists: dict[str, str] = field(default_factory=dict)  # path -> text
+
+    def os(self) -> OsRelease | None:
+        return aptsources.parse_os_release(self.os_release) if self.os_release else None
+
+    def apt_sources(self) -> tuple[AptSource, ...]:
+        found: list[AptSource] = []
+        for path, text in sorted(self.apt_lists.items()):
+            found += aptsources.parse_sources(text) if path.endswith(".sources") else aptsources.parse_list(text)
+        return tuple(dict.fromkeys(found))
 
     def packages(self) -> tuple[Package, ...]:
         if self.dpkg_status:
@@ -53,7 +64,7 @@ class CheckResult:
 
 
 _WANTED = {packages.DPKG_STATUS: "dpkg_status", packages.APK_INSTALLED: "apk_installed",
-           "etc/shadow": "shadow"}
+           "etc/shadow": "shadow", "etc/os-release": "os_release", "usr/lib/os-release": "os_release"}
 
 
 def gather(engine: Engine, image: str) -> ImageFacts:
@@ -72,11 +83,20 @@ def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfil
         facts.setuid.append("/" + path)
     if member.isfile() and path.startswith(_CACHE_PREFIXES) and path not in _CACHE_ALLOWED:
         facts.cache_files.append("/" + path)
+    if not member.isfile():
+        return
     attribute = _WANTED.get(path)
-    if attribute and member.isfile():
+    is_source = path == "etc/apt/sources.list" or (
+        path.startswith("etc/apt/sources.list.d/") and path.endswith((".list", ".sources")))
+    if attribute or is_source:
         handle = archive.extractfile(member)
-        if handle is not None:
-            setattr(facts, attribute, handle.read().decode("utf-8", errors="replace"))
+        text = handle.read().decode("utf-8", errors="replace") if handle is not None else ""
+        if is_source:
+            facts.apt_lists[path] = text
+        elif attribute == "os_release":
+            facts.os_release = facts.os_release or text
+        elif attribute is not None:
+            setattr(facts, attribute, text)
 
 
 _NUMERIC_USER = re.compile(r"^(\d+)(?::(\d+))?$")

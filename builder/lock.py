@@ -43,6 +43,20 @@ class Package(_Frozen):
     architecture: str
 
 
+class AptSource(_Frozen):
+    """A package source the image was built with; `watch` reads its indexes."""
+
+    url: str
+    suite: str
+    components: tuple[str, ...] = ()
+
+
+class OsRelease(_Frozen):
+    id: str
+    version_id: str = ""
+    codename: str = ""
+
+
 class ImageLock(_Frozen):
     """The image as pushed: where, under which candidate tag, and its manifest digest."""
 
@@ -61,6 +75,8 @@ class Lock(_Frozen):
     dockerfile_sha256: str | None = None
     base: BaseLock
     result: ImageLock | None = None
+    os: OsRelease | None = None
+    apt_sources: tuple[AptSource, ...] = ()
     packages: tuple[Package, ...] = ()
     built_at: str | None = None
     revision: str | None = None

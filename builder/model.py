@@ -115,6 +115,26 @@ class Hardening(_Frozen):
     remove_shells: bool = Field(False, description="Remove shells; needs an exec-form entrypoint")
 
 
+class Repository(_Frozen):
+    """An extra apt repository the image installs from (and `watch` follows)."""
+
+    url: Annotated[Text, AfterValidator(names.repository_url)]
+    suite: Annotated[Text, AfterValidator(names.suite)]
+    components: tuple[Annotated[Text, AfterValidator(names.component)], ...] = ("main",)
+    trusted: bool = Field(False, description="Unsigned; only for a repository on 127.0.0.1")
+
+    @model_validator(mode="after")
+    def _signed_or_local(self) -> Repository:
+        host = names.url_host(self.url)
+        if not self.trusted:
+            raise ValueError("only unsigned repositories on 127.0.0.1 are supported: set "
+                             "`trusted: true` for a local test repository")
+        if host not in names.LOOPBACK_HOSTS:
+            raise ValueError(f"`trusted: true` skips signature checks and is refused for {host}; "
+                             "it is only allowed for a repository on 127.0.0.1")
+        return self
+
+
 class TestSpec(_Frozen):
     """A command run inside the built image with the network off."""
 
@@ -155,6 +175,7 @@ class Recipe(_Frozen):
     entrypoint: Argv | None = None
     cmd: Argv | None = None
     hardening: Hardening = Field(default_factory=Hardening)
+    repositories: tuple[Repository, ...] = Field((), description="Extra apt repositories")
     variants: tuple[Variant, ...] = ()
     tests: tuple[TestSpec, ...] = ()
 
@@ -177,6 +198,12 @@ class Recipe(_Frozen):
                 raise ValueError(f"test {test.name!r} is declared twice; give each a unique name")
             seen.add(test.name)
         return values
+
+    @model_validator(mode="after")
+    def _apt_only_repositories(self) -> Recipe:
+        if self.repositories and self.distro == "alpine":
+            raise ValueError("`repositories` are apt repositories; alpine recipes cannot use them yet")
+        return self
 
     @model_validator(mode="after")
     def _shells_need_entrypoint(self) -> Recipe:

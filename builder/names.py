@@ -157,3 +157,33 @@ def test_name(value: str) -> str:
 def looks_secret(name: str) -> bool:
     upper = name.upper()
     return any(word in upper for word in SECRET_WORDS)
+
+
+_URL = re.compile(r"^(https?)://([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/+-]*)?$")
+_SUITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_COMPONENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+def repository_url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError(f"{value!r} is not an http(s) URL of a package repository "
+                         "(e.g. https://apt.example.com/debian)")
+    return value
+
+
+def url_host(value: str) -> str:
+    match = _URL.match(value)
+    return match.group(2) if match else ""
+
+
+def suite(value: str) -> str:
+    if not _SUITE.match(value):
+        raise ValueError(f"{value!r} is not a suite name (e.g. bookworm-security)")
+    return value
+
+
+def component(value: str) -> str:
+    if not _COMPONENT.match(value):
+        raise ValueError(f"{value!r} is not a component name (e.g. main)")
+    return value

@@ -74,6 +74,8 @@ def render_dockerfile(data: RenderInput) -> str:
         "shell": json.dumps(_SHELLS[image.recipe.distro]),
         "run_template": _RUN_TEMPLATES[image.recipe.distro],
         "packages": list(image.packages),
+        "apt_sources": [f"deb [trusted=yes] {repo.url} {repo.suite} {' '.join(repo.components)}"
+                        for repo in image.recipe.repositories],
         "create_user": create_user,
         "user_name": user.name,
         "uid": user.uid,

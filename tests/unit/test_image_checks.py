@@ -120,3 +120,24 @@ def test_sbom_lists_every_locked_package_with_a_purl() -> None:
     described = {r["relatedSpdxElement"] for r in document["relationships"]
                  if r["relationshipType"] == "CONTAINS"}
     assert len(described) == 2
+
+
+def test_apt_sources_in_both_formats_and_os_release() -> None:
+    facts = good_facts()
+    facts.apt_lists = {
+        "etc/apt/sources.list.d/debian.sources": (
+            "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n"
+            "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+            "Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n"),
+        "etc/apt/sources.list.d/builder.list": (
+            "# local\ndeb [trusted=yes arch=amd64] http://127.0.0.1:8080/ bookworm-security main contrib\n"),
+    }
+    facts.os_release = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
+    assert [(s.url, s.suite, s.components) for s in facts.apt_sources()] == [
+        ("http://127.0.0.1:8080/", "bookworm-security", ("main", "contrib")),
+        ("http://deb.debian.org/debian", "bookworm", ("main",)),
+        ("http://deb.debian.org/debian", "bookworm-updates", ("main",)),
+    ]
+    os_release = facts.os()
+    assert os_release is not None
+    assert (os_release.id, os_release.version_id, os_release.codename) == ("debian", "12", "bookworm")

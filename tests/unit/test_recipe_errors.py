@@ -213,3 +213,18 @@ def test_reserved_label(tmp_path: Path) -> None:
     assert found == ["recipes/app.yaml:7:10: labels.org.opencontainers.image.version: "
                      "org.opencontainers.image.version is set by the builder from the lock and the "
                      "build; remove it"]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ('repositories: [{url: "http://apt.example.com/debian", suite: stable, trusted: true}]',
+     "recipes/app.yaml:7:16: repositories[0]: `trusted: true` skips signature checks and is refused "
+     "for apt.example.com; it is only allowed for a repository on 127.0.0.1"),
+    ('repositories: [{url: "http://127.0.0.1:8080/", suite: stable}]',
+     "recipes/app.yaml:7:16: repositories[0]: only unsigned repositories on 127.0.0.1 are supported: "
+     "set `trusted: true` for a local test repository"),
+    ('repositories: [{url: "ftp://127.0.0.1/x y", suite: stable, trusted: true}]',
+     "recipes/app.yaml:7:17: repositories[0].url: 'ftp://127.0.0.1/x y' is not an http(s) URL of a "
+     "package repository (e.g. https://apt.example.com/debian)"),
+])
+def test_bad_repository(tmp_path: Path, line: str, expected: str) -> None:
+    assert problems_of(tmp_path, {"app.yaml": GOOD + line + "\n"}) == [expected]
