@@ -10,15 +10,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import __version__, build, engine, graph, model, policy, recipes, render, report, vcs
+from builder import (
+    __version__,
+    aptindex,
+    build,
+    changelogs,
+    engine,
+    graph,
+    model,
+    policy,
+    recipes,
+    registry,
+    render,
+    report,
+    vcs,
+    watch,
+)
 from builder import plan as plan_mod
 from builder import settings as settings_mod
-from builder.errors import BuilderError, BuildFailed, PolicyError, StaleError, UsageError
+from builder.errors import BuilderError, BuildFailed, PolicyError, StaleError, UsageError, WatchError
 from builder.fsutil import read_if_exists, write_atomic
 from builder.graph import Channel
 from builder.settings import Settings
 
 SCHEMA_FILE = "recipe.schema.json"
+WATCH_STALE = 1  # `builder watch`: stale images found (like `diff`)
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,47 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    client = registry.RegistryClient(registry.docker_config_credentials())
+    indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors))
+    logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
+    result = watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs)
+    if args.json:
+        report.emit_json(result.as_json())
+    else:
+        for item in result.images:
+            state = "ERROR" if item.errors else ("stale" if item.stale else "ok")
+            print(f"{item.image:<24} {state}")
+            for finding in item.findings:
+                print(f"  {finding.kind}: {finding.summary}")
+                for update in finding.packages:
+                    fixes = ", ".join(update.cves + update.advisories)
+                    print(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
+                          + (f" fixes {fixes}" if fixes else ""))
+            for error in item.errors:
+                print(f"  error: {error}")
+        print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "
+              f"{len(result.failed)} could not be fully checked")
+    report.step_summary(watch_markdown(result))
+    if result.failed:
+        for item in result.failed:
+            report.error_lines([f"{item.image}: {e}" for e in item.errors])
+        return WatchError.exit_code
+    return WATCH_STALE if result.stale else 0
+
+
+def watch_markdown(result: watch.Report) -> str:
+    rows = ["| image | state | why |", "|---|---|---|"]
+    for item in result.images:
+        why = "; ".join(f"{f.kind}: {f.summary}" for f in item.findings) or "up to date"
+        state = "error" if item.errors else ("stale" if item.stale else "ok")
+        cell = why.replace("|", "\\|")
+        rows.append(f"| `{item.image}` | {state} | {cell} |")
+    return "### builder watch\n\n" + "\n".join(rows) + "\n"
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
     settings = settings_mod.load(root)
@@ -208,6 +265,16 @@ def parser() -> argparse.ArgumentParser:
                    help="images built in parallel within a level (default 2)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("watch", help="what is stale and why (upstream digests, security updates)",
+                       description="Report, for every image, whether it is stale and why: its "
+                       "upstream tag moved, a locked package has a newer version in its apt "
+                       "sources (with the CVE ids its changelog names), its recipe changed, or its "
+                       "parent was rebuilt. Exit 0: nothing stale; 1: stale images; 12: some "
+                       "image could not be checked.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
+    p.add_argument("--json", action="store_true", help="machine-readable output (schema_version 1)")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("schema", help="write the recipe JSON Schema for editors",
                        description=f"Write recipes/{SCHEMA_FILE} from the recipe model.")

@@ -121,3 +121,9 @@ class RegistryError(BuilderError):
     """A registry refused a pull, push or lookup (auth, missing image, network)."""
 
     exit_code = 11
+
+
+class WatchError(BuilderError):
+    """An index, changelog or registry answer needed to watch an image could not be had."""
+
+    exit_code = 12

@@ -89,8 +89,11 @@ def spec_sha256(image: ImageSpec) -> str:
 
     Other variants do not count, and neither does `version`, which releases bump.
     """
-    recipe = image.recipe.model_dump(mode="json", by_alias=True, exclude={"variants", "version"})
-    variant = image.variant.model_dump(mode="json", by_alias=True) if image.variant else None
+    # Defaults are left out, so a new optional field in the model changes no hash.
+    recipe = image.recipe.model_dump(mode="json", by_alias=True, exclude_defaults=True,
+                                     exclude={"variants", "version"})
+    variant = (image.variant.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+               if image.variant else None)
     text = json.dumps({"recipe": recipe, "variant": variant}, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -15,7 +15,8 @@ from builder.errors import ConfigError
 
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url")
+KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url",
+        "apt_mirrors", "cache_dir")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Settings:
     namespace: str = "base"
     upstream_mirrors: Mapping[str, str] = field(default_factory=dict)
     source_url: str = ""
+    apt_mirrors: Mapping[str, str] = field(default_factory=dict)
+    cache_dir: Path = Path.home() / ".cache" / "builder"
 
     def image_repository(self, name: str) -> str:
         """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
@@ -66,7 +69,7 @@ def load(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
     for key in KEYS:
         override = env.get(f"BUILDER_{key.upper()}")
         if override is not None:
-            table[key] = _parse_mirrors(override) if key == "upstream_mirrors" else override
+            table[key] = _parse_mirrors(override) if key.endswith("_mirrors") else override
     return _validate(root, table)
 
 
@@ -75,8 +78,8 @@ def _parse_mirrors(text: str) -> dict[str, str]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         domain, sep, mirror = item.partition("=")
         if not sep:
-            raise ConfigError(f"BUILDER_UPSTREAM_MIRRORS: {item!r} is not DOMAIN=MIRROR "
-                              "(e.g. docker.io=127.0.0.1:5000)")
+            raise ConfigError(f"mirrors: {item!r} is not FROM=TO "
+                              "(e.g. docker.io=127.0.0.1:5000 or http://deb.debian.org/debian=http://mirror/debian)")
         mirrors[domain.strip()] = mirror.strip()
     return mirrors
 
@@ -102,6 +105,12 @@ def _validate(root: Path, table: dict[str, object]) -> Settings:
         if not isinstance(mirror, str) or not _REGISTRY.match(mirror) or not _REGISTRY.match(domain):
             raise ConfigError(f"[tool.builder] upstream_mirrors: {domain} = {mirror!r} is not "
                               "DOMAIN = HOST[:PORT]")
+    apt_mirrors = table.get("apt_mirrors", {})
+    if not isinstance(apt_mirrors, dict) or not all(
+            isinstance(v, str) and str(k).startswith(("http://", "https://")) and v.startswith(("http://", "https://"))
+            for k, v in apt_mirrors.items()):
+        raise ConfigError("[tool.builder] apt_mirrors: expected a table of \"http://repo\" = \"http://mirror\"")
+    default_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "builder"
     return Settings(
         root=root,
         recipes_dir=root / text("recipes_dir", "recipes"),
@@ -110,4 +119,6 @@ def _validate(root: Path, table: dict[str, object]) -> Settings:
         namespace=namespace,
         upstream_mirrors=dict(mirrors),
         source_url=str(table.get("source_url", "")),
+        apt_mirrors={str(k): str(v) for k, v in apt_mirrors.items()},
+        cache_dir=Path(str(table.get("cache_dir") or default_cache)),
     )

@@ -1,0 +1,244 @@
+"""Which images are stale and why: upstream digests, package updates with CVE ids, recipe
+changes, and rebuilt parents. One failing image or index never stops the others."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from debian.debian_support import Version
+
+from builder import aptindex, changelogs, render
+from builder import lock as lockfile
+from builder.errors import BuilderError, WatchError
+from builder.graph import Channel
+from builder.images import spec_sha256
+from builder.lock import AptSource, Lock
+from builder.plan import dockerfile_sha256
+from builder.settings import Settings
+
+JSON_SCHEMA_VERSION = 1
+DigestLookup = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class PackageUpdate:
+    name: str
+    source: str
+    old: str
+    new: str
+    suite: str
+    cves: tuple[str, ...]
+    advisories: tuple[str, ...]
+    summary: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "source": self.source, "old": self.old, "new": self.new,
+                "suite": self.suite, "cves": list(self.cves), "advisories": list(self.advisories),
+                "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # not-built | upstream-digest | security-update | recipe-changed | parent-rebuilt
+    summary: str
+    old: str | None = None
+    new: str | None = None
+    packages: tuple[PackageUpdate, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"kind": self.kind, "summary": self.summary}
+        if self.old is not None:
+            data["old"] = self.old
+        if self.new is not None:
+            data["new"] = self.new
+        if self.packages:
+            data["packages"] = [p.as_json() for p in self.packages]
+        return data
+
+
+@dataclass
+class ImageReport:
+    image: str
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.findings)
+
+    def as_json(self) -> dict[str, object]:
+        return {"image": self.image, "stale": self.stale,
+                "findings": [f.as_json() for f in self.findings], "errors": self.errors}
+
+
+@dataclass
+class Report:
+    images: list[ImageReport]
+    generated_at: str
+
+    @property
+    def stale(self) -> list[ImageReport]:
+        return [r for r in self.images if r.stale]
+
+    @property
+    def failed(self) -> list[ImageReport]:
+        return [r for r in self.images if r.errors]
+
+    def as_json(self) -> dict[str, object]:
+        return {"schema_version": JSON_SCHEMA_VERSION, "generated_at": self.generated_at,
+                "stale": [r.image for r in self.stale], "failed": [r.image for r in self.failed],
+                "images": [r.as_json() for r in self.images]}
+
+
+def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
+        indexes: aptindex.IndexCache, logs: changelogs.ChangelogCache) -> Report:
+    wanted = channel.with_ancestors(set(selected))
+    locks = {image_id: _read_lock(settings, channel, image_id) for image_id in wanted}
+    reports = {image_id: ImageReport(image_id) for image_id in wanted}
+    for image_id, lock in locks.items():
+        if isinstance(lock, BuilderError):
+            reports[image_id].errors.append(lock.message)
+    _upstream(channel, locks, reports, digest_of, settings)
+    _updates(locks, reports, indexes, logs)
+    for image_id, lock in locks.items():
+        if isinstance(lock, Lock):
+            reports[image_id].findings.extend(_recipe_changes(settings, channel, image_id, lock))
+        elif lock is None:
+            reports[image_id].findings.append(Finding("not-built", "no image.lock.json yet"))
+    for level in channel.levels(wanted):  # parents are settled before their children
+        for image_id in level:
+            _cascade(channel, image_id, locks, reports)
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    ordered = [reports[i] for level in channel.levels(wanted) for i in level if i in selected]
+    return Report(ordered, stamp)
+
+
+def _read_lock(settings: Settings, channel: Channel, image_id: str) -> Lock | BuilderError | None:
+    path = render.output_dir(settings, channel.images[image_id]) / lockfile.LOCK_NAME
+    try:
+        lock = lockfile.read(path)
+    except BuilderError as exc:
+        return exc
+    if lock is not None and lock.result is None:
+        return None
+    return lock
+
+
+def _upstream(channel: Channel, locks: dict[str, Lock | BuilderError | None],
+              reports: dict[str, ImageReport], digest_of: DigestLookup, settings: Settings) -> None:
+    resolved: dict[str, str | BuilderError] = {}
+    for image_id, lock in locks.items():
+        image = channel.images[image_id]
+        if channel.parent(image) is not None or not isinstance(lock, Lock):
+            continue
+        _, display = render.base_reference(settings, channel, image)
+        if lock.base.reference != display:
+            continue  # the recipe moved to another base: reported as recipe-changed
+        if display not in resolved:
+            try:
+                resolved[display] = digest_of(display)
+            except BuilderError as exc:
+                resolved[display] = exc
+        current = resolved[display]
+        if isinstance(current, BuilderError):
+            reports[image_id].errors.append(f"upstream {display}: {current.message}")
+        elif current != lock.base.digest:
+            reports[image_id].findings.append(Finding(
+                "upstream-digest", f"{display} moved: {lock.base.digest[:19]} -> {current[:19]}",
+                old=lock.base.digest, new=current))
+
+
+def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, ImageReport],
+             indexes: aptindex.IndexCache, logs: changelogs.ChangelogCache) -> None:
+    """Newer versions of locked packages in the images' own apt sources."""
+    # Fetch and parse each index once, for the union of the packages every lock names.
+    wanted: dict[tuple[AptSource, str], set[str]] = {}
+    for lock in locks.values():
+        if isinstance(lock, Lock):
+            for source in lock.apt_sources:
+                wanted.setdefault((source, _arch(lock)), set()).update(p.name for p in lock.packages)
+    available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError] = {}
+    for key, names in wanted.items():
+        try:
+            available[key] = indexes.entries(key[0], key[1], names)
+        except BuilderError as exc:
+            available[key] = exc
+    for image_id, lock in locks.items():
+        if not isinstance(lock, Lock):
+            continue
+        try:
+            updates = _image_updates(lock, available, logs)
+        except BuilderError as exc:
+            reports[image_id].errors.append(exc.message)
+            continue
+        for key in ((s, _arch(lock)) for s in lock.apt_sources):
+            failure = available.get(key)
+            if isinstance(failure, BuilderError):
+                reports[image_id].errors.append(failure.message)
+        if updates:
+            cves = sorted({c for u in updates for c in u.cves})
+            summary = f"{len(updates)} package update(s)" + (f", fixing {', '.join(cves)}" if cves else "")
+            reports[image_id].findings.append(Finding("security-update", summary,
+                                                      packages=tuple(updates)))
+
+
+def _arch(lock: Lock) -> str:
+    arches = {p.architecture for p in lock.packages if p.architecture != "all"}
+    return sorted(arches)[0] if arches else "amd64"
+
+
+def _image_updates(lock: Lock, available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError],
+                   logs: changelogs.ChangelogCache) -> list[PackageUpdate]:
+    updates = []
+    for package in lock.packages:
+        best: aptindex.Entry | None = None
+        try:
+            current = Version(package.version)
+            for source in lock.apt_sources:
+                index = available.get((source, _arch(lock)))
+                if not isinstance(index, dict):
+                    continue
+                for entry in index.get(package.name, []):
+                    if Version(entry.version) > current and (best is None or
+                                                             Version(entry.version) > Version(best.version)):
+                        best = entry
+        except ValueError as exc:
+            raise WatchError(f"{package.name}: unparsable version ({exc}); cannot compare") from None
+        if best is None:
+            continue
+        changes = changelogs.fixes_since(logs.text(best), package.version)
+        cves = tuple(dict.fromkeys(c for change in changes for c in change.cves))
+        advisories = tuple(dict.fromkeys(a for change in changes for a in change.advisories))
+        summary = changes[0].summary if changes else ""
+        updates.append(PackageUpdate(package.name, package.source, package.version, best.version,
+                                     best.suite, cves, advisories, summary))
+    return updates
+
+
+def _recipe_changes(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> list[Finding]:
+    image = channel.images[image_id]
+    found = []
+    if lock.recipe_sha256 != spec_sha256(image):
+        found.append(Finding("recipe-changed", f"recipes/{image.name}.yaml changed since the last build"))
+    else:
+        expected = render.render_dockerfile(render.render_input(settings, channel, image))
+        if lock.dockerfile_sha256 != dockerfile_sha256(expected):
+            found.append(Finding("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
+    return found
+
+
+def _cascade(channel: Channel, image_id: str, locks: dict[str, Lock | BuilderError | None],
+             reports: dict[str, ImageReport]) -> None:
+    parent = channel.parent(channel.images[image_id])
+    lock = locks[image_id]
+    if parent is None or not isinstance(lock, Lock):
+        return
+    parent_lock = locks.get(parent.id)
+    if reports[parent.id].stale:
+        reports[image_id].findings.append(Finding("parent-rebuilt", f"{parent.id} is stale and will be rebuilt"))
+    elif isinstance(parent_lock, Lock) and parent_lock.result and parent_lock.result.digest != lock.base.digest:
+        reports[image_id].findings.append(Finding(
+            "parent-rebuilt", f"{parent.id} was rebuilt: {lock.base.digest[:19]} -> "
+            f"{parent_lock.result.digest[:19]}", old=lock.base.digest, new=parent_lock.result.digest))
