@@ -96,12 +96,14 @@ def _changelog_from_deb(data: bytes, entry: Entry) -> str:
         archive = deb.data.tgz()
     except (DebError, OSError, EOFError, KeyError) as exc:
         raise WatchError(f"{entry.deb_url}: not a readable .deb ({exc})") from None
-    preferred = f"usr/share/doc/{entry.name}/changelog.Debian.gz"
+    # Debian-revision packages ship changelog.Debian.gz; native ones (apt, dpkg) changelog.gz.
+    preferred = (f"usr/share/doc/{entry.name}/changelog.Debian.gz", f"usr/share/doc/{entry.name}/changelog.gz")
     candidates = [m for m in archive.getmembers()
-                  if m.isfile() and m.name.lstrip("./").endswith("changelog.Debian.gz")]
-    candidates.sort(key=lambda m: m.name.lstrip("./") != preferred)
+                  if m.isfile() and m.name.lstrip("./").endswith(("/changelog.Debian.gz", "/changelog.gz"))]
+    candidates.sort(key=lambda m: (m.name.lstrip("./") not in preferred, not m.name.endswith(".Debian.gz")))
     if not candidates:
-        raise WatchError(f"{entry.deb_url}: no changelog.Debian.gz in the package")
+        raise WatchError(f"{entry.deb_url}: no changelog in the package (its documentation "
+                         "folder is probably a link to another package of the same source)")
     handle = archive.extractfile(candidates[0])
     if handle is None:
         raise WatchError(f"{entry.deb_url}: unreadable changelog")

@@ -191,29 +191,44 @@ def _arch(lock: Lock) -> str:
 
 def _image_updates(lock: Lock, available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError],
                    logs: changelogs.ChangelogCache) -> list[PackageUpdate]:
-    updates = []
+    newest: list[tuple[str, aptindex.Entry]] = []  # (locked version, newer entry)
     for package in lock.packages:
         best: aptindex.Entry | None = None
         try:
             current = Version(package.version)
             for source in lock.apt_sources:
                 index = available.get((source, _arch(lock)))
-                if not isinstance(index, dict):
-                    continue
-                for entry in index.get(package.name, []):
+                for entry in index.get(package.name, []) if isinstance(index, dict) else []:
                     if Version(entry.version) > current and (best is None or
                                                              Version(entry.version) > Version(best.version)):
                         best = entry
         except ValueError as exc:
             raise WatchError(f"{package.name}: unparsable version ({exc}); cannot compare") from None
-        if best is None:
-            continue
-        changes = changelogs.fixes_since(logs.text(best), package.version)
+        if best is not None:
+            newest.append((package.version, best))
+    # One changelog per source package and version: every binary of it carries the same
+    # one, and some only link their documentation to a sibling's.
+    texts: dict[tuple[str, str], str | WatchError] = {}
+    for _, entry in newest:
+        key = (entry.source, entry.version)
+        if not isinstance(texts.get(key), str):
+            try:
+                texts[key] = logs.text(entry)
+            except WatchError as exc:
+                texts.setdefault(key, exc)
+    updates = []
+    for locked, entry in newest:
+        text = texts[(entry.source, entry.version)]
+        if isinstance(text, WatchError):
+            # The update is certain; only what it fixes is unknown. Say so, don't drop it.
+            changes, summary = [], f"changelog unavailable: {text.message}"
+        else:
+            changes = changelogs.fixes_since(text, locked)
+            summary = changes[0].summary if changes else ""
         cves = tuple(dict.fromkeys(c for change in changes for c in change.cves))
         advisories = tuple(dict.fromkeys(a for change in changes for a in change.advisories))
-        summary = changes[0].summary if changes else ""
-        updates.append(PackageUpdate(package.name, package.source, package.version, best.version,
-                                     best.suite, cves, advisories, summary))
+        updates.append(PackageUpdate(entry.name, entry.source, locked, entry.version, entry.suite,
+                                     cves, advisories, summary))
     return updates
 
 

@@ -132,7 +132,8 @@ def test_apt_sources_in_both_formats_and_os_release() -> None:
         "etc/apt/sources.list.d/builder.list": (
             "# local\ndeb [trusted=yes arch=amd64] http://127.0.0.1:8080/ bookworm-security main contrib\n"),
     }
-    facts.os_release = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
+    facts.os_release = ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
+                        "VERSION_CODENAME=bookworm\n")
     assert [(s.url, s.suite, s.components) for s in facts.apt_sources()] == [
         ("http://127.0.0.1:8080/", "bookworm-security", ("main", "contrib")),
         ("http://deb.debian.org/debian", "bookworm", ("main",)),
