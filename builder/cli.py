@@ -121,11 +121,31 @@ def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
     return eng, resolve
 
 
+def _watch(ctx: Context, selected: list[str]) -> watch.Report:
+    client = registry.RegistryClient(registry.docker_config_credentials())
+    indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors))
+    logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
+    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs)
+
+
+def _update_reasons(ctx: Context, selected: list[str]) -> dict[str, list[str]]:
+    """Package updates found by watch, as plan reasons (`--watch`)."""
+    reasons: dict[str, list[str]] = {}
+    for item in _watch(ctx, selected).images:
+        for finding in item.findings:
+            if finding.kind == "security-update":
+                reasons.setdefault(item.image, []).append(finding.summary)
+        for error in item.errors:
+            print(f"warning: {item.image}: {error}", file=sys.stderr)
+    return reasons
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     resolve = None if args.offline else _resolver()[1]
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force)
+    extra = _update_reasons(ctx, selected) if args.watch and not args.offline else None
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
     if args.json:
         report.emit_json(the_plan.as_json())
         return 0
@@ -142,7 +162,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     eng, resolve = _resolver()
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force)
+    extra = _update_reasons(ctx, selected) if args.watch else None
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
     if not the_plan.to_build():
         print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
         return 0
@@ -168,10 +189,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
-    client = registry.RegistryClient(registry.docker_config_credentials())
-    indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors))
-    logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
-    result = watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs)
+    result = _watch(ctx, selected)
     if args.json:
         report.emit_json(result.as_json())
     else:
@@ -253,6 +271,8 @@ def parser() -> argparse.ArgumentParser:
                    help="machine-readable output, with a GitHub Actions matrix per level")
     p.add_argument("--offline", action="store_true", help="do not look up upstream digests")
     p.add_argument("--force", action="store_true", help="plan every selected image")
+    p.add_argument("--watch", action="store_true",
+                   help="also rebuild images with package updates in their apt sources (as `builder watch`)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("build", help="build, check, test, (push) and write locks",
@@ -264,6 +284,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, metavar="N",
                    help="images built in parallel within a level (default 2)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    p.add_argument("--watch", action="store_true",
+                   help="also rebuild images with package updates in their apt sources (as `builder watch`)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("watch", help="what is stale and why (upstream digests, security updates)",

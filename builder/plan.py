@@ -55,11 +55,12 @@ def dockerfile_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def make(settings: Settings, channel: Channel, selected: list[str], resolve: Resolver | None,
-         force: bool = False) -> Plan:
+def make(settings: Settings, channel: Channel, selected: list[str], resolve: Resolver | None, *,
+         force: bool = False, extra: dict[str, list[str]] | None = None) -> Plan:
     """Steps for the selected images and their ancestors, parents first.
 
-    `resolve` looks up upstream digests (None: skip that question, e.g. offline).
+    `resolve` looks up upstream digests (None: skip that question, e.g. offline); `extra`
+    adds reasons found elsewhere (`builder watch`: package updates).
     """
     wanted = channel.with_ancestors(set(selected))
     steps: dict[str, Step] = {}
@@ -72,6 +73,7 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
             lock = lockfile.read(render.output_dir(settings, image) / lockfile.LOCK_NAME)
             base, display = render.base_reference(settings, channel, image)
             reasons: list[str] = ["forced"] if force else []
+            reasons += (extra or {}).get(image_id, [])
             digest = None
             parent = channel.parent(image)
             if parent is None and resolve is not None:

@@ -112,12 +112,15 @@ def base_reference(settings: Settings, channel: Channel, image: ImageSpec) -> tu
     return pulled, str(pulled)
 
 
-def render_input(settings: Settings, channel: Channel, image: ImageSpec) -> RenderInput:
+def render_input(settings: Settings, channel: Channel, image: ImageSpec,
+                 lock: lockfile.Lock | bool | None = True) -> RenderInput:
+    """What `image` renders from; `lock` is its lock when the caller has read it already."""
     base, display = base_reference(settings, channel, image)
-    lock = lockfile.read(output_dir(settings, image) / lockfile.LOCK_NAME)
+    if lock is True:
+        lock = lockfile.read(output_dir(settings, image) / lockfile.LOCK_NAME)
     # The lock pins the base only while it still names the same base; a recipe that
     # moved to another tag renders unpinned until the next build resolves it.
-    if lock is not None and lock.base.reference == display:
+    if isinstance(lock, lockfile.Lock) and lock.base.reference == display:
         base = base.with_digest(lock.base.digest)
     parent = channel.parent(image)
     return RenderInput(image, base, display, parent.user if parent else None)

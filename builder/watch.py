@@ -4,6 +4,7 @@ changes, and rebuilt parents. One failing image or index never stops the others.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -165,11 +166,12 @@ def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, Im
             available[key] = indexes.entries(key[0], key[1], names)
         except BuilderError as exc:
             available[key] = exc
+    memo = _Memo(logs)
     for image_id, lock in locks.items():
         if not isinstance(lock, Lock):
             continue
         try:
-            updates = _image_updates(lock, available, logs)
+            updates = _image_updates(lock, available, memo)
         except BuilderError as exc:
             reports[image_id].errors.append(exc.message)
             continue
@@ -189,47 +191,84 @@ def _arch(lock: Lock) -> str:
     return sorted(arches)[0] if arches else "amd64"
 
 
+@functools.lru_cache(maxsize=65536)
+def _version(text: str) -> Version:
+    return Version(text)
+
+
+class _Memo:
+    """Answers shared by every image that locks the same package at the same version."""
+
+    def __init__(self, logs: changelogs.ChangelogCache) -> None:
+        self.logs = logs
+        self.newest: dict[tuple[int, str, str, str], aptindex.Entry | None] = {}
+        self._sources: dict[tuple[tuple[str, str, tuple[str, ...]], ...], int] = {}
+        self.texts: dict[tuple[str, str], str | WatchError] = {}
+        self.changes: dict[tuple[str, str, str], PackageUpdate] = {}
+
+    def sources_key(self, sources: tuple[AptSource, ...]) -> int:
+        # Hashing frozen models is slow; a plain tuple of their fields stands in for them.
+        plain = tuple((s.url, s.suite, s.components) for s in sources)
+        return self._sources.setdefault(plain, len(self._sources))
+
+
 def _image_updates(lock: Lock, available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError],
-                   logs: changelogs.ChangelogCache) -> list[PackageUpdate]:
+                   memo: _Memo) -> list[PackageUpdate]:
+    arch = _arch(lock)
+    sources = memo.sources_key(lock.apt_sources)
     newest: list[tuple[str, aptindex.Entry]] = []  # (locked version, newer entry)
     for package in lock.packages:
-        best: aptindex.Entry | None = None
-        try:
-            current = Version(package.version)
-            for source in lock.apt_sources:
-                index = available.get((source, _arch(lock)))
-                for entry in index.get(package.name, []) if isinstance(index, dict) else []:
-                    if Version(entry.version) > current and (best is None or
-                                                             Version(entry.version) > Version(best.version)):
-                        best = entry
-        except ValueError as exc:
-            raise WatchError(f"{package.name}: unparsable version ({exc}); cannot compare") from None
+        key = (sources, arch, package.name, package.version)
+        if key not in memo.newest:
+            memo.newest[key] = _newest(lock.apt_sources, arch, package.name, package.version, available)
+        best = memo.newest[key]
         if best is not None:
             newest.append((package.version, best))
     # One changelog per source package and version: every binary of it carries the same
     # one, and some only link their documentation to a sibling's.
-    texts: dict[tuple[str, str], str | WatchError] = {}
     for _, entry in newest:
-        key = (entry.source, entry.version)
-        if not isinstance(texts.get(key), str):
+        key2 = (entry.source, entry.version)
+        if not isinstance(memo.texts.get(key2), str):
             try:
-                texts[key] = logs.text(entry)
+                memo.texts[key2] = memo.logs.text(entry)
             except WatchError as exc:
-                texts.setdefault(key, exc)
+                memo.texts.setdefault(key2, exc)
     updates = []
     for locked, entry in newest:
-        text = texts[(entry.source, entry.version)]
-        if isinstance(text, WatchError):
-            # The update is certain; only what it fixes is unknown. Say so, don't drop it.
-            changes, summary = [], f"changelog unavailable: {text.message}"
-        else:
-            changes = changelogs.fixes_since(text, locked)
-            summary = changes[0].summary if changes else ""
-        cves = tuple(dict.fromkeys(c for change in changes for c in change.cves))
-        advisories = tuple(dict.fromkeys(a for change in changes for a in change.advisories))
-        updates.append(PackageUpdate(entry.name, entry.source, locked, entry.version, entry.suite,
-                                     cves, advisories, summary))
+        key3 = (entry.deb_url, entry.name, locked)
+        if key3 not in memo.changes:
+            memo.changes[key3] = _update(entry, locked, memo.texts[(entry.source, entry.version)])
+        updates.append(memo.changes[key3])
     return updates
+
+
+def _newest(sources: tuple[AptSource, ...], arch: str, name: str, version: str,
+            available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError]
+            ) -> aptindex.Entry | None:
+    best: aptindex.Entry | None = None
+    try:
+        current = _version(version)
+        for source in sources:
+            index = available.get((source, arch))
+            for entry in index.get(name, []) if isinstance(index, dict) else []:
+                if _version(entry.version) > current and (best is None or
+                                                          _version(entry.version) > _version(best.version)):
+                    best = entry
+    except ValueError as exc:
+        raise WatchError(f"{name}: unparsable version ({exc}); cannot compare") from None
+    return best
+
+
+def _update(entry: aptindex.Entry, locked: str, text: str | WatchError) -> PackageUpdate:
+    if isinstance(text, WatchError):
+        # The update is certain; only what it fixes is unknown. Say so, don't drop it.
+        changes, summary = [], f"changelog unavailable: {text.message}"
+    else:
+        changes = changelogs.fixes_since(text, locked)
+        summary = changes[0].summary if changes else ""
+    cves = tuple(dict.fromkeys(c for change in changes for c in change.cves))
+    advisories = tuple(dict.fromkeys(a for change in changes for a in change.advisories))
+    return PackageUpdate(entry.name, entry.source, locked, entry.version, entry.suite, cves, advisories, summary)
 
 
 def _recipe_changes(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> list[Finding]:
@@ -238,7 +277,7 @@ def _recipe_changes(settings: Settings, channel: Channel, image_id: str, lock: L
     if lock.recipe_sha256 != spec_sha256(image):
         found.append(Finding("recipe-changed", f"recipes/{image.name}.yaml changed since the last build"))
     else:
-        expected = render.render_dockerfile(render.render_input(settings, channel, image))
+        expected = render.render_dockerfile(render.render_input(settings, channel, image, lock))
         if lock.dockerfile_sha256 != dockerfile_sha256(expected):
             found.append(Finding("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
     return found

@@ -6,6 +6,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def repo(tmp_path: Path) -> Iterator[AptRepo]:
         yield apt
 
 
-def watch_json(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, dict[str, object]]]:
+def watch_json(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
     capsys.readouterr()
     code = cli.main(["--root", str(root), "watch", "--json"])
     document = json.loads(capsys.readouterr().out)
@@ -34,8 +35,8 @@ def watch_json(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dic
     return code, {item["image"]: item for item in document["images"]}
 
 
-def findings(item: dict[str, object], kind: str) -> list[dict[str, object]]:
-    return [f for f in item["findings"] if f["kind"] == kind]  # type: ignore[attr-defined,index]
+def findings(item: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [f for f in item["findings"] if f["kind"] == kind]
 
 
 def test_security_fix_and_moved_upstream_are_reported_with_cascade(
@@ -70,14 +71,14 @@ def test_security_fix_and_moved_upstream_are_reported_with_cascade(
     repo.publish()
     code, items = watch_json(root, capsys)
     assert code == 1
-    updates = [p for f in findings(items["demo"], "security-update") for p in f["packages"]]  # type: ignore[attr-defined]
+    updates = [p for f in findings(items["demo"], "security-update") for p in f["packages"]]
     demo = [p for p in updates if p["name"] == "demo"]
     assert demo == [{"name": "demo", "source": "demo", "old": "1.0-1", "new": "1.1-1",
                      "suite": "bookworm-security", "cves": ["CVE-2026-1234"], "advisories": [],
                      "summary": FIX}]
     assert [f["summary"] for f in findings(items["app"], "parent-rebuilt")] == ["demo is stale and will be rebuilt"]
     assert findings(items["other"], "security-update") == [] or all(
-        p["name"] != "demo" for f in findings(items["other"], "security-update") for p in f["packages"])  # type: ignore[attr-defined]
+        p["name"] != "demo" for f in findings(items["other"], "security-update") for p in f["packages"])
 
     # The index was fetched once for the three images, then answered 304 on the next run.
     index_path = "/dists/bookworm-security/main/binary-amd64/Packages.xz"
@@ -93,7 +94,7 @@ def test_security_fix_and_moved_upstream_are_reported_with_cascade(
     engine.push(upstream, "bookworm-slim")
     code, items = watch_json(root, capsys)
     assert code == 1
-    assert [f["kind"] for f in items["other"]["findings"]] == ["upstream-digest"]  # type: ignore[index]
+    assert [f["kind"] for f in items["other"]["findings"]] == ["upstream-digest"]
     assert findings(items["demo"], "upstream-digest")
     assert findings(items["app"], "parent-rebuilt")
 

@@ -1,0 +1,118 @@
+"""Watch benchmark: 1, 50 and 200 locks against a local apt repository and registry.
+
+    python3 tests/benchmarks/bench_watch.py     (needs `bash .ci/local-env`)
+
+The locks share two suites (a -security and an -updates repository served on 127.0.0.1)
+and three upstream images; every lock has packages with pending updates. Each size runs
+cold (empty cache) and warm (the repositories answer 304, changelogs come from disk).
+Prints time and the process's peak memory, and the cost of 200 images relative to one.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from builder import aptindex, changelogs, graph, plan, recipes, render, settings, watch
+from builder import lock as lockfile
+from builder.engine import Engine
+from builder.images import spec_sha256
+from builder.lock import AptSource, BaseLock, ImageLock, Lock, OsRelease, Package
+from builder.registry import RegistryClient
+from tests.integration.aptrepo import AptRepo, ChangelogEntry
+
+REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
+SIZES = (1, 50, 200)
+PACKAGES = 40  # per suite
+
+
+def make_repos(where: Path) -> tuple[AptRepo, AptRepo]:
+    security = AptRepo(where / "security", suite="bookworm-security")
+    updates = AptRepo(where / "updates", suite="bookworm-updates")
+    for repo, prefix in ((security, "sec"), (updates, "upd")):
+        for i in range(PACKAGES):
+            name = f"{prefix}pkg{i}"
+            repo.add_package(name, "1.0-2", changelog=[
+                ChangelogEntry("1.0-2", distribution=repo.suite, lines=[f"Fix CVE-2026-{1000 + i}."]),
+                ChangelogEntry("1.0-1", distribution=repo.suite, lines=["Initial release."])])
+        repo.publish()
+        repo.serve()
+    return security, updates
+
+
+def make_channel(root: Path, count: int, upstreams: list[str], sources: tuple[AptSource, ...]) -> None:
+    (root / "recipes").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(f'[tool.builder]\nupstream_mirrors = {{ "docker.io" = "{REGISTRY}" }}\n')
+    for i in range(count):
+        upstream = upstreams[i % len(upstreams)]
+        (root / "recipes" / f"img{i}.yaml").write_text(
+            f"name: img{i}\ndescription: generated\nversion: 1.0.0\ndistro: debian\nfrom: {upstream}\n")
+    config = settings.load(root, environ={})
+    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    for image in channel.images.values():
+        base, display = render.base_reference(config, channel, image)
+        digest = "sha256:" + "0" * 64  # an old digest: every upstream has moved since
+        text = render.render_dockerfile(render.RenderInput(image, base.with_digest(digest), display, None))
+        names = [f"secpkg{j}" for j in range(0, PACKAGES, 2)] + [f"updpkg{j}" for j in range(1, PACKAGES, 2)]
+        lock = Lock(image=image.id, version="1.0.0", recipe_sha256=spec_sha256(image),
+                    dockerfile_sha256=plan.dockerfile_sha256(text), base=BaseLock(reference=display, digest=digest),
+                    result=ImageLock(repository=f"x/{image.name}", tag="candidate", digest=digest,
+                                     image_id=digest, size=1),
+                    os=OsRelease(id="debian", version_id="12", codename="bookworm"), apt_sources=sources,
+                    packages=tuple(Package(name=n, version="1.0-1", source=n, architecture="amd64") for n in names))
+        lockfile.write(render.output_dir(config, image) / lockfile.LOCK_NAME, lock)
+
+
+def run(root: Path, cache: Path) -> tuple[float, float, int]:
+    config = settings.load(root, environ={})
+    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    start = time.perf_counter()
+    session = requests.Session()
+    report = watch.run(config, channel, sorted(channel.images), RegistryClient(session=session).digest,
+                       indexes=aptindex.IndexCache(cache, session=session),
+                       logs=changelogs.ChangelogCache(cache, session=session))
+    seconds = time.perf_counter() - start
+    assert not report.failed, [r.errors for r in report.failed]
+    # The process's high-water mark (KiB on Linux): includes everything loaded so far.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return seconds, peak, len(report.stale)
+
+
+def main() -> None:
+    engine = Engine.connect()
+    namespace = f"bench-up-{secrets.token_hex(3)}"
+    upstreams = []
+    for tag in ("a", "b", "c"):
+        engine.tag(f"{REGISTRY}/library/debian:bookworm-slim", f"{REGISTRY}/{namespace}/debian", tag)
+        engine.push(f"{REGISTRY}/{namespace}/debian", tag)
+        upstreams.append(f"{namespace}/debian:{tag}")
+    with tempfile.TemporaryDirectory() as tmp:
+        security, updates = make_repos(Path(tmp) / "repos")
+        sources = (AptSource(url=security.url, suite="bookworm-security", components=("main",)),
+                   AptSource(url=updates.url, suite="bookworm-updates", components=("main",)))
+        print(f"{'images':>7} {'cache':>6} {'seconds':>8} {'max RSS MB':>11} {'stale':>6}")
+        rows: dict[tuple[int, str], float] = {}
+        for count in SIZES:
+            root = Path(tmp) / f"channel{count}"
+            cache = Path(tmp) / f"cache{count}"
+            make_channel(root, count, upstreams, sources)
+            for state in ("cold", "warm"):
+                seconds, peak, stale = run(root, cache)
+                rows[(count, state)] = seconds
+                print(f"{count:>7} {state:>6} {seconds:>8.3f} {peak:>11.1f} {stale:>6}")
+        for state in ("cold", "warm"):
+            print(f"{state}: 200 images cost {rows[(200, state)] / rows[(1, state)]:.2f}x one image "
+                  f"(target 1.5x); 200 in {rows[(200, state)]:.2f} s "
+                  f"(target {'3' if state == 'cold' else '0.5'} s)")
+        security.close()
+        updates.close()
+
+
+if __name__ == "__main__":
+    main()
