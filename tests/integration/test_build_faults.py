@@ -94,3 +94,13 @@ def test_push_with_the_right_credentials(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("BUILDER_REGISTRY_PASSWORD", "builder-secret")
     assert cli.main(["--root", str(root), "build", "--push"]) == 0
     assert (root / "base-images" / "allowed" / "image.lock.json").is_file()
+
+
+def test_registry_down_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str], engine: Engine, registry: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {"down": recipe("down")})
+    monkeypatch.setenv("BUILDER_UPSTREAM_MIRRORS", "docker.io=127.0.0.1:5999")  # nothing listens there
+    assert cli.main(["--root", str(root), "build", "--push"]) == 11
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: cannot resolve 127.0.0.1:5999/library/debian:bookworm-slim: ")
