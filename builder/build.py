@@ -14,14 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from builder import checks, engine, render, sbom
+from builder import checks, engine, releases, render, sbom, versioning
 from builder import lock as lockfile
 from builder.errors import BuilderError, BuildError
 from builder.fsutil import write_many_atomic
 from builder.graph import Channel
 from builder.imageref import ImageRef
-from builder.images import ImageSpec, spec_sha256
-from builder.lock import BaseLock, ImageLock, Lock
+from builder.images import ImageSpec, effective_spec, spec_sha256
+from builder.lock import BaseLock, ImageLock, Lock, Update
 from builder.plan import Plan, Step, dockerfile_sha256
 from builder.settings import Settings
 
@@ -45,6 +45,7 @@ class Options:
     revision: str | None
     source_url: str | None
     log: Callable[[str], None]
+    updates: dict[str, tuple[Update, ...]] = field(default_factory=dict)  # from `watch`, by image
 
 
 @dataclass
@@ -110,8 +111,13 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     log = ctx.options.log
     base, display = _base(ctx, image, step)
     parent = ctx.channel.parent(image)
+    folder = render.output_dir(ctx.settings, image)
+    last = releases.read(folder / releases.RELEASES_NAME, image.id).last
+    spec = effective_spec(image)
+    version = versioning.next_version(last.version if last else None, last.lock.spec if last else None,
+                                      spec, image.recipe.version)
     dockerfile = render.render_dockerfile(render.RenderInput(
-        image, base, display, parent.user if parent else None))
+        image, base, display, parent.user if parent else None, version))
     repository = ctx.settings.image_repository(image.name)
     tag = f"{CANDIDATE}{image.tag_suffix}"
     built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -137,7 +143,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     digest = ctx.engine.push(repository, tag, auth)
     base_digest = base.digest or ""
     new_lock = Lock(
-        image=image.id, version=image.recipe.version, recipe_sha256=spec_sha256(image),
+        image=image.id, version=version, recipe_sha256=spec_sha256(image), spec=spec,
+        reasons=step.reasons, updates=ctx.options.updates.get(image.id, ()),
         dockerfile_sha256=dockerfile_sha256(dockerfile),
         base=BaseLock(reference=display, digest=base_digest),
         result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id,
@@ -145,7 +152,6 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
         os=facts.os(), apt_sources=facts.apt_sources(),
         packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
     )
-    folder = render.output_dir(ctx.settings, image)
     with ctx.lock:
         write_many_atomic({
             folder / render.DOCKERFILE: dockerfile,

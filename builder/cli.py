@@ -14,6 +14,7 @@ from builder import (
     __version__,
     aptindex,
     build,
+    catalog,
     changelogs,
     engine,
     graph,
@@ -21,6 +22,7 @@ from builder import (
     policy,
     recipes,
     registry,
+    release,
     render,
     report,
     vcs,
@@ -31,6 +33,7 @@ from builder import settings as settings_mod
 from builder.errors import BuilderError, BuildFailed, PolicyError, StaleError, UsageError, WatchError
 from builder.fsutil import read_if_exists, write_atomic
 from builder.graph import Channel
+from builder.lock import Update
 from builder.settings import Settings
 
 SCHEMA_FILE = "recipe.schema.json"
@@ -128,23 +131,27 @@ def _watch(ctx: Context, selected: list[str]) -> watch.Report:
     return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs)
 
 
-def _update_reasons(ctx: Context, selected: list[str]) -> dict[str, list[str]]:
-    """Package updates found by watch, as plan reasons (`--watch`)."""
+def _update_reasons(ctx: Context, selected: list[str]) -> tuple[dict[str, list[str]], dict[str, tuple[Update, ...]]]:
+    """Package updates found by watch (`--watch`): plan reasons, and what each build fixes."""
     reasons: dict[str, list[str]] = {}
+    updates: dict[str, tuple[Update, ...]] = {}
     for item in _watch(ctx, selected).images:
         for finding in item.findings:
             if finding.kind == "security-update":
                 reasons.setdefault(item.image, []).append(finding.summary)
+                updates[item.image] = tuple(
+                    Update(name=p.name, old=p.old, new=p.new, cves=p.cves, advisories=p.advisories)
+                    for p in finding.packages)
         for error in item.errors:
             print(f"warning: {item.image}: {error}", file=sys.stderr)
-    return reasons
+    return reasons, updates
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     resolve = None if args.offline else _resolver()[1]
-    extra = _update_reasons(ctx, selected) if args.watch and not args.offline else None
+    extra = _update_reasons(ctx, selected)[0] if args.watch and not args.offline else None
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
     if args.json:
         report.emit_json(the_plan.as_json())
@@ -162,13 +169,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     eng, resolve = _resolver()
-    extra = _update_reasons(ctx, selected) if args.watch else None
+    extra, updates = _update_reasons(ctx, selected) if args.watch else ({}, {})
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
     if not the_plan.to_build():
         print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
         return 0
     options = build.Options(push=args.push, jobs=args.jobs, revision=vcs.revision(ctx.settings.root),
-                            source_url=ctx.settings.source_url or None, log=build.print_log)
+                            source_url=ctx.settings.source_url or None, log=build.print_log,
+                            updates=updates)
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
         outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options)
     for outcome in outcomes:
@@ -222,6 +230,37 @@ def watch_markdown(result: watch.Report) -> str:
         cell = why.replace("|", "\\|")
         rows.append(f"| `{item.image}` | {state} | {cell} |")
     return "### builder watch\n\n" + "\n".join(rows) + "\n"
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    client = registry.RegistryClient(registry.docker_config_credentials())
+    steps = release.plan(ctx.settings, ctx.channel, selected, client)
+    if args.json and args.dry_run:
+        report.emit_json({"releases": [s.as_json() for s in steps]})
+        return 0
+    for step in steps:
+        print(f"{step.image} {step.version}: {step.repository}@{step.digest}")
+        for move in step.moves:
+            note = f" ({move.note})" if move.note else ""
+            print(f"  {move.action:<6} {move.tag}{note}")
+    if args.dry_run:
+        print(f"{len(steps)} release(s) planned; nothing changed (--dry-run)")
+        return 0
+    for step in steps:
+        release.execute(ctx.settings, ctx.channel, step, client)
+        print(f"released {step.image} {step.version}")
+    catalog.write(ctx.settings, ctx.channel)
+    print(f"{len(steps)} image(s) released")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    for path in catalog.write(ctx.settings, ctx.channel):
+        print(f"wrote {path.relative_to(ctx.settings.root)}")
+    return 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -297,6 +336,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     p.add_argument("--json", action="store_true", help="machine-readable output (schema_version 1)")
     p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("release", help="version, re-tag by digest, changelogs and catalog",
+                       description="Release every pushed candidate that is not released yet: put "
+                       "its manifest under X.Y.Z (immutable), X.Y, X and latest (forward only), "
+                       "then write releases.json, CHANGELOG.md and the catalog.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("catalog", help="regenerate base-images/index.json and README.md",
+                       description="Write the channel catalog from the release records.")
+    p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("schema", help="write the recipe JSON Schema for editors",
                        description=f"Write recipes/{SCHEMA_FILE} from the recipe model.")

@@ -127,3 +127,9 @@ class WatchError(BuilderError):
     """An index, changelog or registry answer needed to watch an image could not be had."""
 
     exit_code = 12
+
+
+class ReleaseError(BuilderError):
+    """A release would break a promise (an immutable tag re-pointed, a version going back)."""
+
+    exit_code = 13

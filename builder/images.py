@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from builder.lock import Spec
 from builder.model import FromSpec, Recipe, TestSpec, User, Variant
 
 
@@ -82,6 +83,25 @@ class ImageSpec:
     @property
     def tests(self) -> tuple[TestSpec, ...]:
         return self.recipe.tests
+
+
+def effective_spec(image: ImageSpec) -> Spec:
+    """The recipe as this image sees it, in the form locks and releases keep."""
+    source = image.from_
+    user = image.user
+    return Spec(
+        base=f"recipe:{image.parent_id}" if image.parent_id else str(source.image),
+        distro=image.recipe.distro,
+        packages=image.packages,
+        user=f"{user.name} {user.uid}:{user.gid} {user.home_dir}",
+        workdir=image.workdir,
+        env=image.env,
+        labels=image.labels,
+        entrypoint=image.recipe.entrypoint,
+        cmd=image.recipe.cmd,
+        hardening=image.recipe.hardening.model_dump(mode="json"),
+        repositories=tuple(f"{r.url} {r.suite} {' '.join(r.components)}" for r in image.recipe.repositories),
+    )
 
 
 def spec_sha256(image: ImageSpec) -> str:

@@ -57,6 +57,32 @@ class OsRelease(_Frozen):
     codename: str = ""
 
 
+class Spec(_Frozen):
+    """What the recipe asked of this image, as released: versions are bumped by its changes."""
+
+    base: str  # upstream reference as written, or `recipe:ID` for a channel parent
+    distro: str
+    packages: tuple[str, ...] = ()
+    user: str = ""  # name uid:gid home
+    workdir: str = ""
+    env: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    hardening: dict[str, object] = Field(default_factory=dict)
+    repositories: tuple[str, ...] = ()
+
+
+class Update(_Frozen):
+    """A package update that went into this build, with what its changelog says it fixes."""
+
+    name: str
+    old: str
+    new: str
+    cves: tuple[str, ...] = ()
+    advisories: tuple[str, ...] = ()
+
+
 class ImageLock(_Frozen):
     """The image as pushed: where, under which candidate tag, and its manifest digest."""
 
@@ -80,6 +106,9 @@ class Lock(_Frozen):
     packages: tuple[Package, ...] = ()
     built_at: str | None = None
     revision: str | None = None
+    spec: Spec | None = None
+    reasons: tuple[str, ...] = ()
+    updates: tuple[Update, ...] = ()
 
 
 def dumps(lock: Lock) -> str:

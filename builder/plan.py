@@ -6,6 +6,8 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import semver
+
 from builder import lock as lockfile
 from builder import render
 from builder.graph import Channel
@@ -98,6 +100,8 @@ def _reasons(settings: Settings, channel: Channel, image_id: str, lock: Lock | N
     if lock is None or lock.result is None:
         return ["never built"]
     reasons = []
+    if semver.Version.parse(image.recipe.version) > semver.Version.parse(lock.version):
+        reasons.append(f"recipe version raised to {image.recipe.version}")
     if lock.recipe_sha256 != spec_sha256(image):
         reasons.append("recipe changed")
     if lock.base.reference != display:

@@ -158,6 +158,24 @@ class RegistryClient:
             found[key] = digest
         return found
 
+    def digest_or_none(self, reference: str) -> str | None:
+        try:
+            return self.digest(reference)
+        except RegistryNotFound:
+            return None
+
+    def put_manifest(self, reference: str, manifest: Manifest) -> None:
+        """Put `manifest` under the tag of `reference`: a re-tag by digest, no pull, no push of layers."""
+        ref = imageref.parse(reference)
+        if not ref.tag:
+            raise RegistryError(f"{reference}: a tag is needed to put a manifest")
+        url = self._url(ref, f"manifests/{ref.tag}")
+        answer = self._request("PUT", ref, url, {"Content-Type": manifest.media_type},
+                               body=manifest.body, actions="pull,push")
+        stored = answer.headers.get("Docker-Content-Digest")
+        if stored and stored != manifest.digest:
+            raise RegistryError(f"{reference}: the registry stored {stored}, not {manifest.digest}")
+
     def tags(self, repository: str, page_size: int = 100) -> list[str]:
         ref = imageref.parse(repository)
         url: str | None = self._url(ref, f"tags/list?n={page_size}")
@@ -186,17 +204,17 @@ class RegistryClient:
         host = "registry-1.docker.io" if ref.domain == imageref.DEFAULT_DOMAIN else ref.domain
         return f"{self._scheme(host)}://{host}/v2/{ref.path}/{tail}"
 
-    def _request(self, method: str, ref: imageref.ImageRef, url: str,
-                 headers: dict[str, str]) -> requests.Response:
-        scope = f"repository:{ref.path}:pull"
+    def _request(self, method: str, ref: imageref.ImageRef, url: str, headers: dict[str, str], *,
+                 body: bytes | None = None, actions: str = "pull") -> requests.Response:
+        scope = f"repository:{ref.path}:{actions}"
         attempt = 0
         authenticated = False
         while True:
             auth_header = self._auth_header(ref.domain, scope)
             sent = dict(headers, **({"Authorization": auth_header} if auth_header else {}))
             try:
-                answer = self._session.request(method, url, headers=sent, timeout=self._timeout,
-                                               allow_redirects=True)
+                answer = self._session.request(method, url, headers=sent, data=body,
+                                               timeout=self._timeout, allow_redirects=True)
                 if method == "GET":
                     _ = answer.content  # read the whole body now, so a cut-off body fails here
             except (requests.ConnectionError, requests.Timeout,

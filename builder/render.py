@@ -36,6 +36,11 @@ class RenderInput:
     base: ImageRef  # as pulled; carries the digest when the lock pins it
     base_display: str  # what the base is called in labels (no digest)
     inherited_user: User | None  # the parent image's user, which already exists
+    version: str = ""  # the version this build will be released as; default the recipe's
+
+    @property
+    def image_version(self) -> str:
+        return self.version or self.image.recipe.version
 
 
 @cache
@@ -56,7 +61,7 @@ def render_dockerfile(data: RenderInput) -> str:
     labels = {
         "org.opencontainers.image.title": image.name,
         "org.opencontainers.image.description": image.description,
-        "org.opencontainers.image.version": f"{image.recipe.version}{image.tag_suffix}",
+        "org.opencontainers.image.version": f"{data.image_version}{image.tag_suffix}",
         "org.opencontainers.image.base.name": data.base_display,
         **image.labels,
     }
@@ -66,7 +71,7 @@ def render_dockerfile(data: RenderInput) -> str:
     context = {
         "source": image.source,
         "image_id": image.id,
-        "version": image.recipe.version,
+        "version": data.image_version,
         "distro": image.recipe.distro,
         "pinned": data.base.digest is not None,
         "from_channel": data.inherited_user is not None,
@@ -105,7 +110,9 @@ def base_reference(settings: Settings, channel: Channel, image: ImageSpec) -> tu
     if parent is not None:
         repository = settings.image_repository(parent.name)
         domain, path = repository.split("/", 1)
-        ref = ImageRef(domain, path, tag=f"{parent.recipe.version}{parent.tag_suffix}")
+        parent_lock = lockfile.read(output_dir(settings, parent) / lockfile.LOCK_NAME)
+        version = parent_lock.version if parent_lock else parent.recipe.version
+        ref = ImageRef(domain, path, tag=f"{version}{parent.tag_suffix}")
         return ref, str(ref)
     upstream = str(image.from_.image)
     pulled = settings.pull_reference(upstream)
@@ -123,7 +130,8 @@ def render_input(settings: Settings, channel: Channel, image: ImageSpec,
     if isinstance(lock, lockfile.Lock) and lock.base.reference == display:
         base = base.with_digest(lock.base.digest)
     parent = channel.parent(image)
-    return RenderInput(image, base, display, parent.user if parent else None)
+    version = lock.version if isinstance(lock, lockfile.Lock) else ""
+    return RenderInput(image, base, display, parent.user if parent else None, version)
 
 
 def render_all(settings: Settings, channel: Channel, selected: list[str]) -> dict[Path, str]:

@@ -83,8 +83,8 @@ def test_reasons(tmp_path: Path) -> None:
     assert reasons(root)["app"] == ("parent base was rebuilt",)
 
 
-def test_version_bump_alone_is_not_a_reason(tmp_path: Path) -> None:
+def test_raising_the_recipe_version_is_a_reason_and_nothing_else(tmp_path: Path) -> None:
     root = make_channel(tmp_path)
     record(root, "other", UPSTREAM, "sha256:" + "b" * 64)
-    (root / "recipes" / "other.yaml").write_text(OTHER.replace("1.0.0", "1.0.1"))
-    assert reasons(root)["other"] == ("Dockerfile changed",)
+    (root / "recipes" / "other.yaml").write_text(OTHER.replace("1.0.0", "2.0.0"))
+    assert reasons(root)["other"] == ("recipe version raised to 2.0.0",)

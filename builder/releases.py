@@ -1,0 +1,63 @@
+"""The release record of an image: base-images/NAME[/VARIANT]/releases.json.
+
+It is the one source of truth for an image's versions: the current version is its last
+entry. Each entry keeps the whole lock that was released, so changelogs and the catalog
+can say what changed between any two releases.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from builder.errors import LockError
+from builder.fsutil import write_atomic
+from builder.lock import Lock
+
+RELEASES_NAME = "releases.json"
+
+
+class Release(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    date: str
+    tags: tuple[str, ...]
+    lock: Lock
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+    image: str
+    releases: tuple[Release, ...] = ()
+
+    @property
+    def last(self) -> Release | None:
+        return self.releases[-1] if self.releases else None
+
+    def by_digest(self, digest: str) -> Release | None:
+        return next((r for r in self.releases if r.lock.result and r.lock.result.digest == digest), None)
+
+
+def read(path: Path, image: str) -> Record:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Record(image=image)
+    try:
+        return Record.model_validate(json.loads(text))
+    except (ValueError, ValidationError) as exc:
+        raise LockError(f"{path}: not a valid release record ({str(exc).splitlines()[0]}); "
+                        "restore it from git") from None
+
+
+def dumps(record: Record) -> str:
+    return json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def write(path: Path, record: Record) -> None:
+    write_atomic(path, dumps(record))
