@@ -49,7 +49,7 @@ def entry(release: Release, previous: Release | None) -> list[str]:
         lines += [f"Why it was rebuilt: {'; '.join(new.reasons)}.", ""]
     old = previous.lock if previous else None
     lines += _packages(old, new)
-    lines += _facts(old, new, release)
+    lines += _facts(old, new, release, previous)
     return lines
 
 
@@ -79,7 +79,7 @@ def _packages(old: Lock | None, new: Lock) -> list[str]:
     return lines
 
 
-def _facts(old: Lock | None, new: Lock, release: Release) -> list[str]:
+def _facts(old: Lock | None, new: Lock, release: Release, previous: Release | None) -> list[str]:
     lines = []
     if old is None or old.base.digest != new.base.digest:
         was = f"`{_short(old.base.digest)}` -> " if old else ""
@@ -90,7 +90,11 @@ def _facts(old: Lock | None, new: Lock, release: Release) -> list[str]:
             delta = (new.result.size - old.result.size) / 1e6
             size += f", {delta:+.1f} MB"
         lines.append(f"- Image `{new.result.repository}@{new.result.digest}` ({size})")
-    lines.append(f"- Tags: {', '.join(f'`{t}`' for t in release.tags)}")
+    tags = f"- Tags: {', '.join(f'`{t}`' for t in release.tags)}"
+    moved = [t for t in release.tags if previous is not None and t in previous.tags]
+    if moved and previous is not None:
+        tags += f" ({', '.join(f'`{t}`' for t in moved)} moved from {previous.version})"
+    lines.append(tags)
     return [*lines, ""]
 
 

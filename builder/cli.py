@@ -19,6 +19,7 @@ from builder import (
     engine,
     graph,
     model,
+    pins,
     policy,
     recipes,
     registry,
@@ -38,6 +39,7 @@ from builder.settings import Settings
 
 SCHEMA_FILE = "recipe.schema.json"
 WATCH_STALE = 1  # `builder watch`: stale images found (like `diff`)
+PINS_OUTDATED = 1  # `builder check-pins`: outdated pins found
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,32 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_pins(args: argparse.Namespace) -> int:
+    if args.catalog:
+        catalog_path = Path(args.catalog)
+    else:
+        root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
+        catalog_path = settings_mod.load(root).output_dir / "index.json"
+    try:
+        index = json.loads(catalog_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{catalog_path}: cannot read the channel catalog ({exc}); "
+                         "pass --catalog PATH to base-images/index.json") from None
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    found = pins.check(paths, index)
+    for pin in found:
+        print(str(pin))
+    if args.fix:
+        for path in pins.fix(found):
+            print(f"fixed {path}")
+        return 0
+    print(f"{len(found)} outdated pin(s)")
+    return PINS_OUTDATED if found else 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
     settings = settings_mod.load(root)
@@ -349,6 +377,14 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("catalog", help="regenerate base-images/index.json and README.md",
                        description="Write the channel catalog from the release records.")
     p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("check-pins", help="consumers: Dockerfiles FROM outdated channel images",
+                       description="Report Dockerfiles that build FROM a channel image pinned to an "
+                       "outdated digest or version (exit 1 when there are any); --fix rewrites the pins.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="Dockerfiles or folders to search")
+    p.add_argument("--catalog", help="the channel's index.json (default: this channel's)")
+    p.add_argument("--fix", action="store_true", help="rewrite outdated pins in place")
+    p.set_defaults(func=cmd_check_pins)
 
     p = sub.add_parser("schema", help="write the recipe JSON Schema for editors",
                        description=f"Write recipes/{SCHEMA_FILE} from the recipe model.")

@@ -55,6 +55,11 @@ def test_security_rebuild_then_recipe_change(tmp_path: Path, monkeypatch: pytest
     assert tag_digests(repository, ["1.0.0", "1.0", "1", "latest"]) == dict.fromkeys(
         ["1.0.0", "1.0", "1", "latest"], first)
 
+    consumer = tmp_path / "consumer" / "Dockerfile"
+    consumer.parent.mkdir()
+    consumer.write_text(f"FROM {repository}:1@{first}\nUSER 65532:65532\n")
+    assert cli.main(["--root", str(root), "check-pins", str(consumer)]) == 0
+
     # 1. A security fix lands; watch finds it; the rebuild is a patch release naming the CVE.
     repo.add_package("demo", "1.1-1", changelog=[ChangelogEntry("1.1-1", lines=[FIX]),
                                                  ChangelogEntry("1.0-1", lines=["Initial release."])])
@@ -81,6 +86,9 @@ def test_security_rebuild_then_recipe_change(tmp_path: Path, monkeypatch: pytest
     assert entry["tags"]["latest"] == second
     assert entry["versions"][0]["cves_fixed"] == ["CVE-2026-4242"]
     assert "CVE-2026-4242" in (root / "base-images" / "README.md").read_text()
+    assert cli.main(["--root", str(root), "check-pins", str(consumer)]) == 1
+    assert cli.main(["--root", str(root), "check-pins", "--fix", str(consumer)]) == 0
+    assert consumer.read_text() == f"FROM {repository}:1@{second}\nUSER 65532:65532\n"
 
     # 2. A recipe change that adds a package is a minor release.
     (root / "recipes" / "app.yaml").write_text(recipe(repo, "demo, ca-certificates"))
