@@ -63,8 +63,8 @@ def bump(version: str, kind: Bump) -> str:
 
 def next_version(last: str | None, last_spec: Spec | None, new_spec: Spec, floor: str) -> str:
     """The version the next release gets; `floor` (the recipe's `version`) forces a higher one."""
-    if last is None or last_spec is None:
+    if last is None:
         return floor
-    kind, _ = classify(last_spec, new_spec)
+    kind = classify(last_spec, new_spec)[0] if last_spec is not None else "patch"
     candidate = bump(last, kind)
     return floor if semver.Version.parse(floor) > semver.Version.parse(candidate) else candidate

@@ -41,6 +41,7 @@ def test_next_version_and_the_recipe_floor() -> None:
     assert versioning.next_version("1.4.2", SPEC, SPEC, "1.0.0") == "1.4.3"
     assert versioning.next_version("1.4.2", SPEC, more, "1.0.0") == "1.5.0"
     assert versioning.next_version("1.4.2", SPEC, SPEC, "2.0.0") == "2.0.0"
+    assert versioning.next_version("1.4.2", None, SPEC, "1.0.0") == "1.4.3"  # a record without a spec
 
 
 def lock(version: str, digest: str, packages: dict[str, str], size: int,
