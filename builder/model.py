@@ -179,24 +179,15 @@ class Recipe(_Frozen):
     variants: tuple[Variant, ...] = ()
     tests: tuple[TestSpec, ...] = ()
 
-    @field_validator("variants")
+    @field_validator("variants", "tests")
     @classmethod
-    def _unique_variants(cls, values: tuple[Variant, ...]) -> tuple[Variant, ...]:
-        seen: set[str] = set()
-        for variant in values:
-            if variant.name in seen:
-                raise ValueError(f"variant {variant.name!r} is declared twice")
-            seen.add(variant.name)
-        return values
-
-    @field_validator("tests")
-    @classmethod
-    def _unique_tests(cls, values: tuple[TestSpec, ...]) -> tuple[TestSpec, ...]:
-        seen: set[str] = set()
-        for test in values:
-            if test.name in seen:
-                raise ValueError(f"test {test.name!r} is declared twice; give each a unique name")
-            seen.add(test.name)
+    def _unique_names(cls, values: tuple[Variant | TestSpec, ...], info: ValidationInfo
+                      ) -> tuple[Variant | TestSpec, ...]:
+        what = "variant" if info.field_name == "variants" else "test"
+        names_seen = [item.name for item in values]
+        for name in names_seen:
+            if names_seen.count(name) > 1:
+                raise ValueError(f"{what} {name!r} is declared twice; give each a unique name")
         return values
 
     @model_validator(mode="after")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
 from builder.engine import Engine
 from builder.errors import EngineError
+from tests.integration.aptrepo import AptRepo, ChangelogEntry
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 AUTH_REGISTRY = os.environ.get("BUILDER_TEST_AUTH_REGISTRY", "127.0.0.1:5001")
@@ -67,3 +69,13 @@ def auth_registry() -> str:
         _unavailable(f"{AUTH_REGISTRY} does not ask for credentials")
     return AUTH_REGISTRY
 
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[AptRepo]:
+    """A real apt repository on 127.0.0.1 (suite bookworm-security) holding demo 1.0-1."""
+    with AptRepo(tmp_path / "apt", suite="bookworm-security") as apt:
+        apt.add_package("demo", "1.0-1", changelog=[ChangelogEntry("1.0-1", lines=["Initial release."])])
+        apt.publish()
+        apt.serve()
+        yield apt

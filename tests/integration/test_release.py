@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +16,6 @@ from tests.integration.faultproxy import FaultProxy
 from tests.integration.tests_support import make_channel
 
 FIX = "Fix CVE-2026-4242: out-of-bounds read in the widget parser"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Iterator[AptRepo]:
-    with AptRepo(tmp_path / "apt", suite="bookworm-security") as apt:
-        apt.add_package("demo", "1.0-1", changelog=[ChangelogEntry("1.0-1", lines=["Initial release."])])
-        apt.publish()
-        apt.serve()
-        yield apt
 
 
 def recipe(repo: AptRepo, packages: str = "demo") -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,6 @@ from tests.integration.aptrepo import AptRepo, ChangelogEntry
 from tests.integration.tests_support import make_channel
 
 FIX = "Fix CVE-2026-1234: heap overflow in the frobnicator (Closes: #1000001)"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Iterator[AptRepo]:
-    with AptRepo(tmp_path / "apt", suite="bookworm-security") as apt:
-        apt.add_package("demo", "1.0-1", changelog=[ChangelogEntry("1.0-1", lines=["Initial release."])])
-        apt.publish()
-        apt.serve()
-        yield apt
 
 
 def watch_json(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:

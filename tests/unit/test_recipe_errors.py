@@ -104,7 +104,7 @@ BAD_FIELDS = [
     ("tests: [{name: t, run: [id]}, {name: t, run: [id]}]", "recipes/app.yaml:7:1: tests: test "
      "'t' is declared twice; give each a unique name"),
     ("variants: [{name: x}, {name: x}]", "recipes/app.yaml:7:1: variants: variant 'x' is declared "
-     "twice"),
+     "twice; give each a unique name"),
 ]
 
 
