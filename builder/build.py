@@ -145,6 +145,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     new_lock = Lock(
         image=image.id, version=version, recipe_sha256=spec_sha256(image), spec=spec,
         reasons=step.reasons, updates=ctx.options.updates.get(image.id, ()),
+        checks=tuple(str(r) for r in results),
         dockerfile_sha256=dockerfile_sha256(dockerfile),
         base=BaseLock(reference=display, digest=base_digest),
         result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id,

@@ -133,3 +133,19 @@ class ReleaseError(BuilderError):
     """A release would break a promise (an immutable tag re-pointed, a version going back)."""
 
     exit_code = 13
+
+
+class GitHubError(BuilderError):
+    """GitHub refused a request or could not be reached."""
+
+    exit_code = 14
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BotError(BuilderError):
+    """The bot could not prepare or push a branch (git), or was misconfigured."""
+
+    exit_code = 15

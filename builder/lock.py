@@ -109,6 +109,7 @@ class Lock(_Frozen):
     spec: Spec | None = None
     reasons: tuple[str, ...] = ()
     updates: tuple[Update, ...] = ()
+    checks: tuple[str, ...] = ()  # each image check and recipe test, with its result
 
 
 def dumps(lock: Lock) -> str:

@@ -16,7 +16,7 @@ from builder.errors import ConfigError
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url",
-        "apt_mirrors", "cache_dir")
+        "apt_mirrors", "cache_dir", "github_repository", "github_api_url", "reviewers", "git_remote")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class Settings:
     source_url: str = ""
     apt_mirrors: Mapping[str, str] = field(default_factory=dict)
     cache_dir: Path = Path.home() / ".cache" / "builder"
+    github_repository: str = ""
+    github_api_url: str = "https://api.github.com"
+    reviewers: tuple[str, ...] = ()
+    git_remote: str = "origin"
 
     def image_repository(self, name: str) -> str:
         """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
@@ -66,10 +70,19 @@ def load(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
             close = difflib.get_close_matches(key, KEYS, 1)
             hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(KEYS)
             raise ConfigError(f"pyproject.toml: [tool.builder] {key}: unknown setting ({hint})")
+    # GitHub Actions names the repository and API for every job.
+    for key, variable in (("github_repository", "GITHUB_REPOSITORY"), ("github_api_url", "GITHUB_API_URL")):
+        if env.get(variable):
+            table[key] = env[variable]
     for key in KEYS:
         override = env.get(f"BUILDER_{key.upper()}")
         if override is not None:
-            table[key] = _parse_mirrors(override) if key.endswith("_mirrors") else override
+            if key.endswith("_mirrors"):
+                table[key] = _parse_mirrors(override)
+            elif key == "reviewers":
+                table[key] = [r.strip() for r in override.split(",") if r.strip()]
+            else:
+                table[key] = override
     return _validate(root, table)
 
 
@@ -121,4 +134,14 @@ def _validate(root: Path, table: dict[str, object]) -> Settings:
         source_url=str(table.get("source_url", "")),
         apt_mirrors={str(k): str(v) for k, v in apt_mirrors.items()},
         cache_dir=Path(str(table.get("cache_dir") or default_cache)),
+        github_repository=str(table.get("github_repository", "")),
+        github_api_url=str(table.get("github_api_url", "https://api.github.com")),
+        reviewers=_names(table.get("reviewers", [])),
+        git_remote=str(table.get("git_remote", "origin")),
     )
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("[tool.builder] reviewers: expected a list of GitHub user names")
+    return tuple(value)

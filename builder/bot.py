@@ -1,0 +1,204 @@
+"""`builder bot`: one rolling pull request per changed image line, on branch builder/NAME.
+
+For each image line whose generated files (Dockerfile, lock, SBOM, for every variant)
+differ from the base branch, a commit is made on top of the base with exactly those
+files, in a temporary index, so the working tree and the checked-out branch are never
+touched. It is pushed with --force-with-lease against what the remote branch was when
+read, so two bots racing cannot overwrite each other. Nothing changes when the branch
+already holds the same tree. A branch carrying commits by anyone but the bot is left
+alone and reported. Open bot PRs whose change the base already has are closed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from builder import lock as lockfile
+from builder import pr_body, releases, render
+from builder.errors import BotError, GitHubError
+from builder.github import GitHub
+from builder.graph import Channel
+from builder.settings import Settings
+
+BRANCH_PREFIX = "builder/"
+BOT_NAME = "builder-bot"
+BOT_EMAIL = "builder-bot@users.noreply.github.com"
+LABELS = ("automated",)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    line: str  # image line (recipe name)
+    action: str  # opened | updated | unchanged | skipped | closed | failed
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.action:>9} {self.line}" + (f": {self.detail}" if self.detail else "")
+
+
+class Bot:
+    def __init__(self, settings: Settings, channel: Channel, github: GitHub, base: str | None = None) -> None:
+        self.settings = settings
+        self.channel = channel
+        self.github = github
+        try:
+            self.repo = git.Repo(settings.root, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise BotError(f"{settings.root} is not a git repository") from None
+        self.top = Path(self.repo.working_tree_dir or settings.root)
+        self.remote = settings.git_remote
+        self.base = base or github.default_branch()
+
+    def run(self, lines: list[str]) -> list[Outcome]:
+        try:
+            self.repo.git.fetch(self.remote, "--prune", "--no-tags")
+        except git.GitCommandError as exc:
+            raise BotError(f"git fetch {self.remote} failed: {_git_error(exc)}") from None
+        base_commit = self._resolve(f"{self.remote}/{self.base}")
+        if base_commit is None:
+            raise BotError(f"{self.remote}/{self.base} does not exist")
+        outcomes = []
+        for line in lines:
+            try:
+                outcomes.append(self._line(line, base_commit))
+            except (BotError, GitHubError) as exc:
+                outcomes.append(Outcome(line, "failed", exc.message))
+        return outcomes
+
+    # -- one image line ----------------------------------------------------------------------
+    def _line(self, line: str, base: str) -> Outcome:
+        branch = f"{BRANCH_PREFIX}{line}"
+        files = self._changed_files(line, base)
+        existing = self.github.open_pull(branch)
+        if not files:
+            if existing is not None:
+                self.github.comment(existing.number, f"Closing: `{self.base}` already has everything this "
+                                    "pull request carried, or a newer build superseded it.")
+                self.github.update_pull(existing.number, state="closed")
+                self.github.delete_branch(branch)
+                return Outcome(line, "closed", f"#{existing.number} superseded")
+            return Outcome(line, "unchanged", "no change against the base branch")
+        remote_sha = self._resolve(f"{self.remote}/{branch}")
+        if remote_sha is not None:
+            strangers = self._foreign_commits(base, remote_sha)
+            if strangers:
+                return Outcome(line, "skipped", f"{branch} carries commits by {', '.join(strangers)}; "
+                               "left alone")
+        changes = self._changes(line, base)
+        title = pr_body.title(line, changes)
+        tree = self._tree(base, files)
+        if remote_sha is not None and self.repo.commit(remote_sha).tree.hexsha == tree:
+            pushed = False
+        else:
+            commit = self._commit(tree, base, title, pr_body.body(line, changes, limit=8000))
+            self._push(commit, branch, remote_sha)
+            pushed = True
+        text = pr_body.body(line, changes)
+        labels = [*LABELS, line] + (["security"] if any(c.cves() for c in changes) else [])
+        if existing is None:
+            try:
+                pull = self.github.create_pull(title, branch, self.base, text)
+            except GitHubError as exc:
+                if exc.status != 422:
+                    raise
+                # Another run opened it a moment ago: update that one instead.
+                raced = self.github.open_pull(branch)
+                if raced is None:
+                    raise
+                self.github.update_pull(raced.number, title=title, body=text)
+                return Outcome(line, "updated", f"#{raced.number} (opened concurrently)")
+            self.github.add_labels(pull.number, labels)
+            self.github.request_reviewers(pull.number, list(self.settings.reviewers))
+            return Outcome(line, "opened", f"#{pull.number} {title}")
+        if existing.title != title or existing.body != text:
+            self.github.update_pull(existing.number, title=title, body=text)
+            self.github.add_labels(existing.number, labels)
+            return Outcome(line, "updated", f"#{existing.number} {title}")
+        return Outcome(line, "unchanged" if not pushed else "updated", f"#{existing.number}")
+
+    def _changed_files(self, line: str, base: str) -> list[str]:
+        folder = self.settings.output_dir / line
+        if not folder.is_dir():
+            return []
+        changed = []
+        tree = self.repo.commit(base).tree
+        wanted = {render.DOCKERFILE, lockfile.LOCK_NAME, "sbom.spdx.json"}
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or path.name not in wanted:
+                continue
+            relative = path.relative_to(self.top).as_posix()
+            try:
+                blob = tree / relative
+            except KeyError:
+                changed.append(relative)
+                continue
+            if blob.data_stream.read() != path.read_bytes():
+                changed.append(relative)
+        return changed
+
+    def _changes(self, line: str, base: str) -> list[pr_body.Change]:
+        found = []
+        tree = self.repo.commit(base).tree
+        for image in sorted(self.channel.images.values(), key=lambda i: i.id):
+            if image.name != line:
+                continue
+            folder = render.output_dir(self.settings, image)
+            lock = lockfile.read(folder / lockfile.LOCK_NAME)
+            if lock is None or lock.result is None:
+                continue
+            record = releases.read(folder / releases.RELEASES_NAME, image.id)
+            relative = (folder / render.DOCKERFILE).relative_to(self.top).as_posix()
+            try:
+                old = (tree / relative).data_stream.read().decode()
+            except KeyError:
+                old = ""
+            new = (folder / render.DOCKERFILE).read_text(encoding="utf-8")
+            if record.last and record.last.lock.result and record.last.lock.result.digest == lock.result.digest:
+                continue  # this variant did not change
+            found.append(pr_body.Change(image, lock, record, old, new))
+        if not found:
+            raise BotError(f"{line}: files changed but no image of it has a new pushed build")
+        return found
+
+    # -- git ---------------------------------------------------------------------------------
+    def _resolve(self, ref: str) -> str | None:
+        try:
+            return str(self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}"))
+        except git.GitCommandError:
+            return None
+
+    def _foreign_commits(self, base: str, tip: str) -> list[str]:
+        authors = self.repo.git.log("--format=%ae", f"{base}..{tip}").split()
+        return sorted({a for a in authors if a != BOT_EMAIL})
+
+    def _tree(self, base: str, files: list[str]) -> str:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.repo.git.read_tree(base, env=env)
+            for relative in files:
+                blob = self.repo.git.hash_object("-w", "--", str(self.top / relative))
+                self.repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{relative}", env=env)
+            return str(self.repo.git.write_tree(env=env))
+
+    def _commit(self, tree: str, parent: str, title: str, message_body: str) -> str:
+        env = {**os.environ, "GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+               "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL}
+        return str(self.repo.git.commit_tree(tree, "-p", parent, "-m", title, "-m", message_body, env=env))
+
+    def _push(self, commit: str, branch: str, expected: str | None) -> None:
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        try:
+            self.repo.git.push(self.remote, lease, f"{commit}:refs/heads/{branch}")
+        except git.GitCommandError as exc:
+            raise BotError(f"push of {branch} refused ({_git_error(exc)}); another run moved it: "
+                           "the next run will pick it up") from None
+
+
+def _git_error(exc: git.GitCommandError) -> str:
+    lines = [line.strip() for line in str(exc.stderr or "").splitlines() if line.strip()]
+    return lines[-1] if lines else str(exc.status)

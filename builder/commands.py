@@ -1,0 +1,335 @@
+"""The commands behind `builder COMMAND`: each loads what it needs, calls the library, prints."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder import (
+    aptindex,
+    bot,
+    build,
+    catalog,
+    changelogs,
+    engine,
+    github,
+    graph,
+    model,
+    pins,
+    policy,
+    recipes,
+    registry,
+    release,
+    render,
+    report,
+    vcs,
+    watch,
+)
+from builder import plan as plan_mod
+from builder import settings as settings_mod
+from builder.errors import (
+    BotError,
+    BuildFailed,
+    ConfigError,
+    PolicyError,
+    StaleError,
+    UsageError,
+    WatchError,
+)
+from builder.fsutil import read_if_exists, write_atomic
+from builder.graph import Channel
+from builder.lock import Update
+from builder.settings import Settings
+
+SCHEMA_FILE = "recipe.schema.json"
+WATCH_STALE = 1  # `builder watch`: stale images found (like `diff`)
+PINS_OUTDATED = 1  # `builder check-pins`: outdated pins found
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    channel: Channel
+
+
+def _load(args: argparse.Namespace) -> Context:
+    root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
+    settings = settings_mod.load(root)
+    loaded = recipes.load_dir(settings.recipes_dir, root)
+    return Context(settings, graph.build(loaded))
+
+
+def _select(channel: Channel, wanted: Sequence[str]) -> list[str]:
+    """Image ids for NAME or NAME/VARIANT arguments; every image when none are given."""
+    if not wanted:
+        return sorted(channel.images)
+    selected: set[str] = set()
+    for item in wanted:
+        matches = {i for i in channel.images if i == item or i.split("/")[0] == item}
+        if not matches:
+            close = difflib.get_close_matches(item, sorted(channel.images), 1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"no image named {item!r} in the channel{hint}")
+        selected |= matches
+    return sorted(selected)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    outputs = render.render_all(ctx.settings, ctx.channel, selected)
+    root = ctx.settings.root
+    if args.check:
+        render.check(outputs, root)
+        print(f"{len(outputs)} rendered file(s) up to date")
+        return 0
+    written = render.write(outputs)
+    for path in written:
+        print(f"wrote {path.relative_to(root)}")
+    print(f"{len(outputs)} image(s) rendered, {len(written)} file(s) changed")
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    if args.list_rules:
+        for rule in policy.RULES.values():
+            print(f"{rule.id} [{rule.severity}] {rule.title} ({rule.anchor})")
+        return 0
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    outputs = render.render_all(ctx.settings, ctx.channel, selected)
+    dockerfiles = {i: render.output_dir(ctx.settings, ctx.channel.images[i]) / render.DOCKERFILE
+                   for i in selected}
+    expected = {i: outputs[dockerfiles[i]] for i in selected}
+    findings = policy.lint(ctx.channel, selected, dockerfiles, expected, ctx.settings.root)
+    failing = [f for f in findings if f.rule.severity == "error" or args.strict]
+    if args.json:
+        report.emit_json({"images": selected, "findings": [f.as_json() for f in findings],
+                          "passed": not failing})
+    else:
+        for finding in findings:
+            print(str(finding))
+            if report.in_github_actions():
+                level = "error" if finding in failing else "warning"
+                print(report.annotation(level, finding.message, finding.file, finding.line,
+                                        f"{finding.rule.id} {finding.rule.title}"))
+        print(f"{len(selected)} image(s) checked: {len(failing)} failing, "
+              f"{len(findings) - len(failing)} other finding(s)")
+    if failing:
+        raise PolicyError(f"{len(failing)} policy violation(s)")
+    return 0
+
+
+def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
+    eng = engine.Engine.connect()
+
+    def resolve(reference: str) -> str:
+        registry = reference.split("/", 1)[0]
+        return eng.resolve_digest(reference, engine.credentials(registry))
+
+    return eng, resolve
+
+
+def _watch(ctx: Context, selected: list[str]) -> watch.Report:
+    client = registry.RegistryClient(registry.docker_config_credentials())
+    indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors))
+    logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
+    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs)
+
+
+def _update_reasons(ctx: Context, selected: list[str]) -> tuple[dict[str, list[str]], dict[str, tuple[Update, ...]]]:
+    """Package updates found by watch (`--watch`): plan reasons, and what each build fixes."""
+    reasons: dict[str, list[str]] = {}
+    updates: dict[str, tuple[Update, ...]] = {}
+    for item in _watch(ctx, selected).images:
+        for finding in item.findings:
+            if finding.kind == "security-update":
+                reasons.setdefault(item.image, []).append(finding.summary)
+                updates[item.image] = tuple(
+                    Update(name=p.name, old=p.old, new=p.new, cves=p.cves, advisories=p.advisories)
+                    for p in finding.packages)
+        for error in item.errors:
+            print(f"warning: {item.image}: {error}", file=sys.stderr)
+    return reasons, updates
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    resolve = None if args.offline else _resolver()[1]
+    extra = _update_reasons(ctx, selected)[0] if args.watch and not args.offline else None
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
+    if args.json:
+        report.emit_json(the_plan.as_json())
+        return 0
+    for number, level in enumerate(the_plan.levels, start=1):
+        print(f"level {number}:")
+        for step in level:
+            why = ", ".join(step.reasons) if step.needed else "up to date"
+            print(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
+    print(f"{len(the_plan.to_build())} of {len(the_plan.steps())} image(s) to build")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    eng, resolve = _resolver()
+    extra, updates = _update_reasons(ctx, selected) if args.watch else ({}, {})
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
+    if not the_plan.to_build():
+        print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
+        return 0
+    options = build.Options(push=args.push, jobs=args.jobs, revision=vcs.revision(ctx.settings.root),
+                            source_url=ctx.settings.source_url or None, log=build.print_log,
+                            updates=updates)
+    with report.group(f"build {len(the_plan.to_build())} image(s)"):
+        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options)
+    for outcome in outcomes:
+        print(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
+        for line in outcome.tail[-10:]:
+            print(f"         | {line}")
+    report.step_summary(build.summary_markdown(outcomes))
+    failed = [o for o in outcomes if o.status in ("failed", "skipped")]
+    if failed:
+        for outcome in failed:
+            if report.in_github_actions():
+                print(report.annotation("error", f"{outcome.image}: {outcome.message}"))
+        raise BuildFailed(f"{len(failed)} of {len(outcomes)} image(s) failed or were skipped: "
+                          + ", ".join(o.image for o in failed))
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    result = _watch(ctx, selected)
+    if args.json:
+        report.emit_json(result.as_json())
+    else:
+        for item in result.images:
+            state = "ERROR" if item.errors else ("stale" if item.stale else "ok")
+            print(f"{item.image:<24} {state}")
+            for finding in item.findings:
+                print(f"  {finding.kind}: {finding.summary}")
+                for update in finding.packages:
+                    fixes = ", ".join(update.cves + update.advisories)
+                    print(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
+                          + (f" fixes {fixes}" if fixes else ""))
+            for error in item.errors:
+                print(f"  error: {error}")
+        print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "
+              f"{len(result.failed)} could not be fully checked")
+    report.step_summary(watch_markdown(result))
+    if result.failed:
+        for item in result.failed:
+            report.error_lines([f"{item.image}: {e}" for e in item.errors])
+        return WatchError.exit_code
+    return WATCH_STALE if result.stale else 0
+
+
+def watch_markdown(result: watch.Report) -> str:
+    rows = ["| image | state | why |", "|---|---|---|"]
+    for item in result.images:
+        why = "; ".join(f"{f.kind}: {f.summary}" for f in item.findings) or "up to date"
+        state = "error" if item.errors else ("stale" if item.stale else "ok")
+        cell = why.replace("|", "\\|")
+        rows.append(f"| `{item.image}` | {state} | {cell} |")
+    return "### builder watch\n\n" + "\n".join(rows) + "\n"
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    client = registry.RegistryClient(registry.docker_config_credentials())
+    steps = release.plan(ctx.settings, ctx.channel, selected, client)
+    if args.json and args.dry_run:
+        report.emit_json({"releases": [s.as_json() for s in steps]})
+        return 0
+    for step in steps:
+        print(f"{step.image} {step.version}: {step.repository}@{step.digest}")
+        for move in step.moves:
+            note = f" ({move.note})" if move.note else ""
+            print(f"  {move.action:<6} {move.tag}{note}")
+    if args.dry_run:
+        print(f"{len(steps)} release(s) planned; nothing changed (--dry-run)")
+        return 0
+    for step in steps:
+        release.execute(ctx.settings, ctx.channel, step, client)
+        print(f"released {step.image} {step.version}")
+    catalog.write(ctx.settings, ctx.channel)
+    print(f"{len(steps)} image(s) released")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    for path in catalog.write(ctx.settings, ctx.channel):
+        print(f"wrote {path.relative_to(ctx.settings.root)}")
+    return 0
+
+
+def cmd_check_pins(args: argparse.Namespace) -> int:
+    if args.catalog:
+        catalog_path = Path(args.catalog)
+    else:
+        root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
+        catalog_path = settings_mod.load(root).output_dir / "index.json"
+    try:
+        index = json.loads(catalog_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{catalog_path}: cannot read the channel catalog ({exc}); "
+                         "pass --catalog PATH to base-images/index.json") from None
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    found = pins.check(paths, index)
+    for pin in found:
+        print(str(pin))
+    if args.fix:
+        for path in pins.fix(found):
+            print(f"fixed {path}")
+        return 0
+    print(f"{len(found)} outdated pin(s)")
+    return PINS_OUTDATED if found else 0
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    selected = _select(ctx.channel, args.names)
+    if not ctx.settings.github_repository:
+        raise ConfigError("no GitHub repository: set GITHUB_REPOSITORY=OWNER/NAME or "
+                          "[tool.builder] github_repository")
+    client = github.GitHub(ctx.settings.github_api_url, ctx.settings.github_repository, github.token_from_env())
+    lines = sorted({ctx.channel.images[i].name for i in selected})
+    outcomes = bot.Bot(ctx.settings, ctx.channel, client, base=args.base).run(lines)
+    for outcome in outcomes:
+        print(str(outcome))
+    report.step_summary("### builder bot\n\n" + "\n".join(f"- `{o.line}`: {o.action} {o.detail}" for o in outcomes))
+    failed = [o for o in outcomes if o.action == "failed"]
+    if failed:
+        raise BotError(f"{len(failed)} image line(s) failed: " + ", ".join(o.line for o in failed))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
+    settings = settings_mod.load(root)
+    path = settings.recipes_dir / SCHEMA_FILE
+    text = json.dumps(model.json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.check:
+        if read_if_exists(path) != text:
+            raise StaleError(f"{path.relative_to(root)} is stale (run `builder schema` and commit)")
+        print(f"{path.relative_to(root)} up to date")
+        return 0
+    write_atomic(path, text)
+    print(f"wrote {path.relative_to(root)}")
+    return 0
+
+
