@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -95,3 +98,32 @@ def test_basic_auth(auth_registry: str, registry: str) -> None:
     right = quick_client(credentials=lambda _host: ("builder", "builder-secret"))
     with pytest.raises(RegistryNotFound):  # authenticated; that repository just isn't there
         right.tags(f"{auth_registry}/library/nothing-here")
+
+
+def test_bearer_token_flow(proxy: FaultProxy) -> None:
+    """The WWW-Authenticate Bearer dance of Docker Hub and GHCR, against a token service of our own."""
+    seen: list[str] = []
+
+    class Tokens(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = json.dumps({"token": "t0ken"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tokens)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        realm = f"http://127.0.0.1:{server.server_address[1]}/token"
+        challenge = f'Bearer realm="{realm}",service="registry.test",scope="repository:library/debian:pull"'
+        proxy.fail(401, times=1, path_contains="/manifests/", headers={"WWW-Authenticate": challenge})
+        assert quick_client().digest(f"{through(proxy)}/{SEED}").startswith("sha256:")
+        assert seen == ["/token?service=registry.test&scope=repository%3Alibrary%2Fdebian%3Apull"]
+    finally:
+        server.shutdown()
