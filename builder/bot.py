@@ -18,8 +18,8 @@ from pathlib import Path
 
 import git
 
+from builder import changelog_md, pr_body, releases, render
 from builder import lock as lockfile
-from builder import pr_body, releases, render
 from builder.errors import BotError, GitHubError
 from builder.github import GitHub
 from builder.graph import Channel
@@ -127,7 +127,9 @@ class Bot:
             return []
         changed = []
         tree = self.repo.commit(base).tree
-        wanted = {render.DOCKERFILE, lockfile.LOCK_NAME, "sbom.spdx.json"}
+        # The record and changelog change too when the auto-release policy released the build.
+        wanted = {render.DOCKERFILE, lockfile.LOCK_NAME, "sbom.spdx.json", releases.RELEASES_NAME,
+                  changelog_md.CHANGELOG_NAME}
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.name not in wanted:
                 continue
@@ -151,16 +153,18 @@ class Bot:
             lock = lockfile.read(folder / lockfile.LOCK_NAME)
             if lock is None or lock.result is None:
                 continue
-            record = releases.read(folder / releases.RELEASES_NAME, image.id)
-            relative = (folder / render.DOCKERFILE).relative_to(self.top).as_posix()
-            try:
-                old = (tree / relative).data_stream.read().decode()
-            except KeyError:
-                old = ""
-            new = (folder / render.DOCKERFILE).read_text(encoding="utf-8")
-            if record.last and record.last.lock.result and record.last.lock.result.digest == lock.result.digest:
+            lock_path = (folder / lockfile.LOCK_NAME).relative_to(self.top).as_posix()
+            if _blob(tree, lock_path) == (folder / lockfile.LOCK_NAME).read_text(encoding="utf-8"):
                 continue  # this variant did not change
-            found.append(pr_body.Change(image, lock, record, old, new))
+            record = releases.read(folder / releases.RELEASES_NAME, image.id)
+            # Compare with what was released before this build (it may be auto-released already).
+            digest = lock.result.digest
+            earlier = tuple(r for r in record.releases if not (r.lock.result and r.lock.result.digest == digest))
+            released = len(earlier) != len(record.releases)
+            old = _blob(tree, (folder / render.DOCKERFILE).relative_to(self.top).as_posix())
+            new = (folder / render.DOCKERFILE).read_text(encoding="utf-8")
+            found.append(pr_body.Change(image, lock, record.model_copy(update={"releases": earlier}), old, new,
+                                        released))
         if not found:
             raise BotError(f"{line}: files changed but no image of it has a new pushed build")
         return found
@@ -197,6 +201,13 @@ class Bot:
         except git.GitCommandError as exc:
             raise BotError(f"push of {branch} refused ({_git_error(exc)}); another run moved it: "
                            "the next run will pick it up") from None
+
+
+def _blob(tree: git.Tree, path: str) -> str:
+    try:
+        return str((tree / path).data_stream.read().decode("utf-8"))
+    except KeyError:
+        return ""
 
 
 def _git_error(exc: git.GitCommandError) -> str:

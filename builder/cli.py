@@ -94,6 +94,8 @@ def _release_commands(sub: Any) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+    p.add_argument("--auto", action="store_true",
+                   help="the auto-release policy: release only patch-level rebuilds, if auto_release = \"patch\"")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("catalog", help="regenerate base-images/index.json and README.md",

@@ -246,8 +246,11 @@ def watch_markdown(result: watch.Report) -> str:
 def cmd_release(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
+    if args.auto and ctx.settings.auto_release == "none":
+        print("auto-release is off ([tool.builder] auto_release = \"none\"): nothing released")
+        return 0
     client = registry.RegistryClient(registry.docker_config_credentials())
-    steps = release.plan(ctx.settings, ctx.channel, selected, client)
+    steps = release.plan(ctx.settings, ctx.channel, selected, client, only_patch=args.auto)
     if args.json and args.dry_run:
         report.emit_json({"releases": [s.as_json() for s in steps]})
         return 0

@@ -29,6 +29,7 @@ class Change:
     record: Record
     old_dockerfile: str
     new_dockerfile: str
+    released: bool = False  # the auto-release policy already moved its tags
 
     @property
     def pending(self) -> Release:
@@ -83,7 +84,8 @@ def _render(name: str, changes: list[Change], trim: int) -> str:
             entry = _shorten_tables(entry, 20)
         parts += entry
         moving = [t for t in pending.tags if t != pending.tags[0]]
-        parts += [f"**Tags on merge:** `{pending.tags[0]}` (new, immutable); "
+        when = "Released already (auto-release policy):" if change.released else "**Tags on merge:**"
+        parts += [f"{when} `{pending.tags[0]}` (new, immutable); "
                   + ", ".join(f"`{t}`" for t in moving) + " move to it.", ""]
         if change.lock.checks and trim < 3:
             parts += ["<details><summary>Checks and tests</summary>", ""]

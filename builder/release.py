@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import semver
 
-from builder import catalog, changelog_md, releases, render
+from builder import catalog, changelog_md, releases, render, versioning
 from builder import lock as lockfile
 from builder.errors import ReleaseError
 from builder.fsutil import write_many_atomic
@@ -55,7 +55,19 @@ def tags_for(image: ImageSpec, version: str) -> list[str]:
     return [f"{version}{suffix}", f"{parsed.major}.{parsed.minor}{suffix}", f"{parsed.major}{suffix}", moving]
 
 
-def plan(settings: Settings, channel: Channel, selected: list[str], client: RegistryClient) -> list[Step]:
+def kind_of(lock: Lock, record: releases.Record) -> str:
+    """major, minor or patch: how this candidate differs from the last release."""
+    last = record.last
+    if last is None:
+        return "first"
+    if last.lock.spec is None or lock.spec is None:
+        return "patch"
+    return versioning.classify(last.lock.spec, lock.spec)[0]
+
+
+def plan(settings: Settings, channel: Channel, selected: list[str], client: RegistryClient,
+         only_patch: bool = False) -> list[Step]:
+    """Release steps for the pushed, unreleased candidates (`only_patch`: the auto-release policy)."""
     steps = []
     for image_id in selected:
         image = channel.images[image_id]
@@ -70,6 +82,8 @@ def plan(settings: Settings, channel: Channel, selected: list[str], client: Regi
         if record.last is not None and semver.Version.parse(lock.version) <= semver.Version.parse(record.last.version):
             raise ReleaseError(f"{image_id}: the candidate is version {lock.version}, not newer than the "
                                f"released {record.last.version}; rebuild it with `builder build --push`")
+        if only_patch and kind_of(lock, record) != "patch":
+            continue
         steps.append(_step(image, lock, record, client))
     return steps
 

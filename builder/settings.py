@@ -16,7 +16,8 @@ from builder.errors import ConfigError
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url",
-        "apt_mirrors", "cache_dir", "github_repository", "github_api_url", "reviewers", "git_remote")
+        "apt_mirrors", "cache_dir", "github_repository", "github_api_url", "reviewers", "git_remote",
+        "auto_release")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Settings:
     github_api_url: str = "https://api.github.com"
     reviewers: tuple[str, ...] = ()
     git_remote: str = "origin"
+    auto_release: str = "none"  # none | patch: release patch-level rebuilds as soon as they pass
 
     def image_repository(self, name: str) -> str:
         """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
@@ -138,7 +140,14 @@ def _validate(root: Path, table: dict[str, object]) -> Settings:
         github_api_url=str(table.get("github_api_url", "https://api.github.com")),
         reviewers=_names(table.get("reviewers", [])),
         git_remote=str(table.get("git_remote", "origin")),
+        auto_release=_auto_release(table.get("auto_release", "none")),
     )
+
+
+def _auto_release(value: object) -> str:
+    if value not in ("none", "patch"):
+        raise ConfigError(f"[tool.builder] auto_release: {value!r} is not one of none, patch")
+    return str(value)
 
 
 def _names(value: object) -> tuple[str, ...]:

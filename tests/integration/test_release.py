@@ -133,3 +133,32 @@ def test_interrupted_retag_is_finished_by_a_rerun(tmp_path: Path, monkeypatch: p
             ["2.0.0", "2.0", "2", "latest"], digest)
         record = json.loads((root / "base-images" / "app" / "releases.json").read_text())
         assert [r["version"] for r in record["releases"]] == ["2.0.0"]
+
+
+def test_auto_release_promotes_patch_rebuilds_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], engine: Engine,
+                                                   registry: str, repo: AptRepo) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {"app": recipe(repo)})
+    monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))
+    assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    assert cli.main(["--root", str(root), "release"]) == 0
+    repository = lock_of(root)["result"]["repository"]  # type: ignore[index]
+    repo.add_package("demo", "1.1-1", changelog=[ChangelogEntry("1.1-1", lines=[FIX]),
+                                                 ChangelogEntry("1.0-1", lines=["Initial release."])])
+    repo.publish()
+    assert cli.main(["--root", str(root), "build", "--push", "--watch"]) == 0
+    capsys.readouterr()
+    assert cli.main(["--root", str(root), "release", "--auto"]) == 0
+    assert "auto-release is off" in capsys.readouterr().out
+    monkeypatch.setenv("BUILDER_AUTO_RELEASE", "patch")
+    assert cli.main(["--root", str(root), "release", "--auto"]) == 0
+    patched = lock_of(root)["result"]["digest"]  # type: ignore[index]
+    assert tag_digests(repository, ["1.0.1", "latest"]) == {"1.0.1": patched, "latest": patched}
+
+    # A recipe change is not a patch: it waits for a reviewed merge.
+    (root / "recipes" / "app.yaml").write_text(recipe(repo, "demo, ca-certificates"))
+    assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    capsys.readouterr()
+    assert cli.main(["--root", str(root), "release", "--auto"]) == 0
+    assert capsys.readouterr().out.strip() == "0 image(s) released"
+    assert tag_digests(repository, ["1.1.0", "latest"]) == {"1.1.0": None, "latest": patched}
