@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import lzma
+import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,10 @@ class IndexCache:
         names = set(wanted)
         found: dict[str, list[Entry]] = {}
         base = self.base_url(source)
+        if source.kind == "apk":
+            for entry in _parse_apkindex(self._apkindex_text(base, arch), names, base, arch):
+                found.setdefault(entry.name, []).append(entry)
+            return found
         for component in source.components or ("main",):
             text = self._index_text(base, source.suite, component, arch)
             for entry in _parse(text, names, base, source.suite):
@@ -70,6 +76,23 @@ class IndexCache:
         if stem not in self._fetched:
             self._fetched[stem] = self._fetch_any(stem)
         return self._fetched[stem].decode("utf-8", errors="replace")
+
+    def _apkindex_text(self, base: str, arch: str) -> str:
+        url = f"{base}/{arch}/APKINDEX.tar.gz"
+        if url not in self._fetched:
+            data = self._fetch(url)
+            if data is None:
+                raise WatchError(f"no APKINDEX at {url}")
+            try:
+                with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+                    member = archive.extractfile("APKINDEX")
+                    if member is None:
+                        raise KeyError("APKINDEX")
+                    self._fetched[url] = member.read()
+            except (tarfile.TarError, KeyError, OSError, EOFError):
+                self._forget(url)
+                raise WatchError(f"{url}: not an APKINDEX archive") from None
+        return self._fetched[url].decode("utf-8", errors="replace")
 
     def _fetch_any(self, stem: str) -> bytes:
         missing = []
@@ -149,4 +172,23 @@ def _parse(text: str, names: set[str], base: str, suite: str) -> list[Entry]:
             raise WatchError(f"{base} {suite}: stanza for {name} lacks Version or Filename")
         source = fields.get("Source", name).split()[0]
         found.append(Entry(name, fields["Version"], source, fields["Filename"], base, suite))
+    return found
+
+
+def _parse_apkindex(text: str, names: set[str], base: str, arch: str) -> list[Entry]:
+    found = []
+    for stanza in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and len(key) == 1:
+                fields.setdefault(key, value)
+        name = fields.get("P")
+        if name is None or name not in names:
+            continue
+        if "V" not in fields:
+            raise WatchError(f"{base}: APKINDEX stanza for {name} lacks a version")
+        suite = "/".join(base.rstrip("/").split("/")[-2:])  # e.g. v3.20/main
+        found.append(Entry(name, fields["V"], fields.get("o", name), f"{arch}/{name}-{fields['V']}.apk",
+                           base, suite))
     return found

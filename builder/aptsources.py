@@ -1,4 +1,5 @@
-"""apt sources and os-release, read from an image's files (both one-line and deb822 formats)."""
+"""Package sources and os-release, read from an image's files: apt (one-line and deb822
+formats) and apk repositories."""
 
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ def parse_sources(text: str) -> list[AptSource]:
             for suite in para.get("Suites", "").split():
                 found.append(AptSource(url=url, suite=suite,
                                        components=tuple(para.get("Components", "").split())))
+    return found
+
+
+def parse_apk_repositories(text: str) -> list[AptSource]:
+    """/etc/apk/repositories: one repository URL a line; `@tag` pins and comments skipped."""
+    found = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("@"):
+            continue  # tagged repositories are only used for packages pinned to them
+        if line.startswith(("http://", "https://")):
+            found.append(AptSource(url=line.rstrip("/"), suite="", kind="apk"))
     return found
 
 

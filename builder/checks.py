@@ -40,7 +40,12 @@ class ImageFacts:
     def apt_sources(self) -> tuple[AptSource, ...]:
         found: list[AptSource] = []
         for path, text in sorted(self.apt_lists.items()):
-            found += aptsources.parse_sources(text) if path.endswith(".sources") else aptsources.parse_list(text)
+            if path.endswith(".sources"):
+                found += aptsources.parse_sources(text)
+            elif path == "etc/apk/repositories":
+                found += aptsources.parse_apk_repositories(text)
+            else:
+                found += aptsources.parse_list(text)
         return tuple(dict.fromkeys(found))
 
     def packages(self) -> tuple[Package, ...]:
@@ -86,7 +91,7 @@ def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfil
     if not member.isfile():
         return
     attribute = _WANTED.get(path)
-    is_source = path == "etc/apt/sources.list" or (
+    is_source = path in ("etc/apt/sources.list", "etc/apk/repositories") or (
         path.startswith("etc/apt/sources.list.d/") and path.endswith((".list", ".sources")))
     if attribute or is_source:
         handle = archive.extractfile(member)

@@ -49,6 +49,7 @@ class AptSource(_Frozen):
     url: str
     suite: str
     components: tuple[str, ...] = ()
+    kind: Literal["apt", "apk"] = "apt"  # apk: an Alpine repository; suite and components unused
 
 
 class OsRelease(_Frozen):

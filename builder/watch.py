@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from debian.debian_support import Version
 
-from builder import aptindex, changelogs, render
+from builder import apkversion, aptindex, changelogs, render
 from builder import lock as lockfile
 from builder.errors import BuilderError, WatchError
 from builder.graph import Channel
@@ -228,6 +228,9 @@ def _image_updates(lock: Lock, available: dict[tuple[AptSource, str], dict[str, 
     # one, and some only link their documentation to a sibling's.
     for _, entry in newest:
         key2 = (entry.source, entry.version)
+        if entry.deb_url.endswith(".apk"):
+            memo.texts.setdefault(key2, WatchError("Alpine packages carry no changelog; see Alpine's secdb"))
+            continue
         if not isinstance(memo.texts.get(key2), str):
             try:
                 memo.texts[key2] = memo.logs.text(entry)
@@ -242,17 +245,23 @@ def _image_updates(lock: Lock, available: dict[tuple[AptSource, str], dict[str, 
     return updates
 
 
+def _newer(kind: str, a: str, b: str) -> bool:
+    """Is version a newer than b, by the rules of its package manager?"""
+    if kind == "apk":
+        return apkversion.compare(a, b) > 0
+    return _version(a) > _version(b)
+
+
 def _newest(sources: tuple[AptSource, ...], arch: str, name: str, version: str,
             available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError]
             ) -> aptindex.Entry | None:
     best: aptindex.Entry | None = None
     try:
-        current = _version(version)
         for source in sources:
             index = available.get((source, arch))
             for entry in index.get(name, []) if isinstance(index, dict) else []:
-                if _version(entry.version) > current and (best is None or
-                                                          _version(entry.version) > _version(best.version)):
+                if _newer(source.kind, entry.version, version) and (
+                        best is None or _newer(source.kind, entry.version, best.version)):
                     best = entry
     except ValueError as exc:
         raise WatchError(f"{name}: unparsable version ({exc}); cannot compare") from None

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import io
 import json
 import secrets
+import tarfile
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from builder import cli
+from builder import cli, graph, plan, recipes, render, settings
+from builder import lock as lockfile
 from builder.engine import Engine
+from builder.images import spec_sha256
+from builder.lock import AptSource, BaseLock, ImageLock, Lock, OsRelease, Package
+from builder.registry import RegistryClient
 from tests.integration.aptrepo import AptRepo, ChangelogEntry
 from tests.integration.tests_support import make_channel
 
@@ -107,3 +116,59 @@ def test_a_broken_index_fails_that_image_only(tmp_path: Path, monkeypatch: pytes
     assert items["demo"]["errors"] == [f"no Packages index at {repo.url.rstrip('/')}/dists/bookworm-security/"
                                        "main/binary-amd64/Packages(.xz|.gz)"]
     assert items["plain"]["errors"] == []
+
+
+def apkindex(folder: Path, packages: dict[str, str]) -> None:
+    """An APKINDEX.tar.gz as Alpine's mirrors serve it (the unsigned part)."""
+    text = "\n".join(f"C:Q1{name}=\nP:{name}\nV:{version}\nA:x86_64\no:{name}\n" for name, version in packages.items())
+    data = text.encode() + b"\n"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("APKINDEX")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    (folder / "x86_64").mkdir(parents=True, exist_ok=True)
+    (folder / "x86_64" / "APKINDEX.tar.gz").write_bytes(buffer.getvalue())
+
+
+def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str], engine: Engine, registry: str) -> None:
+    mirror = tmp_path / "alpine" / "v3.20" / "main"
+    apkindex(mirror, {"musl": "1.2.5-r1", "libcrypto3": "3.3.2-r10", "busybox": "1.36.1-r29"})
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "alpine"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v3.20/main"
+        # Only Debian is seeded here: a stand-in for the Alpine upstream, under a name of its own.
+        upstream = f"{registry}/up-{secrets.token_hex(3)}/alpine"
+        engine.tag(f"{registry}/library/debian:bookworm-slim", upstream, "3.20")
+        engine.push(upstream, "3.20")
+        root = make_channel(tmp_path, registry, monkeypatch, {
+            "tiny": f"name: tiny\ndescription: alpine\nversion: 1.0.0\ndistro: alpine\n"
+                    f"from: {upstream.split('/', 1)[1]}:3.20\n"})
+        monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))
+        config = settings.load(root)
+        channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+        image = channel.images["tiny"]
+        _, display = render.base_reference(config, channel, image)
+        digest = RegistryClient().digest(f"{upstream}:3.20")
+        text = render.render_dockerfile(render.RenderInput(image, render.base_reference(config, channel, image)[0]
+                                                           .with_digest(digest), display, None))
+        lockfile.write(render.output_dir(config, image) / lockfile.LOCK_NAME, Lock(
+            image="tiny", version="1.0.0", recipe_sha256=spec_sha256(image),
+            dockerfile_sha256=plan.dockerfile_sha256(text), base=BaseLock(reference=display, digest=digest),
+            result=ImageLock(repository="x/tiny", tag="candidate", digest=digest, image_id=digest, size=1),
+            os=OsRelease(id="alpine", version_id="3.20.3"),
+            apt_sources=(AptSource(url=url, suite="", kind="apk"),),
+            packages=(Package(name="musl", version="1.2.5-r0", source="musl", architecture="x86_64"),
+                      Package(name="libcrypto3", version="3.3.2-r9", source="openssl", architecture="x86_64"),
+                      Package(name="busybox", version="1.36.1-r29", source="busybox", architecture="x86_64"))))
+        code, items = watch_json(root, capsys)
+        updates = sorted((p["name"], p["old"], p["new"], p["suite"])
+                         for f in findings(items["tiny"], "security-update") for p in f["packages"])
+        assert updates == [("libcrypto3", "3.3.2-r9", "3.3.2-r10", "v3.20/main"),
+                           ("musl", "1.2.5-r0", "1.2.5-r1", "v3.20/main")]
+        assert code == 1
+    finally:
+        server.shutdown()
