@@ -58,7 +58,7 @@ def test_security_fix_and_moved_upstream_are_reported_with_cascade(
     assert cli.main(["--root", str(root), "build", "--push"]) == 0
     lock = json.loads((root / "base-images" / "demo" / "image.lock.json").read_text())
     assert {"name": "demo", "version": "1.0-1", "source": "demo", "architecture": "amd64"} in lock["packages"]
-    assert {"url": repo.url, "suite": "bookworm-security", "components": ["main"]} in lock["apt_sources"]
+    assert {"url": repo.url, "suite": "bookworm-security", "components": ["main"], "kind": "apt"} in lock["apt_sources"]
 
     code, items = watch_json(root, capsys)
     assert findings(items["demo"], "security-update") == []
