@@ -21,6 +21,7 @@ import requests
 from builder.errors import WatchError
 from builder.fsutil import write_atomic
 from builder.lock import AptSource
+from builder.packages import apk_stanzas
 
 COMPRESSIONS = (("xz", lzma.decompress), ("gz", gzip.decompress), ("", lambda data: data))
 
@@ -177,12 +178,7 @@ def _parse(text: str, names: set[str], base: str, suite: str) -> list[Entry]:
 
 def _parse_apkindex(text: str, names: set[str], base: str, arch: str) -> list[Entry]:
     found = []
-    for stanza in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in stanza.splitlines():
-            key, sep, value = line.partition(":")
-            if sep and len(key) == 1:
-                fields.setdefault(key, value)
+    for fields in apk_stanzas(text):
         name = fields.get("P")
         if name is None or name not in names:
             continue

@@ -23,14 +23,23 @@ def from_dpkg_status(text: str) -> tuple[Package, ...]:
     return tuple(sorted(found, key=lambda p: (p.name, p.architecture)))
 
 
-def from_apk_installed(text: str) -> tuple[Package, ...]:
-    found = []
+def apk_stanzas(text: str) -> list[dict[str, str]]:
+    """The `K:value` stanzas of apk's installed database and of APKINDEX (same format)."""
+    stanzas = []
     for block in text.split("\n\n"):
         fields: dict[str, str] = {}
         for line in block.splitlines():
             key, sep, value = line.partition(":")
             if sep and len(key) == 1:
                 fields.setdefault(key, value)
+        if fields:
+            stanzas.append(fields)
+    return stanzas
+
+
+def from_apk_installed(text: str) -> tuple[Package, ...]:
+    found = []
+    for fields in apk_stanzas(text):
         if "P" in fields and "V" in fields:
             found.append(Package(name=fields["P"], version=fields["V"],
                                  source=fields.get("o", fields["P"]),

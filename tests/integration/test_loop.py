@@ -43,6 +43,17 @@ def sh(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
+def git_channel(root: Path, remote: Path, github_api: GitHubStandIn) -> Path:
+    """Make `root` a git repository whose origin is a new bare repository the stand-in knows."""
+    sh(remote.parent, "init", "--bare", "-b", "main", str(remote))
+    github_api.add_repo(OWNER, NAME, "main", git_dir=remote)
+    sh(root, "init", "-b", "main")
+    sh(root, "-c", "user.email=m@example.com", "-c", "user.name=M", "commit", "-q", "--allow-empty", "-m", "start")
+    sh(root, "remote", "add", "origin", str(remote))
+    sh(root, "push", "-q", "origin", "main")
+    return remote
+
+
 def publish(repo: AptRepo, version: str, cve: str, older: list[ChangelogEntry]) -> list[ChangelogEntry]:
     entries = [ChangelogEntry(version, lines=[f"Fix {cve}: use after free in the gizmo"]), *older]
     repo.add_package("demo", version, changelog=entries)
@@ -136,13 +147,7 @@ def test_two_bots_at_once_open_one_pull_request(tmp_path: Path, monkeypatch: pyt
                                                 github_api: GitHubStandIn) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {
         "twin": "name: twin\ndescription: raced\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"})
-    remote = tmp_path / "remote.git"
-    sh(tmp_path, "init", "--bare", "-b", "main", str(remote))
-    github_api.add_repo(OWNER, NAME, "main", git_dir=remote)
-    sh(root, "init", "-b", "main")
-    sh(root, "-c", "user.email=m@example.com", "-c", "user.name=M", "commit", "-q", "--allow-empty", "-m", "start")
-    sh(root, "remote", "add", "origin", str(remote))
-    sh(root, "push", "-q", "origin", "main")
+    git_channel(root, tmp_path / "remote.git", github_api)
     assert main(root, "build", "--push") == 0
     # A second checkout of the same channel, as a second runner would have.
     other = tmp_path / "other"
@@ -175,13 +180,7 @@ def test_a_branch_with_someone_elses_commits_is_left_alone(
         engine: Engine, registry: str, github_api: GitHubStandIn) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {
         "mine": "name: mine\ndescription: hands off\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"})
-    remote = tmp_path / "remote.git"
-    sh(tmp_path, "init", "--bare", "-b", "main", str(remote))
-    github_api.add_repo(OWNER, NAME, "main", git_dir=remote)
-    sh(root, "init", "-b", "main")
-    sh(root, "-c", "user.email=m@example.com", "-c", "user.name=M", "commit", "-q", "--allow-empty", "-m", "start")
-    sh(root, "remote", "add", "origin", str(remote))
-    sh(root, "push", "-q", "origin", "main")
+    remote = git_channel(root, tmp_path / "remote.git", github_api)
     sh(root, "-c", "user.email=someone@example.com", "-c", "user.name=Someone", "commit", "-q", "--allow-empty",
        "-m", "my own work")
     sh(root, "push", "-q", "origin", "HEAD:refs/heads/builder/mine")
