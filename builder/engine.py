@@ -149,28 +149,40 @@ class Engine:
             raise EngineError(f"cannot inspect {image}: {_short(exc)}") from None
 
     def tag(self, image: str, repository: str, tag: str) -> None:
-        self._api.tag(image, repository, tag=tag)
+        try:
+            self._api.tag(image, repository, tag=tag)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot tag {image} as {repository}:{tag}: {_short(exc)}") from None
 
     def files(self, image: str) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
         """Every entry of the image's filesystem, streamed from an exported container.
 
         Works on images without a shell or any tools at all: nothing runs inside.
         """
-        container = self._api.create_container(image, entrypoint=["/nonexistent"],
-                                               network_disabled=True)["Id"]
+        try:
+            container = self._api.create_container(image, entrypoint=["/nonexistent"],
+                                                   network_disabled=True)["Id"]
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot read the files of {image}: {_short(exc)}") from None
         try:
             stream = _ChunkReader(self._api.export(container))
             with tarfile.open(fileobj=stream, mode="r|") as archive:
                 for member in archive:
                     yield member, archive
+        except (docker.errors.APIError, tarfile.TarError) as exc:
+            raise EngineError(f"cannot read the files of {image}: {_short(exc)}") from None
         finally:
-            self._api.remove_container(container, force=True)
+            with contextlib.suppress(docker.errors.APIError):
+                self._api.remove_container(container, force=True)
 
     def run(self, image: str, argv: list[str], timeout: int = 120) -> RunResult:
         """Run argv in the image with the network off; the image's own user and workdir."""
         host = self._api.create_host_config(network_mode="none", auto_remove=False)
-        container = self._api.create_container(image, entrypoint=argv[:1], command=argv[1:],
-                                               host_config=host, network_disabled=True)["Id"]
+        try:
+            container = self._api.create_container(image, entrypoint=argv[:1], command=argv[1:],
+                                                   host_config=host, network_disabled=True)["Id"]
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot run {argv[0]} in {image}: {_short(exc)}") from None
         try:
             self._api.start(container)
             try:
@@ -183,7 +195,8 @@ class Engine:
         except docker.errors.APIError as exc:
             return RunResult(127, "", _short(exc))
         finally:
-            self._api.remove_container(container, force=True)
+            with contextlib.suppress(docker.errors.APIError):
+                self._api.remove_container(container, force=True)
 
 
 def _base_url() -> str:

@@ -15,6 +15,7 @@ import requests
 from builder.engine import Engine
 from builder.errors import EngineError
 from tests.integration.aptrepo import AptRepo, ChangelogEntry
+from tests.integration.tests_support import NAMESPACES
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 AUTH_REGISTRY = os.environ.get("BUILDER_TEST_AUTH_REGISTRY", "127.0.0.1:5001")
@@ -40,9 +41,9 @@ def engine() -> Iterator[Engine]:
         _unavailable(exc.message)
         raise
     yield connected
-    # Test channels push to throw-away namespaces (test-XXXX): drop their local images.
+    # Test channels push to throw-away namespaces: drop this session's local images.
     for tag in connected.tags():
-        if "/test-" in tag:
+        if any(f"/{namespace}/" in tag for namespace in NAMESPACES):
             connected.remove(tag)
 
 

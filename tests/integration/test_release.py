@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 
 import pytest
@@ -116,7 +115,6 @@ def test_interrupted_retag_is_finished_by_a_rerun(tmp_path: Path, monkeypatch: p
         root = make_channel(tmp_path, registry, monkeypatch, {
             "app": "name: app\ndescription: r\nversion: 2.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"})
         monkeypatch.setenv("BUILDER_REGISTRY", through)
-        monkeypatch.setenv("BUILDER_NAMESPACE", f"test-{secrets.token_hex(4)}")
         assert cli.main(["--root", str(root), "build", "--push"]) == 0
         proxy.fail(500, times=10, path_contains="/manifests/latest", method="PUT")
         capsys.readouterr()

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# Namespaces this test session pushed to; only their local images are removed afterwards,
+# so two sessions on one engine never delete each other's images.
+NAMESPACES: set[str] = set()
 
 
 def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
@@ -24,6 +27,8 @@ def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
         for name, text in recipes.items():
             (root / "recipes" / f"{name}.yaml").write_text(text, encoding="utf-8")
     patch.setenv("BUILDER_REGISTRY", registry)
-    patch.setenv("BUILDER_NAMESPACE", f"test-{secrets.token_hex(4)}")
+    namespace = f"test-{secrets.token_hex(4)}"
+    NAMESPACES.add(namespace)
+    patch.setenv("BUILDER_NAMESPACE", namespace)
     patch.setenv("BUILDER_UPSTREAM_MIRRORS", f"docker.io={registry}")
     return root
