@@ -91,7 +91,7 @@ class Bot:
                                "left alone")
         changes = self._changes(line, base)
         title = pr_body.title(line, changes)
-        tree = self._tree(base, files)
+        tree = self._tree(base, files, self._pending_changelogs(changes))
         if remote_sha is not None and self.repo.commit(remote_sha).tree.hexsha == tree:
             pushed = False
         else:
@@ -180,12 +180,26 @@ class Bot:
         authors = self.repo.git.log("--format=%ae", f"{base}..{tip}").split()
         return sorted({a for a in authors if a != BOT_EMAIL})
 
-    def _tree(self, base: str, files: list[str]) -> str:
+    def _pending_changelogs(self, changes: list[pr_body.Change]) -> dict[str, str]:
+        """CHANGELOG.md with the build under review as [Unreleased], for each image not released yet."""
+        texts = {}
+        for change in changes:
+            if not change.released:
+                folder = render.output_dir(self.settings, change.image)
+                path = (folder / changelog_md.CHANGELOG_NAME).relative_to(self.top).as_posix()
+                texts[path] = changelog_md.render(change.record, change.pending)
+        return texts
+
+    def _tree(self, base: str, files: list[str], generated: dict[str, str]) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self.repo.git.read_tree(base, env=env)
-            for relative in files:
-                blob = self.repo.git.hash_object("-w", "--", str(self.top / relative))
+            blobs = {relative: self.repo.git.hash_object("-w", "--", str(self.top / relative)) for relative in files}
+            for relative, text in generated.items():
+                staged = Path(tmp) / "blob"
+                staged.write_text(text, encoding="utf-8")
+                blobs[relative] = self.repo.git.hash_object("-w", "--", str(staged))
+            for relative, blob in sorted(blobs.items()):
                 self.repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{relative}", env=env)
             return str(self.repo.git.write_tree(env=env))
 

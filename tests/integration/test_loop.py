@@ -104,6 +104,10 @@ def test_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
     assert {label["name"] for label in pull["labels"]} == {"automated", "demo", "security"}
     branch_files = sh(root, "ls-tree", "-r", "--name-only", "origin/builder/demo").splitlines()
     assert "base-images/demo/image.lock.json" in branch_files
+    changelog = sh(root, "show", "origin/builder/demo:base-images/demo/CHANGELOG.md")
+    assert changelog.index("## [Unreleased]") < changelog.index("## [1.0.0]")
+    assert "Released as 1.0.1 when its pull request is merged." in changelog
+    assert f"| demo | 1.0-1 | 1.1-1 | {CVE_1} |" in changelog
     assert sh(root, "log", "-1", "--format=%s", "origin/builder/demo") == pull["title"]
     assert sh(root, "rev-parse", "--abbrev-ref", "HEAD") == "main"  # the working tree was left alone
 
@@ -133,6 +137,9 @@ def test_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
     sh(root, "fetch", "-q", "origin")
     sh(root, "reset", "-q", "--hard", "origin/main")
     assert main(root, "release") == 0
+    released = (root / "base-images" / "demo" / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" not in released
+    assert "## [1.0.1] - " in released
     repository = json.loads((root / "base-images" / "demo" / "image.lock.json").read_text())["result"]["repository"]
     latest = RegistryClient().digest(f"{repository}:latest")
     engine.pull(f"{repository}@{latest}")
