@@ -57,6 +57,12 @@ def dockerfile_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def dockerfile_drifted(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> bool:
+    """Does the recipe now render to another Dockerfile than the one this lock was built from?"""
+    expected = render.render_dockerfile(render.render_input(settings, channel, channel.images[image_id], lock))
+    return lock.dockerfile_sha256 != dockerfile_sha256(expected)
+
+
 def make(settings: Settings, channel: Channel, selected: list[str], resolve: Resolver | None, *,
          force: bool = False, extra: dict[str, list[str]] | None = None) -> Plan:
     """Steps for the selected images and their ancestors, parents first.
@@ -108,8 +114,7 @@ def _reasons(settings: Settings, channel: Channel, image_id: str, lock: Lock | N
         reasons.append(f"base changed: {lock.base.reference} -> {display}")
     elif digest is not None and digest != lock.base.digest:
         reasons.append(f"upstream digest moved: {lock.base.digest[:19]} -> {digest[:19]}")
-    expected = render.render_dockerfile(render.render_input(settings, channel, image))
-    if lock.dockerfile_sha256 != dockerfile_sha256(expected):
+    if dockerfile_drifted(settings, channel, image_id, lock):
         reasons.append("Dockerfile changed")
     parent = channel.parent(image)
     if parent is not None:

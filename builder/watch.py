@@ -16,7 +16,7 @@ from builder.errors import BuilderError, WatchError
 from builder.graph import Channel
 from builder.images import spec_sha256
 from builder.lock import AptSource, Lock
-from builder.plan import dockerfile_sha256
+from builder.plan import dockerfile_drifted
 from builder.settings import Settings
 
 JSON_SCHEMA_VERSION = 1
@@ -285,10 +285,8 @@ def _recipe_changes(settings: Settings, channel: Channel, image_id: str, lock: L
     found = []
     if lock.recipe_sha256 != spec_sha256(image):
         found.append(Finding("recipe-changed", f"recipes/{image.name}.yaml changed since the last build"))
-    else:
-        expected = render.render_dockerfile(render.render_input(settings, channel, image, lock))
-        if lock.dockerfile_sha256 != dockerfile_sha256(expected):
-            found.append(Finding("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
+    elif dockerfile_drifted(settings, channel, image_id, lock):
+        found.append(Finding("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
     return found
 
 
