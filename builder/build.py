@@ -116,8 +116,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     spec = effective_spec(image)
     version = versioning.next_version(last.version if last else None, last.lock.spec if last else None,
                                       spec, image.recipe.version)
-    dockerfile = render.render_dockerfile(render.RenderInput(
-        image, base, display, parent.user if parent else None, version))
+    dockerfile = render.render_dockerfile(render.with_ancestry(ctx.channel, render.RenderInput(
+        image, base, display, parent.user if parent else None, version)))
     repository = ctx.settings.image_repository(image.name)
     tag = f"{CANDIDATE}{image.tag_suffix}"
     built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder import aptsources, names, packages
+from builder import aptsources, distroless, names, packages
 from builder.engine import Engine
 from builder.images import ImageSpec
 from builder.lock import AptSource, OsRelease, Package
@@ -30,6 +30,8 @@ class ImageFacts:
     shadow: str | None = None
     cache_files: list[str] = field(default_factory=list)
     dpkg_status: str | None = None
+    dpkg_status_d: dict[str, str] = field(default_factory=dict)  # path -> control paragraph
+    present: set[str] = field(default_factory=set)  # the shells and package tools found
     apk_installed: str | None = None
     os_release: str | None = None
     apt_lists: dict[str, str] = field(default_factory=dict)  # path -> text
@@ -51,6 +53,9 @@ class ImageFacts:
     def packages(self) -> tuple[Package, ...]:
         if self.dpkg_status:
             return packages.from_dpkg_status(self.dpkg_status)
+        if self.dpkg_status_d:
+            text = "\n\n".join(self.dpkg_status_d[path].strip() for path in sorted(self.dpkg_status_d))
+            return packages.from_dpkg_status(text, status_required=False)
         if self.apk_installed:
             return packages.from_apk_installed(self.apk_installed)
         return ()
@@ -83,7 +88,12 @@ def gather(engine: Engine, image: str) -> ImageFacts:
     return facts
 
 
+_WATCHED = frozenset((*distroless.SHELLS, *distroless.PACKAGE_TOOLS, distroless.BUSYBOX_DIR[1:] + "/sh"))
+
+
 def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
+    if path in _WATCHED:
+        facts.present.add(path)
     if member.isfile() and member.mode & 0o6000:
         facts.setuid.append("/" + path)
     if member.isfile() and path.startswith(_CACHE_PREFIXES) and path not in _CACHE_ALLOWED:
@@ -93,10 +103,13 @@ def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfil
     attribute = _WANTED.get(path)
     is_source = path in ("etc/apt/sources.list", "etc/apk/repositories") or (
         path.startswith("etc/apt/sources.list.d/") and path.endswith((".list", ".sources")))
-    if attribute or is_source:
+    is_control = path.startswith(packages.DPKG_STATUS_D) and not path.endswith(".md5sums")
+    if attribute or is_source or is_control:
         handle = archive.extractfile(member)
         text = handle.read().decode("utf-8", errors="replace") if handle is not None else ""
-        if is_source:
+        if is_control:
+            facts.dpkg_status_d[path] = text
+        elif is_source:
             facts.apt_lists[path] = text
         elif attribute == "os_release":
             facts.os_release = facts.os_release or text
@@ -133,9 +146,27 @@ def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
     count = len(facts.packages())
     results.append(CheckResult("IC006", "package database present", count > 0,
                                f"{count} packages" if count else
-                               "no /var/lib/dpkg/status or /lib/apk/db/installed: scanners "
-                               "would see an empty image"))
+                               "no /var/lib/dpkg/status, /var/lib/dpkg/status.d/ or "
+                               "/lib/apk/db/installed: scanners would see an empty image"))
+    if image.final == "distroless":
+        results.append(_distroless_check(image, facts))
     return results
+
+
+def _distroless_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
+    problems = [f"/{p} is present" for p in sorted(facts.present & set(distroless.PACKAGE_TOOLS))]
+    if image.debug:
+        shell = distroless.BUSYBOX_DIR + "/sh"
+        if shell[1:] not in facts.present:
+            problems.append(f"{shell} is missing: the debug companion carries a busybox shell")
+    else:
+        shells = {*distroless.SHELLS, distroless.BUSYBOX_DIR[1:] + "/sh"}
+        problems += [f"/{p} is present" for p in sorted(facts.present & shells)]
+    if not facts.dpkg_status_d or facts.dpkg_status:
+        problems.append("package metadata is not in /var/lib/dpkg/status.d/ alone")
+    title = ("debug companion: busybox shell, no package manager" if image.debug
+             else "distroless: no shell, no package manager")
+    return CheckResult("IC007", title, not problems, "; ".join(problems))
 
 
 def _shadow_check(shadow: str | None) -> CheckResult:

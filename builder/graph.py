@@ -96,7 +96,12 @@ def _check_edge(image: ImageSpec, images: dict[str, ImageSpec],
         return [doc.problem(where, f"{image.id} builds FROM {what}", hint)]
     problems = []
     hardening = parent.recipe.hardening
-    if hardening.remove_shells or hardening.remove_package_manager:
+    if parent.final == "distroless":
+        problems.append(doc.problem(where, f"{image.id} builds FROM {parent.id}, a distroless image: "
+                                    "it has no shell or package manager to build with",
+                                    "build FROM the hardened image of that recipe; a distroless "
+                                    "image restates its ancestors' packages itself"))
+    elif hardening.remove_shells or hardening.remove_package_manager:
         problems.append(doc.problem(where, f"{image.id} builds FROM {parent.id}, which removes its "
                                     "shell or package manager, so nothing can be installed on it",
                                     "build FROM its parent instead, or keep them in the parent"))

@@ -6,8 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from builder import distroless
 from builder.lock import Spec
-from builder.model import FromSpec, Recipe, TestSpec, User, Variant
+from builder.model import Final, FromSpec, Recipe, TestSpec, User, Variant
 
 
 @dataclass(frozen=True)
@@ -15,11 +16,13 @@ class ImageSpec:
     recipe: Recipe
     variant: Variant | None
     source: str  # the recipe file, as shown to people (recipes/NAME.yaml)
+    debug: bool = False  # the debug companion of a distroless image: the same plus busybox
 
     @property
     def id(self) -> str:
         """`python`, or `python/trixie` for a variant: also its folder under base-images/."""
-        return f"{self.recipe.name}/{self.variant.name}" if self.variant else self.recipe.name
+        variant = self.variant_name
+        return f"{self.recipe.name}/{variant}" if variant else self.recipe.name
 
     @property
     def name(self) -> str:
@@ -27,17 +30,25 @@ class ImageSpec:
 
     @property
     def variant_name(self) -> str | None:
-        return self.variant.name if self.variant else None
+        variant = self.variant.name if self.variant else None
+        return distroless.companion(variant) if self.debug else variant
 
     @property
     def tag_suffix(self) -> str:
-        return f"-{self.variant.name}" if self.variant else ""
+        variant = self.variant_name
+        return f"-{variant}" if variant else ""
+
+    @property
+    def final(self) -> Final:
+        if self.variant and self.variant.final:
+            return self.variant.final
+        return self.recipe.final
 
     @property
     def description(self) -> str:
-        if self.variant and self.variant.description:
-            return self.variant.description
-        return self.recipe.description
+        text = self.variant.description if self.variant and self.variant.description else None
+        text = text or self.recipe.description
+        return f"{text} (debug: with a busybox shell)" if self.debug else text
 
     @property
     def from_(self) -> FromSpec:
@@ -101,6 +112,7 @@ def effective_spec(image: ImageSpec) -> Spec:
         cmd=image.recipe.cmd,
         hardening=image.recipe.hardening.model_dump(mode="json"),
         repositories=tuple(f"{r.url} {r.suite} {' '.join(r.components)}" for r in image.recipe.repositories),
+        final=f"{image.final}-debug" if image.debug else image.final,
     )
 
 
@@ -114,9 +126,15 @@ def spec_sha256(image: ImageSpec) -> str:
                                      exclude={"variants", "version"})
     variant = (image.variant.model_dump(mode="json", by_alias=True, exclude_defaults=True)
                if image.variant else None)
-    text = json.dumps({"recipe": recipe, "variant": variant}, sort_keys=True)
+    shaped: dict[str, object] = {"recipe": recipe, "variant": variant}
+    if image.debug:
+        shaped["debug"] = True
+    text = json.dumps(shaped, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def expand(recipe: Recipe, source: str) -> list[ImageSpec]:
-    return [ImageSpec(recipe, None, source)] + [ImageSpec(recipe, v, source) for v in recipe.variants]
+    """The recipe's images: its own, one per variant, and a debug companion per distroless one."""
+    images = [ImageSpec(recipe, None, source)] + [ImageSpec(recipe, v, source) for v in recipe.variants]
+    companions = [ImageSpec(i.recipe, i.variant, source, debug=True) for i in images if i.final == "distroless"]
+    return images + companions

@@ -72,6 +72,7 @@ class Spec(_Frozen):
     cmd: tuple[str, ...] | None = None
     hardening: dict[str, object] = Field(default_factory=dict)
     repositories: tuple[str, ...] = ()
+    final: str = "hardened"  # hardened | distroless | distroless-debug
 
 
 class Update(_Frozen):

@@ -14,9 +14,12 @@ from pydantic import (
     model_validator,
 )
 
-from builder import names
+from builder import distroless, names
 
 Distro = Literal["debian", "ubuntu", "alpine"]
+# hardened: the upstream base with the packages installed the usual way, then hardened.
+# distroless: only the files of the packages' dependency closure on scratch; see distroless.py.
+Final = Literal["hardened", "distroless"]
 
 Text = Annotated[str, AfterValidator(names.text)]
 
@@ -153,6 +156,7 @@ class Variant(_Frozen):
     packages: Packages = Field((), description="Packages added to the recipe's list")
     env: dict[EnvName, Text] = Field(default_factory=dict, description="Merged over the recipe's env")
     labels: dict[LabelKey, Text] = Field(default_factory=dict)
+    final: Final | None = Field(None, description="The variant's final form; default the recipe's")
 
 
 class Recipe(_Frozen):
@@ -175,6 +179,10 @@ class Recipe(_Frozen):
     entrypoint: Argv | None = None
     cmd: Argv | None = None
     hardening: Hardening = Field(default_factory=Hardening)
+    final: Final = Field("hardened", description=(
+        "hardened: the base image with the packages installed, hardened; distroless: only the files "
+        "of the packages' dependency closure on scratch (no shell, no package manager), plus a "
+        "-debug companion image with a busybox shell"))
     repositories: tuple[Repository, ...] = Field((), description="Extra apt repositories")
     variants: tuple[Variant, ...] = ()
     tests: tuple[TestSpec, ...] = ()
@@ -194,6 +202,34 @@ class Recipe(_Frozen):
     def _apt_only_repositories(self) -> Recipe:
         if self.repositories and self.distro == "alpine":
             raise ValueError("`repositories` are apt repositories; alpine recipes cannot use them yet")
+        return self
+
+    @model_validator(mode="after")
+    def _distroless_needs_apt(self) -> Recipe:
+        finals = {self.final, *(v.final for v in self.variants)}
+        if "distroless" in finals and self.distro == "alpine":
+            raise ValueError("`final: distroless` stages Debian packages with apt; alpine images are "
+                             "already small: use the hardened form with remove_shells")
+        return self
+
+    @model_validator(mode="after")
+    def _distroless_packages(self) -> Recipe:
+        variant_names = {v.name for v in self.variants}
+        forms: list[tuple[str | None, Final, tuple[str, ...]]] = [(None, self.final, self.packages)]
+        forms += [(v.name, v.final or self.final, (*self.packages, *v.packages)) for v in self.variants]
+        for variant, final, packages in forms:
+            if final != "distroless":
+                continue
+            refused = distroless.refused_packages(packages)
+            if refused:
+                where = f"variant {variant!r}" if variant else "the recipe"
+                raise ValueError(f"packages: {where} is distroless, which carries no shell or package "
+                                 f"manager, so {', '.join(refused)} cannot be staged; drop them, or "
+                                 "make it `final: hardened`")
+            debug = distroless.companion(variant)
+            if debug in variant_names:
+                raise ValueError(f"variants: {debug!r} is the name of the debug companion of the "
+                                 f"distroless image; rename that variant")
         return self
 
     @model_validator(mode="after")

@@ -7,14 +7,21 @@ from debian.deb822 import Deb822
 from builder.lock import Package
 
 DPKG_STATUS = "var/lib/dpkg/status"
+DPKG_STATUS_D = "var/lib/dpkg/status.d/"
 APK_INSTALLED = "lib/apk/db/installed"
 
 
-def from_dpkg_status(text: str) -> tuple[Package, ...]:
-    """Packages whose status is `install ok installed`, sorted by name and architecture."""
+def from_dpkg_status(text: str, status_required: bool = True) -> tuple[Package, ...]:
+    """Packages whose status is `install ok installed`, sorted by name and architecture.
+
+    Distroless images keep one control paragraph per package in /var/lib/dpkg/status.d/,
+    without a Status field: there every paragraph is an installed package.
+    """
     found = []
     for para in Deb822.iter_paragraphs(text.splitlines(), use_apt_pkg=False):
-        if para.get("Status", "").split()[-1:] != ["installed"]:
+        if "Package" not in para:
+            continue
+        if (status_required or "Status" in para) and para.get("Status", "").split()[-1:] != ["installed"]:
             continue
         name = para["Package"]
         source = para.get("Source", name).split()[0]

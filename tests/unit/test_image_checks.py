@@ -93,8 +93,8 @@ def test_static_checks_pass_on_a_hardened_image() -> None:
     ({"cache_files": ["/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease"]}, "IC004",
      "/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease"),
     ({"env": {"DB_PASSWORD": "x"}}, "IC005", "DB_PASSWORD"),
-    ({"dpkg_status": None}, "IC006", "no /var/lib/dpkg/status or /lib/apk/db/installed: scanners "
-     "would see an empty image"),
+    ({"dpkg_status": None}, "IC006", "no /var/lib/dpkg/status, /var/lib/dpkg/status.d/ or "
+     "/lib/apk/db/installed: scanners would see an empty image"),
 ])
 def test_each_check_fails_on_its_own_fault(change: dict[str, object], failing: str, detail: str) -> None:
     facts = good_facts()
@@ -142,3 +142,53 @@ def test_apt_sources_in_both_formats_and_os_release() -> None:
     os_release = facts.os()
     assert os_release is not None
     assert (os_release.id, os_release.version_id, os_release.codename) == ("debian", "12", "bookworm")
+
+
+STATUS_D = {
+    "var/lib/dpkg/status.d/libssl3": "Package: libssl3\nArchitecture: amd64\nSource: openssl\n"
+                                     "Version: 3.0.15-1~deb12u1\n",
+    "var/lib/dpkg/status.d/tzdata": "Package: tzdata\nArchitecture: all\nVersion: 2026f-0+deb12u1\n",
+}
+
+
+def distroless_image(debug: bool) -> ImageSpec:
+    config = settings.load(REPO, environ={})
+    images = graph.build(recipes.load_dir(config.recipes_dir, REPO)).images
+    return images["python/distroless-debug" if debug else "python/distroless"]
+
+
+def distroless_facts(present: set[str]) -> checks.ImageFacts:
+    return checks.ImageFacts(user="65532:65532", env={}, size=1, dpkg_status_d=dict(STATUS_D),
+                             present=present)
+
+
+def test_status_d_paragraphs_are_the_package_list() -> None:
+    assert distroless_facts(set()).packages() == (
+        Package(name="libssl3", version="3.0.15-1~deb12u1", source="openssl", architecture="amd64"),
+        Package(name="tzdata", version="2026f-0+deb12u1", source="tzdata", architecture="all"),
+    )
+
+
+@pytest.mark.parametrize(("debug", "present", "passed", "detail"), [
+    (False, set(), True, ""),
+    (False, {"bin/sh", "usr/bin/dpkg"}, False, "/usr/bin/dpkg is present; /bin/sh is present"),
+    (False, {"busybox/sh"}, False, "/busybox/sh is present"),
+    (True, {"busybox/sh"}, True, ""),
+    (True, set(), False, "/busybox/sh is missing: the debug companion carries a busybox shell"),
+    (True, {"busybox/sh", "usr/bin/apt-get", "bin/sh"}, False, "/usr/bin/apt-get is present"),
+])
+def test_distroless_check(debug: bool, present: set[str], passed: bool, detail: str) -> None:
+    results = {r.id: r for r in checks.static_checks(distroless_image(debug), distroless_facts(present))}
+    assert (results["IC007"].passed, results["IC007"].detail) == (passed, detail)
+    assert results["IC006"].passed
+
+
+def test_distroless_check_wants_status_d_alone() -> None:
+    facts = distroless_facts(set())
+    facts.dpkg_status = DPKG_STATUS
+    result = {r.id: r for r in checks.static_checks(distroless_image(False), facts)}["IC007"]
+    assert (result.passed, result.detail) == (False, "package metadata is not in /var/lib/dpkg/status.d/ alone")
+
+
+def test_hardened_images_get_no_distroless_check() -> None:
+    assert "IC007" not in {r.id for r in checks.static_checks(sample_image(), good_facts())}

@@ -105,6 +105,19 @@ BAD_FIELDS = [
      "'t' is declared twice; give each a unique name"),
     ("variants: [{name: x}, {name: x}]", "recipes/app.yaml:7:1: variants: variant 'x' is declared "
      "twice; give each a unique name"),
+    ("final: slim", "recipes/app.yaml:7:1: final: 'slim' is not one of hardened or distroless "
+     "(use one of hardened or distroless)"),
+    ("packages: [bash, python3]\nfinal: distroless", "recipes/app.yaml:1:1: packages: the recipe is "
+     "distroless, which carries no shell or package manager, so bash cannot be staged; drop them, "
+     "or make it `final: hardened`"),
+    ("variants: [{name: d, final: distroless, packages: [dpkg, apt]}]", "recipes/app.yaml:1:1: packages: "
+     "variant 'd' is distroless, which carries no shell or package manager, so apt, dpkg cannot be "
+     "staged; drop them, or make it `final: hardened`"),
+    ("variants: [{name: slim, final: distroless}, {name: slim-debug}]", "recipes/app.yaml:1:1: "
+     "variants: 'slim-debug' is the name of the debug companion of the distroless image; rename "
+     "that variant"),
+    ("distro: alpine\nfinal: distroless", "recipes/app.yaml:1:1: `final: distroless` stages Debian "
+     "packages with apt; alpine images are already small: use the hardened form with remove_shells"),
 ]
 
 
@@ -228,3 +241,20 @@ def test_reserved_label(tmp_path: Path) -> None:
 ])
 def test_bad_repository(tmp_path: Path, line: str, expected: str) -> None:
     assert problems_of(tmp_path, {"app.yaml": GOOD + line + "\n"}) == [expected]
+
+
+def test_nothing_builds_from_a_distroless_image(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, {
+        "base.yaml": GOOD.replace("name: app", "name: base") + "variants: [{name: slim, final: distroless}]\n",
+        "app.yaml": GOOD.replace('{image: "debian:bookworm-slim"}', "{recipe: base, variant: slim}"),
+        "dbg.yaml": GOOD.replace("name: app", "name: dbg")
+        .replace('{image: "debian:bookworm-slim"}', "{recipe: base, variant: slim-debug}"),
+    })
+    assert found == [
+        "recipes/app.yaml:5:1: from: app builds FROM base/slim, a distroless image: it has no shell or "
+        "package manager to build with (build FROM the hardened image of that recipe; a distroless "
+        "image restates its ancestors' packages itself)",
+        "recipes/dbg.yaml:5:1: from: dbg builds FROM base/slim-debug, a distroless image: it has no "
+        "shell or package manager to build with (build FROM the hardened image of that recipe; a "
+        "distroless image restates its ancestors' packages itself)",
+    ]

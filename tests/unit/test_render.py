@@ -27,7 +27,7 @@ def test_golden_dockerfiles() -> None:
         render.write(outputs)
     for path, text in outputs.items():
         assert path.read_text(encoding="utf-8") == text, f"{path} differs from its golden file"
-    assert len(outputs) == 6
+    assert len(outputs) == 10
 
 
 def test_rendering_is_deterministic() -> None:
@@ -86,7 +86,8 @@ def test_render_check_lists_stale_files(channel_copy: Path, capsys: pytest.Captu
     assert cli.main(["--root", str(channel_copy), "render", "--check"]) == 5
     err = capsys.readouterr().err
     assert err.strip() == ("error: stale rendered files (run `builder render` and commit): "
-                           "base-images/python/Dockerfile")
+                           "base-images/python/Dockerfile, base-images/python/distroless/Dockerfile, "
+                           "base-images/python/distroless-debug/Dockerfile")
     before = (channel_copy / "base-images" / "python" / "Dockerfile").read_text()
     assert "python3-venv" not in before
     assert cli.main(["--root", str(channel_copy), "render", "python"]) == 0
