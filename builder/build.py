@@ -8,6 +8,7 @@ every check, and nothing at all without --push: locks record what was published.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sys
 import threading
 from collections.abc import Callable
@@ -129,7 +130,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     log(f"[{image.id}] building FROM {base} ({', '.join(step.reasons)})")
     image_id = ctx.engine.build(dockerfile, f"{repository}:{tag}", labels,
                                 pull=parent is None,
-                                on_line=lambda line: _progress(log, image.id, line))
+                                on_line=lambda line: _progress(log, image.id, line),
+                                files=_committed_files(ctx.settings, image))
     log(f"[{image.id}] checking {image_id[:19]}")
     facts = checks.gather(ctx.engine, image_id)
     results = checks.static_checks(image, facts) + checks.run_tests(ctx.engine, image_id, image)
@@ -150,7 +152,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
         base=BaseLock(reference=display, digest=base_digest),
         result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id,
                          size=facts.size),
-        os=facts.os(), apt_sources=facts.apt_sources(),
+        os=facts.os(), apt_sources=facts.apt_sources(), inputs=image.inputs,
         packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
     )
     with ctx.lock:
@@ -161,6 +163,17 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
         })
         lockfile.write(folder / lockfile.LOCK_NAME, new_lock)
     return Outcome(image.id, "pushed", f"{repository}@{digest}", results, lock=new_lock)
+
+
+def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, bytes]:
+    """The files the Dockerfile COPYs, as checked when the recipes were loaded."""
+    files = {}
+    for item in image.inputs:
+        data = (settings.root / item.path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != item.sha256:
+            raise BuilderError(f"{image.id}: {item.path} changed during the build; run it again")
+        files[item.path] = data
+    return files
 
 
 def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:

@@ -110,13 +110,13 @@ class Engine:
 
     # -- images ------------------------------------------------------------------------
     def build(self, dockerfile: str, tag: str, labels: Mapping[str, str], pull: bool,
-              on_line: Callable[[str], None]) -> str:
-        """Build from a context holding only the Dockerfile; return the image id.
+              on_line: Callable[[str], None], *, files: Mapping[str, bytes] | None = None) -> str:
+        """Build from a context holding only the Dockerfile and `files`; return the image id.
 
         Host networking, so the package manager reaches its mirror without a bridge; no
         build cache, so a package layer is never reused from an older index.
         """
-        context = _context_tar(dockerfile)
+        context = _context_tar(dockerfile, files or {})
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         image_id = ""
         try:
@@ -209,14 +209,15 @@ def _short(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _context_tar(dockerfile: str) -> io.BytesIO:
+def _context_tar(dockerfile: str, files: Mapping[str, bytes]) -> io.BytesIO:
+    """The build context: the Dockerfile and the committed files it COPYs, by repository path."""
     buffer = io.BytesIO()
-    data = dockerfile.encode("utf-8")
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(data)
-        info.mode = 0o644
-        archive.addfile(info, io.BytesIO(data))
+        for name, data in {"Dockerfile": dockerfile.encode("utf-8"), **files}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644  # the Dockerfile sets each file's mode and owner itself
+            archive.addfile(info, io.BytesIO(data))
     buffer.seek(0)
     return buffer
 

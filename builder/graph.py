@@ -59,7 +59,7 @@ def build(loaded: list[LoadedRecipe]) -> Channel:
     images: dict[str, ImageSpec] = {}
     docs = {item.recipe.name: item for item in loaded}
     for item in loaded:
-        for image in expand(item.recipe, item.source):
+        for image in expand(item.recipe, item.source, item.inputs):
             images[image.id] = image
     problems: list[Problem] = []
     for image in images.values():

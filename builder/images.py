@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from builder import distroless
-from builder.lock import Spec
+from builder.lock import InputFile, Spec
 from builder.model import Final, FromSpec, Recipe, TestSpec, User, Variant
 
 
@@ -17,6 +17,7 @@ class ImageSpec:
     variant: Variant | None
     source: str  # the recipe file, as shown to people (recipes/NAME.yaml)
     debug: bool = False  # the debug companion of a distroless image: the same plus busybox
+    inputs: tuple[InputFile, ...] = ()  # committed files (CA certificates, keys, files), hashed
 
     @property
     def id(self) -> str:
@@ -111,8 +112,11 @@ def effective_spec(image: ImageSpec) -> Spec:
         entrypoint=image.recipe.entrypoint,
         cmd=image.recipe.cmd,
         hardening=image.recipe.hardening.model_dump(mode="json"),
-        repositories=tuple(f"{r.url} {r.suite} {' '.join(r.components)}" for r in image.recipe.repositories),
+        repositories=tuple(" ".join([r.url, r.suite or "", *r.components, f"signed-by={r.signed_by}"
+                                     if r.signed_by else "trusted"]).replace("  ", " ")
+                           for r in image.recipe.repositories),
         final=f"{image.final}-debug" if image.debug else image.final,
+        inputs=tuple(item.describe() for item in image.inputs),
     )
 
 
@@ -127,14 +131,17 @@ def spec_sha256(image: ImageSpec) -> str:
     variant = (image.variant.model_dump(mode="json", by_alias=True, exclude_defaults=True)
                if image.variant else None)
     shaped: dict[str, object] = {"recipe": recipe, "variant": variant}
+    if image.inputs:
+        shaped["inputs"] = [item.describe() for item in image.inputs]
     if image.debug:
         shaped["debug"] = True
     text = json.dumps(shaped, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def expand(recipe: Recipe, source: str) -> list[ImageSpec]:
+def expand(recipe: Recipe, source: str, inputs: tuple[InputFile, ...] = ()) -> list[ImageSpec]:
     """The recipe's images: its own, one per variant, and a debug companion per distroless one."""
-    images = [ImageSpec(recipe, None, source)] + [ImageSpec(recipe, v, source) for v in recipe.variants]
-    companions = [ImageSpec(i.recipe, i.variant, source, debug=True) for i in images if i.final == "distroless"]
+    images = [ImageSpec(recipe, None, source, inputs=inputs)]
+    images += [ImageSpec(recipe, v, source, inputs=inputs) for v in recipe.variants]
+    companions = [replace(i, debug=True) for i in images if i.final == "distroless"]
     return images + companions

@@ -58,6 +58,25 @@ class OsRelease(_Frozen):
     codename: str = ""
 
 
+class CertificateInfo(_Frozen):
+    subject: str
+    sha256: str = Field(description="Fingerprint: sha256 of the certificate's DER, lowercase hex")
+    not_after: str
+
+
+class InputFile(_Frozen):
+    """A committed file that went into the image: a CA certificate, a repository key or a file."""
+
+    kind: Literal["ca-certificate", "repository-key", "file"]
+    path: str = Field(description="Path in the channel's repository")
+    sha256: str = Field(description="sha256 of the file's bytes")
+    destination: str = Field(description="Where it lands in the image")
+    certificates: tuple[CertificateInfo, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.path} sha256:{self.sha256} -> {self.destination}"
+
+
 class Spec(_Frozen):
     """What the recipe asked of this image, as released: versions are bumped by its changes."""
 
@@ -73,6 +92,7 @@ class Spec(_Frozen):
     hardening: dict[str, object] = Field(default_factory=dict)
     repositories: tuple[str, ...] = ()
     final: str = "hardened"  # hardened | distroless | distroless-debug
+    inputs: tuple[str, ...] = ()  # InputFile.describe() of each committed file
 
 
 class Update(_Frozen):
@@ -105,6 +125,7 @@ class Lock(_Frozen):
     result: ImageLock | None = None
     os: OsRelease | None = None
     apt_sources: tuple[AptSource, ...] = ()
+    inputs: tuple[InputFile, ...] = ()  # CA certificates, repository keys and files, by sha256
     packages: tuple[Package, ...] = ()
     built_at: str | None = None
     revision: str | None = None

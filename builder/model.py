@@ -118,24 +118,71 @@ class Hardening(_Frozen):
     remove_shells: bool = Field(False, description="Remove shells; needs an exec-form entrypoint")
 
 
+RepoPath = Annotated[str, AfterValidator(names.repository_path),
+                     _schema(pattern=r"^[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$")]
+
+
 class Repository(_Frozen):
-    """An extra apt repository the image installs from (and `watch` follows)."""
+    """An extra package repository the image installs from, and `watch` follows."""
 
     url: Annotated[Text, AfterValidator(names.repository_url)]
-    suite: Annotated[Text, AfterValidator(names.suite)]
+    suite: Annotated[Text, AfterValidator(names.suite)] | None = Field(
+        None, description="apt: the suite (e.g. bookworm); not used for apk repositories")
     components: tuple[Annotated[Text, AfterValidator(names.component)], ...] = ("main",)
+    signed_by: RepoPath | None = Field(
+        None, description="The repository's public key, committed in this repository: an OpenPGP "
+        "key (.asc or .gpg) for apt, an RSA public key (.rsa.pub) for apk")
     trusted: bool = Field(False, description="Unsigned; only for a repository on 127.0.0.1")
 
     @model_validator(mode="after")
     def _signed_or_local(self) -> Repository:
         host = names.url_host(self.url)
-        if not self.trusted:
-            raise ValueError("only unsigned repositories on 127.0.0.1 are supported: set "
-                             "`trusted: true` for a local test repository")
-        if host not in names.LOOPBACK_HOSTS:
+        if self.trusted and self.signed_by:
+            raise ValueError("give `signed_by` (a key) or `trusted: true`, not both")
+        if not self.trusted and not self.signed_by:
+            raise ValueError("an unsigned repository is refused: give `signed_by: keys/NAME.asc` "
+                             "(its public key, committed here)")
+        if self.trusted and host not in names.LOOPBACK_HOSTS:
             raise ValueError(f"`trusted: true` skips signature checks and is refused for {host}; "
-                             "it is only allowed for a repository on 127.0.0.1")
+                             "give `signed_by` with the repository's key (trusted is only allowed "
+                             "for a repository on 127.0.0.1)")
         return self
+
+    @property
+    def key_name(self) -> str:
+        return self.signed_by.rsplit("/", 1)[-1] if self.signed_by else ""
+
+
+class FileEntry(_Frozen):
+    """A committed file copied into the image."""
+
+    source: RepoPath = Field(description="Path in this repository, e.g. files/pip.conf")
+    destination: AbsPath = Field(description="Absolute path in the image")
+    owner: Literal["root", "user"] | None = Field(
+        None, description="root (default) or the image's user; required under the user's home")
+    mode: Annotated[Text, AfterValidator(names.file_mode)] = Field(
+        "0644", description="Octal mode as text, e.g. \"0644\"; never world-writable or setuid")
+
+    @model_validator(mode="after")
+    def _safe_destination(self) -> FileEntry:
+        for reserved, use in _RESERVED_DESTINATIONS:
+            if self.destination == reserved or self.destination.startswith(reserved + "/"):
+                raise ValueError(f"destination {self.destination} is managed by the builder; {use}")
+        if self.owner != "user" and int(self.mode, 8) & 0o020:
+            raise ValueError(f"mode {self.mode} lets the group write a root-owned file; drop g+w "
+                             "or set `owner: user`")
+        return self
+
+
+_RESERVED_DESTINATIONS = (
+    ("/etc/passwd", "set `user:` instead"), ("/etc/group", "set `user:` instead"),
+    ("/etc/shadow", "set `user:` instead"), ("/etc/sudoers", "the images have no sudo"),
+    ("/etc/apt", "declare `repositories:` instead"), ("/etc/apk", "declare `repositories:` instead"),
+    ("/usr/local/share/ca-certificates", "list the certificate under `ca_certificates:` instead"),
+    ("/etc/ssl/certs", "list the certificate under `ca_certificates:` instead"),
+    ("/proc", "it is not a file system of the image"), ("/sys", "it is not a file system of the image"),
+    ("/dev", "it is not a file system of the image"), ("/var/lib/dpkg", "it is the package database"),
+)
 
 
 class TestSpec(_Frozen):
@@ -183,7 +230,11 @@ class Recipe(_Frozen):
         "hardened: the base image with the packages installed, hardened; distroless: only the files "
         "of the packages' dependency closure on scratch (no shell, no package manager), plus a "
         "-debug companion image with a busybox shell"))
-    repositories: tuple[Repository, ...] = Field((), description="Extra apt repositories")
+    repositories: tuple[Repository, ...] = Field((), description="Extra package repositories")
+    ca_certificates: tuple[RepoPath, ...] = Field(
+        (), description="PEM CA certificates (committed, e.g. certificates/corp-root.crt) added to "
+        "the image's trust store")
+    files: tuple[FileEntry, ...] = Field((), description="Committed files copied into the image")
     variants: tuple[Variant, ...] = ()
     tests: tuple[TestSpec, ...] = ()
 
@@ -199,9 +250,23 @@ class Recipe(_Frozen):
         return values
 
     @model_validator(mode="after")
-    def _apt_only_repositories(self) -> Recipe:
-        if self.repositories and self.distro == "alpine":
-            raise ValueError("`repositories` are apt repositories; alpine recipes cannot use them yet")
+    def _repositories_fit_distro(self) -> Recipe:
+        for repo in self.repositories:
+            if self.distro == "alpine" and (repo.suite or repo.components != ("main",)):
+                raise ValueError(f"repositories: {repo.url} is an apk repository: drop `suite` and "
+                                 "`components`, alpine repositories are one URL")
+            if self.distro != "alpine" and not repo.suite:
+                raise ValueError(f"repositories: {repo.url} needs a `suite` (e.g. bookworm)")
+        return self
+
+    @model_validator(mode="after")
+    def _home_files_name_their_owner(self) -> Recipe:
+        home = self.user.home_dir
+        for entry in self.files:
+            if entry.owner is None and (entry.destination + "/").startswith(home + "/"):
+                raise ValueError(f"files: {entry.destination} is in the home of {self.user.name}, "
+                                 "who can replace it whoever owns it: say who owns it, `owner: "
+                                 "user` (the program may change it) or `owner: root`")
         return self
 
     @model_validator(mode="after")
@@ -238,6 +303,27 @@ class Recipe(_Frozen):
             raise ValueError("hardening.remove_shells needs an `entrypoint`: without a shell "
                              "the image has nothing else to run")
         return self
+
+
+class OverlayRepository(Repository):
+    distro: Distro | None = Field(None, description="Only recipes of this distro get it; default all")
+
+    def for_recipe(self) -> Repository:
+        return Repository.model_validate(self.model_dump(exclude={"distro"}))
+
+
+class Overlay(_Frozen):
+    """recipes/_overlay.yaml: what the organization adds to every recipe of the channel.
+
+    Lists append (the overlay's items first), maps merge; the same item twice is one item,
+    and the same key or destination with two different values is an error naming both.
+    """
+
+    repositories: tuple[OverlayRepository, ...] = ()
+    ca_certificates: tuple[RepoPath, ...] = ()
+    files: tuple[FileEntry, ...] = ()
+    packages: tuple[Text, ...] = ()
+    labels: dict[LabelKey, Text] = Field(default_factory=dict)
 
 
 def json_schema() -> dict[str, Any]:

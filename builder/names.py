@@ -187,3 +187,37 @@ def component(value: str) -> str:
     if not _COMPONENT.match(value):
         raise ValueError(f"{value!r} is not a component name (e.g. main)")
     return value
+
+
+_REPO_PATH = re.compile(r"^[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$")
+
+
+def repository_path(value: str) -> str:
+    """A committed file, by its path from the repository root: never absolute, `..` or a URL."""
+    if "://" in value or value.startswith(("http:", "https:", "git@")):
+        raise ValueError(f"{value!r} is a URL; commit the file and give its path in the repository "
+                         "(e.g. files/pip.conf)")
+    if value.startswith("/"):
+        raise ValueError(f"{value!r} is absolute; give the path from the repository root "
+                         "(e.g. files/pip.conf)")
+    parts = value.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"{value!r} leaves or walks around the repository (no .., . or // parts); "
+                         "give the plain path from the repository root")
+    if not _REPO_PATH.match(value):
+        raise ValueError(f"{value!r} has characters not allowed in paths here "
+                         "(letters, digits and . _ @ + - / only)")
+    return value
+
+
+_MODE = re.compile(r"^0?[0-7]{3}$")
+
+
+def file_mode(value: str) -> str:
+    """An octal mode, as text ("0644"): no setuid, setgid or sticky bits, never world-writable."""
+    if not _MODE.match(value):
+        raise ValueError(f"{value!r} is not an octal file mode like \"0644\" (quote it; setuid, "
+                         "setgid and sticky bits are not allowed)")
+    if int(value, 8) & 0o002:
+        raise ValueError(f"{value!r} is world-writable; drop the o+w bit (e.g. \"0644\")")
+    return value.zfill(4)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from builder import yamlsource
+from builder import inputs, overlay, yamlsource
 from builder.errors import Problem, RecipeError
+from builder.lock import InputFile
 from builder.model import Recipe
-from builder.yamlsource import Document, Path_
+from builder.problems import to_problem
+from builder.yamlsource import Document, Origin
 
 
 @dataclass(frozen=True)
@@ -22,6 +20,14 @@ class LoadedRecipe:
     recipe: Recipe
     source: str
     document: Document
+    # Where merged list items came from, when not from this recipe at the same path.
+    origins: dict[tuple[str | int, ...], Origin] = field(default_factory=dict)
+    inputs: tuple[InputFile, ...] = ()  # the committed files it uses, resolved and hashed
+
+    def origin(self, path: tuple[str | int, ...]) -> Origin:
+        """The document and path where the value at `path` of the merged recipe was written."""
+        doc, base = self.origins.get(path[:2], (self.document, path[:2]))
+        return doc, (*base, *path[2:])
 
 
 def load_file(path: Path, display: str) -> LoadedRecipe:
@@ -38,7 +44,7 @@ def load_file(path: Path, display: str) -> LoadedRecipe:
     try:
         recipe = Recipe.model_validate(doc.data, context={"distro": distro}, by_alias=True)
     except ValidationError as exc:
-        problems = tuple(sorted(_to_problem(doc, error) for error in exc.errors()))
+        problems = tuple(sorted(to_problem(doc, error, Recipe) for error in exc.errors()))
         raise RecipeError(f"{display}: invalid recipe", problems) from None
     if recipe.name != path.stem:
         problem = doc.problem(("name",), f"{recipe.name!r} does not match the file name",
@@ -68,7 +74,22 @@ def load_dir(directory: Path, root: Path) -> list[LoadedRecipe]:
                     for name in stray)
     if problems:
         raise RecipeError("invalid recipes", tuple(problems))
-    return loaded
+    found = overlay.load(directory / overlay.OVERLAY_NAME, _display(directory / overlay.OVERLAY_NAME, root))
+    finished: list[LoadedRecipe] = []
+    resolver = inputs.Resolver(root)
+    for item in loaded:
+        try:
+            merged = item
+            if found is not None:
+                recipe, origins = overlay.apply(found, item.recipe, item.document)
+                merged = LoadedRecipe(recipe, item.source, item.document, origins)
+            finished.append(LoadedRecipe(merged.recipe, merged.source, merged.document, merged.origins,
+                                         resolver.resolve(merged.recipe, merged.origin)))
+        except RecipeError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise RecipeError("invalid recipes", tuple(problems))
+    return finished
 
 
 def _display(path: Path, root: Path) -> str:
@@ -78,84 +99,3 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-_MESSAGES = {
-    "int_parsing": "expected a whole number",
-    "int_type": "expected a whole number",
-    "int_from_float": "expected a whole number",
-    "bool_parsing": "expected true or false",
-    "bool_type": "expected true or false",
-    "string_type": "expected a single text value",
-    "tuple_type": "expected a list, e.g. [a, b]",
-    "list_type": "expected a list, e.g. [a, b]",
-    "dict_type": "expected a mapping of key: value",
-    "model_type": "expected a mapping of key: value",
-    "model_attributes_type": "expected a mapping of key: value",
-    "missing": "required field is missing",
-}
-
-
-def _to_problem(doc: Document, error: Any) -> Problem:
-    loc: Path_ = tuple(part for part in error["loc"] if part != "[key]")
-    kind = error["type"]
-    value = error.get("input")
-    hint = ""
-    if kind == "value_error":
-        message = str(error["msg"]).removeprefix("Value error, ")
-    elif kind == "extra_forbidden":
-        message = f"unknown field {loc[-1]!r}"
-        hint = _did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
-    elif kind == "literal_error":
-        allowed = str(error["ctx"]["expected"]).replace("'", "")
-        message = f"{value!r} is not one of {allowed}"
-        close = difflib.get_close_matches(str(value), allowed.replace(" or ", ", ").split(", "), 1)
-        hint = f"did you mean {close[0]!r}?" if close else f"use one of {allowed}"
-    elif kind == "missing":
-        message = _MESSAGES[kind]
-        hint = f"add `{loc[-1]}:`" if loc else ""
-    elif kind in _MESSAGES:
-        message = _MESSAGES[kind]
-        if isinstance(value, str):
-            message += f", got {value!r}"
-    elif kind in ("too_short", "too_long"):
-        message = "must not be empty" if kind == "too_short" else "has too many items"
-    elif kind in ("greater_than_equal", "less_than_equal"):
-        message = f"{value} is out of range ({error['msg'].lower()})"
-    else:
-        message = str(error["msg"])
-    return doc.problem(loc, message, hint)
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, 1, 0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return "allowed fields: " + ", ".join(choices) if choices else "remove it"
-
-
-def _fields_at(loc: Path_) -> list[str]:
-    """The field names allowed at `loc`, by walking the model's type hints."""
-    model: Any = Recipe
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = model.model_fields
-        field = next((f for n, f in fields.items() if (f.alias or n) == part), None)
-        if field is None:
-            return []
-        nested = _model_in(field.annotation)
-        if nested is None:
-            return []
-        model = nested
-    return sorted(f.alias or n for n, f in model.model_fields.items())
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, tuple, typing.Annotated):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None

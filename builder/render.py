@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jinja2
 
-from builder import distroless
+from builder import distroless, inputs
 from builder import lock as lockfile
 from builder.dockerfile import exec_form, quote
 from builder.errors import StaleError
@@ -17,7 +17,7 @@ from builder.fsutil import read_if_exists, write_many_atomic
 from builder.graph import Channel
 from builder.imageref import ImageRef
 from builder.images import ImageSpec
-from builder.model import User
+from builder.model import Repository, User
 from builder.settings import Settings
 
 DOCKERFILE = "Dockerfile"
@@ -83,9 +83,11 @@ def render_dockerfile(data: RenderInput) -> str:
         "from_reference": str(data.base),
         "shell": json.dumps(_SHELLS[image.recipe.distro]),
         "run_template": _RUN_TEMPLATES[image.recipe.distro],
-        "packages": list(image.packages),
-        "apt_sources": [f"deb [trusted=yes] {repo.url} {repo.suite} {' '.join(repo.components)}"
-                        for repo in image.recipe.repositories],
+        "packages": _packages(image),
+        "apt_sources": [_source_line(repo) for repo in image.recipe.repositories],
+        "copies": [(json.dumps([item.path, item.destination]), item.destination) for item in image.inputs],
+        "ca_certificates": any(item.kind == "ca-certificate" for item in image.inputs),
+        "file_modes": _file_modes(image),
         "create_user": create_user,
         "user_name": user.name,
         "uid": user.uid,
@@ -107,10 +109,40 @@ def render_dockerfile(data: RenderInput) -> str:
     return _environment().get_template("Dockerfile.j2").render(context)
 
 
+def _packages(image: ImageSpec) -> list[str]:
+    wanted = set(image.packages)
+    if any(item.kind == "ca-certificate" for item in image.inputs):
+        wanted.add("ca-certificates")  # its update-ca-certificates adds them to the trust store
+    return sorted(wanted)
+
+
+def _source_line(repo: Repository) -> str:
+    if repo.trusted:
+        return f"deb [trusted=yes] {repo.url} {repo.suite} {' '.join(repo.components)}"
+    if repo.suite is None:
+        return repo.url  # an apk repository: one URL a line
+    return f"deb [signed-by={inputs.APT_KEYRINGS}/{repo.key_name}] {repo.url} {repo.suite} {' '.join(repo.components)}"
+
+
+def _file_modes(image: ImageSpec) -> list[tuple[str, str, str]]:
+    """(destination, owner uid:gid, mode) of each committed file, set where COPY cannot."""
+    user = image.user
+    owners = {"user": f"{user.uid}:{user.gid}", "root": "0:0", None: "0:0"}
+    found: list[tuple[str, str, str]] = []
+    for entry in image.recipe.files:
+        # COPY makes missing folders root-owned; in the user's home they are the user's.
+        parts = entry.destination.removeprefix(user.home_dir + "/").split("/")[:-1]
+        if entry.destination.startswith(user.home_dir + "/"):
+            found += [(f"{user.home_dir}/{'/'.join(parts[:n])}", owners["user"], "") for n in range(1, len(parts) + 1)]
+        found.append((entry.destination, owners[entry.owner], entry.mode))
+    return list(dict.fromkeys(found))
+
+
 def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
     image = data.image
     user = image.user
     requested = set(data.inherited_packages) | set(image.packages)
+    files = {entry.destination for entry in image.recipe.files}
     passwd, group = distroless.accounts(user.name, user.uid, user.gid, user.home_dir)
     env = {**dict(data.inherited_env), "PATH": distroless.PATH, **image.env}
     if image.debug:
@@ -120,6 +152,10 @@ def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
         "staging": distroless.STAGING,
         "busybox": distroless.BUSYBOX_DIR,
         "packages": sorted(requested - set(distroless.DATA_ONLY)),
+        # Files go straight into the staged root; certificates and keys serve the build stage.
+        "copies": [(json.dumps([item.path, distroless.STAGING + item.destination
+                                if item.destination in files else item.destination]), item.destination)
+                   for item in image.inputs],
         "data_only": list(distroless.DATA_ONLY),
         "not_staged": list(distroless.NOT_STAGED),
         "dropped": list(distroless.DROPPED_DIRS),

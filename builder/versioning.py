@@ -45,6 +45,8 @@ def classify(old: Spec, new: Spec) -> tuple[Bump, list[str]]:
         minor.append("labels changed")
     if old.repositories != new.repositories:
         minor.append("repositories changed")
+    if old.inputs != new.inputs:
+        minor.append("CA certificates, repository keys or files changed")
     if old.hardening != new.hardening:
         removes = any(new.hardening.get(k) and not old.hardening.get(k)
                       for k in ("remove_shells", "remove_package_manager"))

@@ -52,6 +52,10 @@ class Document:
         return Problem(self.file, line, column, format_path(path), message, hint)
 
 
+# Where a value was written: its document and its path there.
+Origin = tuple[Document, Path_]
+
+
 class YamlProblems(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))

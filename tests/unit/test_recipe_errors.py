@@ -231,10 +231,15 @@ def test_reserved_label(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("line", "expected"), [
     ('repositories: [{url: "http://apt.example.com/debian", suite: stable, trusted: true}]',
      "recipes/app.yaml:7:16: repositories[0]: `trusted: true` skips signature checks and is refused "
-     "for apt.example.com; it is only allowed for a repository on 127.0.0.1"),
+     "for apt.example.com; give `signed_by` with the repository's key (trusted is only allowed for a "
+     "repository on 127.0.0.1)"),
     ('repositories: [{url: "http://127.0.0.1:8080/", suite: stable}]',
-     "recipes/app.yaml:7:16: repositories[0]: only unsigned repositories on 127.0.0.1 are supported: "
-     "set `trusted: true` for a local test repository"),
+     "recipes/app.yaml:7:16: repositories[0]: an unsigned repository is refused: give `signed_by: "
+     "keys/NAME.asc` (its public key, committed here)"),
+    ('repositories: [{url: "http://127.0.0.1:8080/", suite: stable, trusted: true, signed_by: k.asc}]',
+     "recipes/app.yaml:7:16: repositories[0]: give `signed_by` (a key) or `trusted: true`, not both"),
+    ('repositories: [{url: "https://apt.example.com/", signed_by: keys/a.asc}]',
+     "recipes/app.yaml:1:1: repositories: https://apt.example.com/ needs a `suite` (e.g. bookworm)"),
     ('repositories: [{url: "ftp://127.0.0.1/x y", suite: stable, trusted: true}]',
      "recipes/app.yaml:7:17: repositories[0].url: 'ftp://127.0.0.1/x y' is not an http(s) URL of a "
      "package repository (e.g. https://apt.example.com/debian)"),

@@ -12,6 +12,7 @@ from builder import cli, graph, recipes, render, settings
 from builder.errors import RecipeError
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "channel"
+ORG_FIXTURE = FIXTURE.parent / "org-channel"
 
 
 def load_channel(root: Path) -> tuple[settings.Settings, graph.Channel]:
@@ -19,15 +20,16 @@ def load_channel(root: Path) -> tuple[settings.Settings, graph.Channel]:
     return config, graph.build(recipes.load_dir(config.recipes_dir, root))
 
 
-def test_golden_dockerfiles() -> None:
-    """tests/fixtures/channel/base-images holds the golden output; UPDATE_GOLDEN=1 rewrites it."""
-    config, channel = load_channel(FIXTURE)
+@pytest.mark.parametrize(("fixture", "count"), [(FIXTURE, 10), (ORG_FIXTURE, 4)], ids=["channel", "org-channel"])
+def test_golden_dockerfiles(fixture: Path, count: int) -> None:
+    """tests/fixtures/*/base-images hold the golden output; UPDATE_GOLDEN=1 rewrites it."""
+    config, channel = load_channel(fixture)
     outputs = render.render_all(config, channel, sorted(channel.images))
     if os.environ.get("UPDATE_GOLDEN") == "1":
         render.write(outputs)
     for path, text in outputs.items():
         assert path.read_text(encoding="utf-8") == text, f"{path} differs from its golden file"
-    assert len(outputs) == 10
+    assert len(outputs) == count
 
 
 def test_rendering_is_deterministic() -> None:

@@ -1,0 +1,198 @@
+"""Size benchmark, run on demand against the local environment (`bash .ci/local-env`).
+
+    python3 tests/benchmarks/bench_size.py
+
+Each sample recipe's main image, hardened and distroless, against a naive Dockerfile with
+the same packages on the same upstream base, written as people commonly write it
+(`apt-get update && apt-get install -y`, recommends included, nothing cleaned), as ratios.
+Target: the runtime image (python) in distroless form at or below 0.4x naive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from builder import cli, distroless, graph, recipes, settings
+from builder import lock as lockfile
+from builder.engine import Engine
+from builder.errors import BuilderError
+from builder.images import ImageSpec
+
+REPO = Path(__file__).resolve().parents[2]
+REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
+RUNTIME = "python"
+TARGET = 0.4
+
+
+@dataclass(frozen=True)
+class Forms:
+    """The image ids of one recipe's main image in each final form (None: no such form)."""
+
+    recipe: str
+    hardened: str | None
+    distroless: str | None
+    note: str  # what the copy of the recipe needed, if anything
+
+
+@dataclass(frozen=True)
+class Row:
+    recipe: str
+    hardened: int | None
+    distroless: int | None
+    naive: int | None
+
+
+def main() -> None:
+    started = time.perf_counter()
+    engine = Engine.connect()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+        shutil.copytree(REPO / "recipes", root / "recipes")
+        namespace = f"bench-{secrets.token_hex(4)}"
+        os.environ.update(BUILDER_REGISTRY=REGISTRY, BUILDER_NAMESPACE=namespace,
+                          BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}")
+        forms = [ensure_forms(path) for path in sample_recipes(root / "recipes")]
+        for form in forms:
+            if form.note:
+                print(f"{form.recipe}: {form.note}")
+
+        seconds, code, summary, errors = build(root)
+        print(f"build --push of the channel: {seconds:.1f} s, exit {code}   {summary}")
+        if code != 0:
+            # Figures for the images that did build are still worth printing.
+            print("\n".join(f"  {line}" for line in errors[-15:]))
+
+        config = settings.load(root)
+        channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+        naive_tags: list[str] = []
+        rows: list[Row] = []
+        try:
+            for form in forms:
+                tag = f"{config.registry}/{namespace}-naive/{form.recipe}:size"
+                naive_tags.append(tag)
+                # Both forms share the main image's base and packages: either one names the naive build.
+                main_image = channel.images[form.hardened or form.distroless or form.recipe]
+                rows.append(Row(form.recipe, built_size(config.output_dir, form.hardened),
+                                built_size(config.output_dir, form.distroless),
+                                naive_size(engine, channel, config.output_dir, main_image, tag)))
+        finally:
+            for tag in naive_tags:
+                engine.remove(tag)
+
+        print("\nmain image size, hardened and distroless, against a naive Dockerfile "
+              "(same packages, same base, plain apt-get install -y)")
+        print(f"{'recipe':>12} {'hardened MB':>12} {'distroless MB':>14} {'naive MB':>9} "
+              f"{'hard/naive':>11} {'dl/naive':>9} {'dl/hard':>8}")
+        for row in rows:
+            print(f"{row.recipe:>12} {_mb(row.hardened):>12} {_mb(row.distroless):>14} {_mb(row.naive):>9} "
+                  f"{_ratio(row.hardened, row.naive):>11} {_ratio(row.distroless, row.naive):>9} "
+                  f"{_ratio(row.distroless, row.hardened):>8}")
+
+        runtime = next((row for row in rows if row.recipe == RUNTIME), Row(RUNTIME, None, None, None))
+        slim, naive = runtime.distroless, runtime.naive
+        verdict = ("not measured" if slim is None or not naive
+                   else "met" if slim <= TARGET * naive else "NOT met")
+        print(f"\ntarget: {RUNTIME} distroless <= {TARGET}x naive; measured {_ratio(slim, naive)}: {verdict}")
+    print(f"benchmark took {time.perf_counter() - started:.1f} s")
+
+
+def sample_recipes(directory: Path) -> list[Path]:
+    # The selection recipes.load_dir makes: `_` and dot files are channel-wide, not image lines.
+    return [p for p in sorted(directory.glob("*.yaml")) if not p.name.startswith(("_", "."))]
+
+
+def ensure_forms(path: Path) -> Forms:
+    """Find (or add to this copy) a variant that is the main image in its other final form."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    name = str(data["name"])
+    main_final = str(data.get("final", "hardened"))
+    other = "hardened" if main_final == "distroless" else "distroless"
+    ids: dict[str, str | None] = {"hardened": None, "distroless": None, main_final: name}
+    if other == "distroless" and (data.get("distro") == "alpine"
+                                  or distroless.refused_packages(data.get("packages") or ())):
+        # The model refuses these as distroless; the variant would fail the whole channel.
+        return Forms(name, name, None, "cannot be distroless (alpine, or lists a shell or package manager)")
+    variants: list[dict[str, Any]] = list(data.get("variants") or [])
+    # Only a variant with the main image's base and packages is the same image in another form.
+    same = [v for v in variants
+            if str(v.get("final") or main_final) == other and "from" not in v and not v.get("packages")]
+    note = ""
+    if same:
+        variant = str(same[0]["name"])
+    else:
+        taken = {str(v["name"]) for v in variants}
+        variant = other
+        # A distroless variant also claims its debug companion's name.
+        while variant in taken or distroless.companion(variant) in taken:
+            variant = f"{variant}-bench"
+        variants.append({"name": variant, "final": other})
+        data["variants"] = variants
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        note = f"appended variant {variant!r} (final: {other}) to the copy"
+    ids[other] = f"{name}/{variant}"
+    return Forms(name, ids["hardened"], ids["distroless"], note)
+
+
+def build(root: Path) -> tuple[float, int, str, list[str]]:
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["--root", str(root), "build", "--push", "--jobs", "2"])
+    lines = out.getvalue().strip().splitlines()
+    return time.perf_counter() - start, code, lines[-1] if lines else "", err.getvalue().splitlines()
+
+
+def built_size(output_dir: Path, image_id: str | None) -> int | None:
+    # The lock records the engine's inspect "Size" of the built image.
+    if image_id is None:
+        return None
+    lock = lockfile.read(output_dir / image_id / lockfile.LOCK_NAME)
+    return lock.result.size if lock is not None and lock.result is not None else None
+
+
+def naive_size(engine: Engine, channel: graph.Channel, output_dir: Path, image: ImageSpec,
+               tag: str) -> int | None:
+    root_lock = lockfile.read(output_dir / channel.root_of(image).id / lockfile.LOCK_NAME)
+    if root_lock is None or not root_lock.base.digest:
+        print(f"{image.id}: its root image has no lock, so no upstream digest to build naive on")
+        return None
+    upstream = f"{root_lock.base.reference}@{root_lock.base.digest}"
+    packages = sorted({p for img in _chain(channel, image) for p in img.packages})
+    dockerfile = f"FROM {upstream}\nRUN apt-get update && apt-get install -y {' '.join(packages)}\n"
+    try:
+        image_id = engine.build(dockerfile, tag, {}, pull=False, on_line=lambda _line: None)
+        return int(engine.inspect(image_id)["Size"])
+    except BuilderError as exc:
+        print(f"{image.id}: naive build failed: {exc}")
+        return None
+
+
+def _chain(channel: graph.Channel, image: ImageSpec) -> list[ImageSpec]:
+    chain = [image]
+    while (parent := channel.parent(chain[-1])) is not None:
+        chain.append(parent)
+    return chain
+
+
+def _mb(size: int | None) -> str:
+    return f"{size / 1e6:.1f}" if size is not None else "n/a"
+
+
+def _ratio(size: int | None, against: int | None) -> str:
+    return f"{size / against:.2f}" if size is not None and against else "n/a"
+
+
+if __name__ == "__main__":
+    main()
