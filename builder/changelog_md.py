@@ -56,8 +56,34 @@ def entry(release: Release, previous: Release | None) -> list[str]:
         lines += [f"Why it was rebuilt: {'; '.join(new.reasons)}.", ""]
     old = previous.lock if previous else None
     lines += _packages(old, new)
+    lines += _inputs(old, new)
     lines += _facts(old, new, release, previous)
     return lines
+
+
+def _inputs(old: Lock | None, new: Lock) -> list[str]:
+    """CA certificates by fingerprint, and repository keys and files by sha256, when they change."""
+    def certs(lock: Lock | None) -> dict[str, str]:
+        return {c.sha256: c.subject for i in (lock.inputs if lock else ()) for c in i.certificates}
+
+    def others(lock: Lock | None) -> dict[str, str]:
+        return {i.destination: i.sha256 for i in (lock.inputs if lock else ()) if i.kind != "ca-certificate"}
+
+    lines: list[str] = []
+    before, after = certs(old), certs(new)
+    for sha, subject in sorted(after.items(), key=lambda item: item[1]):
+        if sha not in before:
+            lines.append(f"- CA certificate trusted: {subject} (sha256 `{sha}`)")
+    for sha, subject in sorted(before.items(), key=lambda item: item[1]):
+        if sha not in after:
+            lines.append(f"- CA certificate no longer trusted: {subject} (sha256 `{sha}`)")
+    was, now = others(old), others(new)
+    for destination in sorted(set(was) | set(now)):
+        if was.get(destination) != now.get(destination):
+            state = "removed" if destination not in now else "added" if destination not in was else "changed"
+            sha = now.get(destination) or was[destination]
+            lines.append(f"- `{destination}` {state} (sha256 `{sha[:12]}`)")
+    return [*lines, ""] if lines else []
 
 
 def _packages(old: Lock | None, new: Lock) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from builder import changelog_md, graph, recipes, release, settings, versioning
-from builder.lock import BaseLock, ImageLock, Lock, Package, Spec, Update
+from builder.lock import BaseLock, CertificateInfo, ImageLock, InputFile, Lock, Package, Spec, Update
 from builder.releases import Record, Release
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +30,9 @@ SPEC = Spec(base="debian:bookworm-slim", distro="debian", packages=("ca-certific
     ({"base": "debian:trixie-slim"}, "major", ["base changed: debian:bookworm-slim -> debian:trixie-slim"]),
     ({"base": "debian:bookworm"}, "minor", ["base changed: debian:bookworm-slim -> debian:bookworm"]),
     ({"hardening": {"remove_shells": True}}, "major", ["hardening changed"]),
+    ({"inputs": ("file files/pip.conf sha256:ab -> /etc/pip.conf",)}, "minor",
+     ["CA certificates, repository keys or files changed"]),
+    ({"final": "distroless"}, "major", ["final changed"]),
 ])
 def test_classify(change: dict[str, object], kind: str, why: list[str]) -> None:
     assert versioning.classify(SPEC, SPEC.model_copy(update=change)) == (kind, why)
@@ -45,14 +48,24 @@ def test_next_version_and_the_recipe_floor() -> None:
 
 
 def lock(version: str, digest: str, packages: dict[str, str], size: int,
-         updates: tuple[Update, ...] = (), spec: Spec = SPEC, base: str = "1") -> Lock:
+         updates: tuple[Update, ...] = (), spec: Spec = SPEC, base: str = "1",
+         inputs: tuple[InputFile, ...] = ()) -> Lock:
     return Lock(image="app", version=version, recipe_sha256="0" * 64,
                 base=BaseLock(reference="127.0.0.1:5000/library/debian:bookworm-slim", digest="sha256:" + base * 64),
                 result=ImageLock(repository="127.0.0.1:5000/base/app", tag="candidate",
                                  digest="sha256:" + digest * 64, image_id="sha256:" + digest * 64, size=size),
                 packages=tuple(Package(name=n, version=v, source=n, architecture="amd64")
                                for n, v in packages.items()),
-                spec=spec, updates=updates, reasons=("upstream digest moved",) if updates else ())
+                spec=spec, updates=updates, reasons=("upstream digest moved",) if updates else (),
+                inputs=inputs)
+
+
+def org_inputs(ca_year: int, pip_sha: str) -> tuple[InputFile, ...]:
+    ca = CertificateInfo(subject=f"CN=Corp Root CA {ca_year},O=Corp", sha256=("a" if ca_year < 2020 else "b") * 64,
+                         not_after=f"{ca_year + 20}-01-01T00:00:00Z")
+    return (InputFile(kind="ca-certificate", path="certificates/corp-root.crt", sha256="e" * 64,
+                      destination="/usr/local/share/ca-certificates/corp-root.crt", certificates=(ca,)),
+            InputFile(kind="file", path="files/pip.conf", sha256=pip_sha * 64, destination="/etc/pip.conf"))
 
 
 def test_changelog_golden() -> None:
@@ -62,11 +75,17 @@ def test_changelog_golden() -> None:
                                   advisories=("DSA-6001-1",)),))
     third = lock("1.1.0", "c", {"ca-certificates": "20230311", "demo": "1.1-1", "curl": "7.88.1-10+deb12u8"},
                  99_000_000, spec=SPEC.model_copy(update={"packages": ("ca-certificates", "curl", "demo")}),
-                 base="2")
+                 base="2", inputs=org_inputs(2016, "1"))
+    rotated = org_inputs(2026, "2")
+    fourth = lock("1.2.0", "d", {"ca-certificates": "20230311", "demo": "1.1-1", "curl": "7.88.1-10+deb12u8"},
+                  99_000_000, base="2", inputs=rotated,
+                  spec=third.spec.model_copy(update={"inputs": tuple(i.describe() for i in rotated)}) if third.spec
+                  else SPEC)
     record = Record(image="app", releases=(
         Release(version="1.0.0", date="2026-11-01", tags=("1.0.0", "1.0", "1", "latest"), lock=first),
         Release(version="1.0.1", date="2026-11-12", tags=("1.0.1", "1.0", "1", "latest"), lock=second),
         Release(version="1.1.0", date="2026-11-23", tags=("1.1.0", "1.1", "1", "latest"), lock=third),
+        Release(version="1.2.0", date="2026-11-24", tags=("1.2.0", "1.2", "1", "latest"), lock=fourth),
     ))
     text = changelog_md.render(record)
     if os.environ.get("UPDATE_GOLDEN") == "1":
