@@ -94,6 +94,8 @@ class ImageSpec:
 
     @property
     def tests(self) -> tuple[TestSpec, ...]:
+        if self.variant and self.variant.tests is not None:
+            return self.variant.tests
         return self.recipe.tests
 
 

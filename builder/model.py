@@ -204,6 +204,9 @@ class Variant(_Frozen):
     env: dict[EnvName, Text] = Field(default_factory=dict, description="Merged over the recipe's env")
     labels: dict[LabelKey, Text] = Field(default_factory=dict)
     final: Final | None = Field(None, description="The variant's final form; default the recipe's")
+    tests: tuple[TestSpec, ...] | None = Field(
+        None, description="Replaces the recipe's tests for this variant (e.g. a distroless one, "
+        "which has no `id` or `test` to call)")
 
 
 class Recipe(_Frozen):
