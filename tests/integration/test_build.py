@@ -170,3 +170,15 @@ def test_syft_lists_exactly_the_packages_of_the_lock(built: Path, image_id: str)
                          capture_output=True, text=True, check=True, timeout=300).stdout
     found = {(a["name"], a["version"]) for a in json.loads(out)["artifacts"] if a["type"] == "deb"}
     assert found == {(p.name, p.version) for p in lock.packages}
+
+
+def test_watch_reads_distroless_locks_like_any_other(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    code = cli.main(["--root", str(built), "watch", "--json", "python"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)  # the live Debian suites may have moved since the build
+    items = {item["image"]: item for item in report["images"]}
+    for image_id in ("python/distroless", "python/distroless-debug"):
+        assert items[image_id]["errors"] == []
+        kinds = {f["kind"] for f in items[image_id]["findings"]}
+        assert kinds <= {"security-update"}, kinds
