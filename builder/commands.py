@@ -47,6 +47,7 @@ from builder.lock import Update
 from builder.settings import Settings
 
 SCHEMA_FILE = "recipe.schema.json"
+OVERLAY_SCHEMA_FILE = "overlay.schema.json"
 WATCH_STALE = 1  # `builder watch`: stale images found (like `diff`)
 PINS_OUTDATED = 1  # `builder check-pins`: outdated pins found
 
@@ -324,15 +325,18 @@ def cmd_bot(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
     settings = settings_mod.load(root)
-    path = settings.recipes_dir / SCHEMA_FILE
-    text = json.dumps(model.json_schema(), indent=2, sort_keys=True) + "\n"
+    schemas = {settings.recipes_dir / SCHEMA_FILE: model.json_schema(),
+               settings.recipes_dir / OVERLAY_SCHEMA_FILE: model.overlay_json_schema()}
+    texts = {path: json.dumps(schema, indent=2, sort_keys=True) + "\n" for path, schema in schemas.items()}
     if args.check:
-        if read_if_exists(path) != text:
-            raise StaleError(f"{path.relative_to(root)} is stale (run `builder schema` and commit)")
-        print(f"{path.relative_to(root)} up to date")
+        stale = [str(path.relative_to(root)) for path, text in texts.items() if read_if_exists(path) != text]
+        if stale:
+            raise StaleError(f"{', '.join(stale)} stale (run `builder schema` and commit)")
+        print(f"{', '.join(str(p.relative_to(root)) for p in texts)} up to date")
         return 0
-    write_atomic(path, text)
-    print(f"wrote {path.relative_to(root)}")
+    for path, text in texts.items():
+        write_atomic(path, text)
+        print(f"wrote {path.relative_to(root)}")
     return 0
 
 

