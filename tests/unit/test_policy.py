@@ -66,10 +66,12 @@ def test_lint_passes_on_the_committed_channel(capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.allow_subprocess
-def test_hadolint_clean_on_golden_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--root", str(FIXTURE), "lint", "--json"]) == 0
+@pytest.mark.parametrize("fixture", [FIXTURE, FIXTURE.parent / "org-channel"], ids=lambda p: p.name)
+def test_hadolint_clean_on_golden_fixtures(fixture: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--root", str(fixture), "lint", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [f for f in report["findings"] if f["rule"] == "HB014"] == []
+    assert {f["rule"] for f in report["findings"]} <= {"HB001", "HB012"}
 
 
 @pytest.mark.allow_subprocess
