@@ -43,6 +43,8 @@ from typing import Any, Self
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from tests.serving import BackgroundServer
+
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 DEFAULT_API_VERSION = "2022-11-28"
 RATE_LIMIT = 5000
@@ -352,30 +354,19 @@ class GitHubStandIn:
         self._reset = int(time.time()) + 3600
         self._placeholders: dict[int, JSON] = {}
         self.lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: BackgroundServer[_Server] = BackgroundServer("github-standin")
         self.url = ""
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> str:
         """Serve on a free port of 127.0.0.1; returns the base URL (what https://api.github.com is to GitHub)."""
-        if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _Handler, self)
-            self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="github-standin", daemon=True)
-            self._thread.start()
+        if not self._serving.running:
+            self._serving.start(lambda address: _Server(address, _Handler, self))
+            self.url = f"http://127.0.0.1:{self._serving.port}"
         return self.url
 
     def close(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.drop_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._serving.stop(after_close=_Server.drop_connections)
 
     def __enter__(self) -> Self:
         self.start()

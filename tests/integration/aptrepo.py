@@ -47,6 +47,8 @@ from typing import Any, BinaryIO, Self
 
 from debian.debian_support import Version
 
+from tests.serving import BackgroundServer
+
 # Fixed timestamps keep .debs, changelogs and indexes byte-identical from run to run. Both lie in the
 # past so apt never rejects a Release file as "not valid yet".
 DEFAULT_DATE = "Thu, 01 Jan 2026 00:00:00 +0000"
@@ -190,8 +192,7 @@ class AptRepo:
         # (method, path, status) of every answered request, for "fetched, then 304" assertions.
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: BackgroundServer[ThreadingHTTPServer] = BackgroundServer("aptrepo")
         self._generation = 0
         self._last_mtime = 0
 
@@ -327,21 +328,22 @@ class AptRepo:
 
     def serve(self) -> str:
         """Serve the repository on 127.0.0.1 (a free port) in a background thread; return the base URL."""
-        if self._server is None:
+        if not self._serving.running:
             handler = functools.partial(_RepoHandler, directory=str(self.root))
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-            self._server.repo = self  # type: ignore[attr-defined]
-            # A short poll interval keeps close() (which waits for the serve loop to notice) fast.
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="aptrepo",
-                                            daemon=True)
-            self._thread.start()
+
+            def bind(address: tuple[str, int]) -> ThreadingHTTPServer:
+                server = ThreadingHTTPServer(address, handler)
+                server.repo = self  # type: ignore[attr-defined]
+                return server
+
+            self._serving.start(bind)
         return self.url
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if not self._serving.running:
             raise RuntimeError("the repository is not being served: call serve() first")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"http://127.0.0.1:{self._serving.port}/"
 
     def sources_line(self, signed_by: str | os.PathLike[str] | None = None) -> str:
         """A sources.list line for this repository (served: call `serve()` first).
@@ -354,13 +356,7 @@ class AptRepo:
         return f"deb [signed-by={os.fspath(signed_by)}] {self.url} {self.suite} {self.component}"
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._serving.stop()
 
     def __enter__(self) -> Self:
         return self

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
 
+from tests.serving import BackgroundServer
+
 # RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded. Expect is answered here
 # (the stdlib sends 100 Continue) and the body is forwarded whole, so it goes too.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
@@ -73,8 +75,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._connections: set[socket.socket] = set()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: BackgroundServer[_ProxyServer] = BackgroundServer("faultproxy")
 
     # -- faults -----------------------------------------------------------------------------------
 
@@ -126,37 +127,26 @@ class FaultProxy:
 
     def start(self) -> str:
         """Listen on 127.0.0.1 (a free port) in a background thread; return the proxy's base URL."""
-        if self._server is None:
+        if not self._serving.running:
             self._closing.clear()
-            self._server = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
-            self._server.proxy = self
-            # A short poll interval keeps close() (which waits for the serve loop to notice) fast.
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="faultproxy",
-                                            daemon=True)
-            self._thread.start()
+            self._serving.start(lambda address: _ProxyServer(address, self))
         return self.url
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if not self._serving.running:
             raise RuntimeError("the proxy is not running: call start() first")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._serving.port}"
 
     def close(self) -> None:
         self._closing.set()  # wakes stalled handlers
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._serving.stop()
         # Keep-alive connections outlive serve_forever(): cut them so no request is forwarded after close().
         with self._lock:
             connections, self._connections = self._connections, set()
         for connection in connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> Self:
         return self
@@ -197,13 +187,15 @@ class FaultProxy:
             connection.close()
 
     def _rewrite_location(self, value: str) -> str:
-        if self._server is not None and value.startswith(self.upstream):
+        if self._serving.running and value.startswith(self.upstream):
             return self.url + value[len(self.upstream):]
         return value
 
 
 class _ProxyServer(ThreadingHTTPServer):
-    proxy: FaultProxy
+    def __init__(self, address: tuple[str, int], proxy: FaultProxy) -> None:
+        super().__init__(address, _ProxyHandler)
+        self.proxy = proxy
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):

@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.serving import BackgroundServer
+
 DEFAULT_BODY = b"hello from the internal network\n"
 DEFAULT_HOSTNAMES = ("127.0.0.1", "localhost")
 # Clients only check that now lies inside the validity window; a day of slack absorbs clock skew.
@@ -137,8 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _TLSServer(ThreadingHTTPServer):
-    def __init__(self, context: ssl.SSLContext, owner: HttpsServer) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, address: tuple[str, int], context: ssl.SSLContext, owner: HttpsServer) -> None:
+        super().__init__(address, _Handler)
         self.context = context
         self.owner = owner
 
@@ -173,12 +175,11 @@ class HttpsServer:
         self.hits: collections.Counter[str] = collections.Counter()
         self.handshake_failures = 0
         self._lock = threading.Lock()
-        self._server: _TLSServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: BackgroundServer[_TLSServer] = BackgroundServer("tlsserver")
 
     def start(self) -> str:
         """Start serving (once); return the base URL."""
-        if self._server is None:
+        if not self._serving.running:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             cert_pem, key_pem = self.ca.issue_server(self.hostnames)
@@ -188,31 +189,26 @@ class HttpsServer:
                 cert_file.write_bytes(cert_pem)
                 key_file.write_bytes(key_pem)
                 context.load_cert_chain(cert_file, key_file)
-            self._server = _TLSServer(context, self)
-            # A short poll interval keeps close() (which waits for the serve loop to notice) fast.
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="tlsserver",
-                                            daemon=True)
-            self._thread.start()
+            self._serving.start(lambda address: _TLSServer(address, context, self))
         return self.url
 
     @property
+    def _server(self) -> _TLSServer | None:
+        # The live server, None when stopped: tests check which address it is bound to.
+        return self._serving.server
+
+    @property
     def port(self) -> int:
-        if self._server is None:
+        if not self._serving.running:
             raise RuntimeError("the server is not running: call start() first")
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}/"
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._serving.stop()
 
     def __enter__(self) -> Self:
         self.start()
