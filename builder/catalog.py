@@ -47,6 +47,8 @@ def build(settings: Settings, channel: Channel) -> dict[str, Any]:
             "variant": image.variant_name,
             "repository": settings.image_repository(image.name),
             "description": image.description,
+            # hardened, distroless, or distroless-debug: what consumers choose between.
+            "form": f"{image.final}-debug" if image.debug else image.final,
             "current": record.last.version,
             "tags": _current_tags(record),
             "versions": [{
@@ -69,8 +71,11 @@ def readme(index: dict[str, Any]) -> str:
              "Pull by version tag (`X.Y.Z` never changes) or follow a moving tag (`X.Y`, `X`,",
              "`latest`); pin by digest for reproducible builds and let `builder check-pins` say",
              "when a newer release exists.", "",
-             "| image | current | pull | digest | released | packages | size | CVEs fixed |",
-             "|---|---|---|---|---|---|---|---|"]
+             "`hardened` images carry the base's shell and package manager and can be built on;",
+             "`distroless` ones hold only their packages' files (no shell, no package manager) and",
+             "are for running; each has a `distroless-debug` companion with a busybox shell.", "",
+             "| image | form | current | pull | digest | released | packages | size | CVEs fixed |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for item in index["images"]:
         latest = item["versions"][0]
         suffix = f"-{item['variant']}" if item["variant"] else ""
@@ -78,7 +83,7 @@ def readme(index: dict[str, Any]) -> str:
         size = f"{latest['size'] / 1e6:.1f} MB" if latest["size"] else ""
         cves = ", ".join(latest["cves_fixed"]) or "-"
         changelog = f"{item['image']}/{changelog_md.CHANGELOG_NAME}"
-        lines.append(f"| [{item['image']}]({changelog}) | {item['current']} | {pull} | "
+        lines.append(f"| [{item['image']}]({changelog}) | {item['form']} | {item['current']} | {pull} | "
                      f"`{str(latest['digest'])[:19]}` | {latest['date']} | {latest['packages']} | {size} | {cves} |")
     return "\n".join(lines) + "\n"
 

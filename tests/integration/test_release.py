@@ -72,6 +72,7 @@ def test_security_rebuild_then_recipe_change(tmp_path: Path, monkeypatch: pytest
     index = json.loads((root / "base-images" / "index.json").read_text())
     (entry,) = index["images"]
     assert entry["current"] == "1.0.1"
+    assert entry["form"] == "hardened"
     assert entry["tags"]["latest"] == second
     assert entry["versions"][0]["cves_fixed"] == ["CVE-2026-4242"]
     assert "CVE-2026-4242" in (root / "base-images" / "README.md").read_text()
