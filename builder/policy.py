@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,19 +84,25 @@ RULES = {rule.id: rule for rule in (
          "run `builder render` and commit the result; never edit base-images/ by hand", "error"),
     Rule("HB014", "hadolint reports nothing", "hadolint",
          "fix the recipe or template so the rendered Dockerfile is clean", "error"),
+    Rule("HB015", "Trusted CA certificates are not about to expire", "project policy",
+         "commit the CA's renewed certificate before the old one expires: an expired one stops "
+         "every build", "warning"),
 )}
+
+EXPIRY_WARNING = dt.timedelta(days=30)
 
 _ESCALATION = {"sudo", "doas", "sudo-ldap", "su-exec"}
 _USER = re.compile(r"^(\d+):(\d+)$")
 
 
-def check_recipe(channel: Channel, image: ImageSpec) -> list[Finding]:
+def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = None) -> list[Finding]:
     loaded = channel.recipes[image.name]
     findings = []
 
     def add(rule_id: str, path: tuple[str | int, ...], message: str) -> None:
-        line, _ = loaded.document.position(path)
-        findings.append(Finding(RULES[rule_id], image.id, loaded.source, line, message))
+        doc, where = loaded.origin(path)
+        line, _ = doc.position(where)
+        findings.append(Finding(RULES[rule_id], image.id, doc.file, line, message))
 
     hardening = image.recipe.hardening
     if not hardening.strip_setuid:
@@ -111,6 +118,15 @@ def check_recipe(channel: Channel, image: ImageSpec) -> list[Finding]:
             add("HB008", ("labels", key), f"label {key} looks like a secret")
     if not image.tests:
         add("HB012", ("tests",), f"{image.id} has no tests")
+    now = now or dt.datetime.now(dt.UTC)
+    certificates = [i.path for i in image.inputs if i.kind == "ca-certificate"]
+    for item in image.inputs:
+        for cert in item.certificates:
+            left = dt.datetime.fromisoformat(cert.not_after.replace("Z", "+00:00")) - now
+            if left < EXPIRY_WARNING:
+                add("HB015", ("ca_certificates", certificates.index(item.path)),
+                    f"{cert.subject} in {item.path} expires on {cert.not_after[:10]} "
+                    f"({max(0, left.days)} days left)")
     return findings
 
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from builder import graph, recipes, render, settings
+from builder import graph, policy, recipes, render, settings
 from builder.errors import RecipeError
 from builder.images import effective_spec, spec_sha256
 
@@ -28,12 +28,12 @@ packages: [curl]
 PGP = b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ...\n-----END PGP PUBLIC KEY BLOCK-----\n"
 
 
-def ca_pem(expired: bool = False) -> bytes:
+def ca_pem(expired: bool = False, days: int = 365) -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Corp Root CA")])
     now = dt.datetime.now(dt.UTC)
     start, end = (now - dt.timedelta(days=30), now - dt.timedelta(days=1)) if expired else \
-        (now - dt.timedelta(days=1), now + dt.timedelta(days=365))
+        (now - dt.timedelta(days=1), now + dt.timedelta(days=days))
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(7).not_valid_before(start).not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -248,3 +248,15 @@ def test_rendered_copy_lines_and_modes(tmp_path: Path) -> None:
     for line in ("chown 65532:65532 /home/nonroot/.config; \\", "chown 65532:65532 /home/nonroot/.config/pip; \\",
                  "chmod 0600 /home/nonroot/.config/pip/pip.conf; \\", "chmod 0644 /etc/pip.conf; \\"):
         assert f"    {line}\n" in text
+
+
+def test_lint_warns_a_month_before_a_trusted_ca_expires(tmp_path: Path) -> None:
+    root = channel(tmp_path, overlay="ca_certificates: [certificates/soon.crt]\n",
+                   files={"certificates/soon.crt": ca_pem(days=10)})
+    chan = load(root)
+    found = [f for f in policy.check_recipe(chan, chan.images["app"]) if f.rule.id == "HB015"]
+    assert [(f.file, f.line, f.rule.severity) for f in found] == [("recipes/_overlay.yaml", 1, "warning")]
+    assert "CN=Corp Root CA in certificates/soon.crt expires on " in found[0].message
+    assert found[0].message.endswith("(9 days left)") or found[0].message.endswith("(10 days left)")
+    later = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    assert [f for f in policy.check_recipe(chan, chan.images["app"], now=later) if f.rule.id == "HB015"] == []
