@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from builder import checks, engine, releases, render, sbom, versioning
+from builder import checks, engine, inputs, releases, render, sbom, versioning
 from builder import lock as lockfile
 from builder.errors import BuilderError, BuildError
 from builder.fsutil import write_many_atomic
@@ -133,7 +133,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                                 on_line=lambda line: _progress(log, image.id, line),
                                 files=_committed_files(ctx.settings, image))
     log(f"[{image.id}] checking {image_id[:19]}")
-    facts = checks.gather(ctx.engine, image_id)
+    facts = checks.gather(ctx.engine, image_id, [i.destination for i in image.inputs if i.kind == "file"])
     results = checks.static_checks(image, facts) + checks.run_tests(ctx.engine, image_id, image)
     bad = checks.failed(results)
     if bad:
@@ -165,14 +165,16 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     return Outcome(image.id, "pushed", f"{repository}@{digest}", results, lock=new_lock)
 
 
-def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, bytes]:
-    """The files the Dockerfile COPYs, as checked when the recipes were loaded."""
+def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[bytes, int]]:
+    """The files the Dockerfile COPYs, with their modes, exactly as checked when the recipes loaded."""
     files = {}
     for item in image.inputs:
-        data = (settings.root / item.path).read_bytes()
+        data = inputs.read_committed(settings.root, item.path)
+        if isinstance(data, str):
+            raise BuilderError(f"{image.id}: {data}")
         if hashlib.sha256(data).hexdigest() != item.sha256:
             raise BuilderError(f"{image.id}: {item.path} changed during the build; run it again")
-        files[item.path] = data
+        files[item.path] = (data, int(item.mode, 8))
     return files
 
 

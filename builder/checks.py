@@ -6,6 +6,9 @@ check is a pure function of them, so checks are unit-testable without an engine.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 import tarfile
 from collections.abc import Iterable
@@ -17,6 +20,8 @@ from builder.engine import Engine
 from builder.images import ImageSpec
 from builder.lock import AptSource, OsRelease, Package
 
+CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
 _CACHE_PREFIXES = ("var/lib/apt/lists/", "var/cache/apt/", "var/cache/apk/", "etc/apk/cache/")
 _CACHE_ALLOWED = {"var/lib/apt/lists/lock", "var/cache/apt/archives/lock"}
 
@@ -32,6 +37,9 @@ class ImageFacts:
     dpkg_status: str | None = None
     dpkg_status_d: dict[str, str] = field(default_factory=dict)  # path -> control paragraph
     present: set[str] = field(default_factory=set)  # the shells and package tools found
+    committed: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # path -> sha256, mode, uid:gid
+    ca_bundle: str | None = None
+    wanted: frozenset[str] = frozenset()  # the committed files' paths (no leading /) to look at
     apk_installed: str | None = None
     os_release: str | None = None
     apt_lists: dict[str, str] = field(default_factory=dict)  # path -> text
@@ -77,11 +85,13 @@ _WANTED = {packages.DPKG_STATUS: "dpkg_status", packages.APK_INSTALLED: "apk_ins
            "etc/shadow": "shadow", "etc/os-release": "os_release", "usr/lib/os-release": "os_release"}
 
 
-def gather(engine: Engine, image: str) -> ImageFacts:
+def gather(engine: Engine, image: str, committed: Iterable[str] = ()) -> ImageFacts:
+    """The facts checks need; `committed`: the absolute paths of files the recipe put there."""
     details = engine.inspect(image)
     config: dict[str, Any] = details.get("Config") or {}
     env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
-    facts = ImageFacts(user=str(config.get("User") or ""), env=env, size=int(details.get("Size", 0)))
+    facts = ImageFacts(user=str(config.get("User") or ""), env=env, size=int(details.get("Size", 0)),
+                       wanted=frozenset(path.lstrip("/") for path in committed))
     for member, archive in engine.files(image):
         path = member.name.removeprefix("./")
         _note(facts, path, member, archive)
@@ -94,6 +104,11 @@ _WATCHED = frozenset((*distroless.SHELLS, *distroless.PACKAGE_TOOLS, distroless.
 def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
     if path in _WATCHED:
         facts.present.add(path)
+    if path in facts.wanted:
+        facts.committed[path] = _describe(member, archive)
+    if path == CA_BUNDLE and member.isfile():
+        handle = archive.extractfile(member)
+        facts.ca_bundle = handle.read().decode("ascii", errors="replace") if handle is not None else ""
     if member.isfile() and member.mode & 0o6000:
         facts.setuid.append("/" + path)
     if member.isfile() and path.startswith(_CACHE_PREFIXES) and path not in _CACHE_ALLOWED:
@@ -115,6 +130,14 @@ def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfil
             facts.os_release = facts.os_release or text
         elif attribute is not None:
             setattr(facts, attribute, text)
+
+
+def _describe(member: tarfile.TarInfo, archive: tarfile.TarFile) -> tuple[str, str, str]:
+    if not member.isfile():
+        return ("not a regular file", "", "")
+    handle = archive.extractfile(member)
+    digest = hashlib.sha256(handle.read() if handle is not None else b"").hexdigest()
+    return (digest, f"{member.mode & 0o7777:04o}", f"{member.uid}:{member.gid}")
 
 
 _NUMERIC_USER = re.compile(r"^(\d+)(?::(\d+))?$")
@@ -150,7 +173,43 @@ def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
                                "/lib/apk/db/installed: scanners would see an empty image"))
     if image.final == "distroless":
         results.append(_distroless_check(image, facts))
+    if any(i.kind == "file" for i in image.inputs):
+        results.append(_committed_check(image, facts))
+    if any(i.kind == "ca-certificate" for i in image.inputs):
+        results.append(_trust_check(image, facts))
     return results
+
+
+def _committed_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
+    problems = []
+    for item in image.inputs:
+        if item.kind != "file":
+            continue
+        found = facts.committed.get(item.destination.lstrip("/"))
+        wanted = (item.sha256, item.mode, item.owner)
+        if found is None:
+            problems.append(f"{item.destination} is missing")
+        elif found != wanted:
+            problems.append(f"{item.destination} is {' '.join(found)[:90]}, not {item.path} "
+                            f"({item.sha256[:12]} {item.mode} {item.owner})")
+    return CheckResult("IC008", "committed files in place, unchanged, with their owner and mode",
+                       not problems, "; ".join(problems))
+
+
+def _trust_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
+    title = "the trust store holds the recipe's CA certificates"
+    if facts.ca_bundle is None:
+        return CheckResult("IC009", title, False, f"/{CA_BUNDLE} is missing")
+    # A fingerprint is the sha256 of the DER, so the bundle's certificates need no parsing (some
+    # of the distro's own would warn, or one day fail, in a strict X.509 parser).
+    try:
+        bundle = {hashlib.sha256(base64.b64decode(body)).hexdigest() for body in _PEM_CERT.findall(facts.ca_bundle)}
+    except binascii.Error as exc:
+        return CheckResult("IC009", title, False, f"/{CA_BUNDLE} does not decode: {exc}")
+    missing = [f"{c.subject} ({item.path})" for item in image.inputs for c in item.certificates
+               if c.sha256 not in bundle]
+    return CheckResult("IC009", title, not missing, "not in the bundle: " + "; ".join(missing) if missing else
+                       f"{len(bundle)} certificates")
 
 
 def _distroless_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:

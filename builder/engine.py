@@ -110,8 +110,9 @@ class Engine:
 
     # -- images ------------------------------------------------------------------------
     def build(self, dockerfile: str, tag: str, labels: Mapping[str, str], pull: bool,
-              on_line: Callable[[str], None], *, files: Mapping[str, bytes] | None = None) -> str:
-        """Build from a context holding only the Dockerfile and `files`; return the image id.
+              on_line: Callable[[str], None], *,
+              files: Mapping[str, tuple[bytes, int]] | None = None) -> str:
+        """Build from a context holding only the Dockerfile and `files` (path: bytes and mode).
 
         Host networking, so the package manager reaches its mirror without a bridge; no
         build cache, so a package layer is never reused from an older index.
@@ -209,14 +210,19 @@ def _short(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _context_tar(dockerfile: str, files: Mapping[str, bytes]) -> io.BytesIO:
-    """The build context: the Dockerfile and the committed files it COPYs, by repository path."""
+def _context_tar(dockerfile: str, files: Mapping[str, tuple[bytes, int]]) -> io.BytesIO:
+    """The build context: the committed files the Dockerfile COPYs, by repository path, then it.
+
+    COPY keeps the mode each file has here: the classic builder has no `COPY --chmod`.
+    """
+    if "Dockerfile" in files:
+        raise ValueError("a committed file may not be called Dockerfile in the build context")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in {"Dockerfile": dockerfile.encode("utf-8"), **files}.items():
+        for name, (data, mode) in {**files, "Dockerfile": (dockerfile.encode("utf-8"), 0o644)}.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
-            info.mode = 0o644  # the Dockerfile sets each file's mode and owner itself
+            info.mode = mode
             archive.addfile(info, io.BytesIO(data))
     buffer.seek(0)
     return buffer

@@ -40,7 +40,8 @@ class Resolver:
     def resolve(self, recipe: Recipe, locate: Locate) -> tuple[InputFile, ...]:
         found: list[InputFile] = []
         problems: list[Problem] = []
-        destinations: dict[str, tuple[str | int, ...]] = {}
+        destinations: dict[str, tuple[tuple[str | int, ...], InputFile]] = {}
+        modes: dict[str, tuple[tuple[str | int, ...], str]] = {}  # source -> where and mode first seen
 
         def add(path: tuple[str | int, ...], entry: InputFile | str) -> None:
             doc, where = locate(path)
@@ -48,12 +49,24 @@ class Resolver:
                 problems.append(doc.problem(where, entry))
                 return
             if entry.destination in destinations:
-                other_doc, other = locate(destinations[entry.destination])
+                other_path, other_entry = destinations[entry.destination]
+                if other_entry == entry:
+                    return  # one key signing two repositories is one file in the image
+                other_doc, other = locate(other_path)
                 line, _ = other_doc.position(other)
                 problems.append(doc.problem(where, f"lands on {entry.destination}, as "
                                             f"{other_doc.file}:{line} does", "rename one of the files"))
                 return
-            destinations[entry.destination] = path
+            # The build context carries each file once, with its mode.
+            first = modes.setdefault(entry.path, (path, entry.mode))
+            if first[1] != entry.mode:
+                other_doc, other = locate(first[0])
+                line, _ = other_doc.position(other)
+                problems.append(doc.problem(where, f"{entry.path} is copied with mode {entry.mode} here and "
+                                            f"{first[1]} at {other_doc.file}:{line}",
+                                            "one file has one mode: commit a copy for the other"))
+                return
+            destinations[entry.destination] = (path, entry)
             found.append(entry)
 
         for index, rel in enumerate(recipe.ca_certificates):
@@ -62,10 +75,13 @@ class Resolver:
             if repo.signed_by:
                 add(("repositories", index, "signed_by"),
                     self._key(repo.signed_by, alpine=recipe.distro == "alpine"))
+        user = recipe.user
         for index, entry in enumerate(recipe.files):
             data = self._bytes(entry.source)
+            owner = f"{user.uid}:{user.gid}" if entry.owner == "user" else "0:0"
             add(("files", index, "source"), data if isinstance(data, str) else
-                InputFile(kind="file", path=entry.source, sha256=_sha256(data), destination=entry.destination))
+                InputFile(kind="file", path=entry.source, sha256=_sha256(data), destination=entry.destination,
+                          owner=owner, mode=entry.mode))
         if problems:
             raise RecipeError(f"{recipe.name}: committed files", tuple(problems))
         return tuple(found)
@@ -76,23 +92,8 @@ class Resolver:
         return self._read[rel]
 
     def _load(self, rel: str) -> bytes | str:
-        path = self.root / rel
-        try:
-            real = path.resolve(strict=True)
-        except (FileNotFoundError, RuntimeError):
-            return f"{rel} does not exist in the repository (commit it, or fix the path)"
-        if not real.is_relative_to(self.root):
-            return f"{rel} is a symlink out of the repository; commit the file itself"
-        if not real.is_file():
-            return f"{rel} is not a regular file"
-        if real.stat().st_size > MAX_BYTES:
-            return f"{rel} is larger than {MAX_BYTES // 1024} KiB; images take small configuration files"
-        data = real.read_bytes()
-        match = _PRIVATE.search(data)
-        if match:
-            return (f"{rel} holds a private key ({match.group(0).decode()}): never commit it; remove it "
-                    "from the repository and its history, and rotate it")
-        return data
+        return read_committed(self.root, rel)
+
 
     def _certificate(self, rel: str) -> InputFile | str:
         data = self._bytes(rel)
@@ -129,6 +130,27 @@ class Resolver:
                 return f"{rel}: apt keys end in .asc (armored) or .gpg (binary); rename it"
             destination = f"{APT_KEYRINGS}/{name}"
         return InputFile(kind="repository-key", path=rel, sha256=_sha256(data), destination=destination)
+
+
+def read_committed(root: Path, rel: str) -> bytes | str:
+    """The bytes of a committed file, or why it cannot be used (read again at build time)."""
+    path = root / rel
+    try:
+        real = path.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError):
+        return f"{rel} does not exist in the repository (commit it, or fix the path)"
+    if not real.is_relative_to(root.resolve()):
+        return f"{rel} is a symlink out of the repository; commit the file itself"
+    if not real.is_file():
+        return f"{rel} is not a regular file"
+    if real.stat().st_size > MAX_BYTES:
+        return f"{rel} is larger than {MAX_BYTES // 1024} KiB; images take small configuration files"
+    data = real.read_bytes()
+    match = _PRIVATE.search(data)
+    if match:
+        return (f"{rel} holds a private key ({match.group(0).decode()}): never commit it; remove it "
+                "from the repository and its history, and rotate it")
+    return data
 
 
 def _sha256(data: bytes) -> str:

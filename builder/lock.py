@@ -71,10 +71,12 @@ class InputFile(_Frozen):
     path: str = Field(description="Path in the channel's repository")
     sha256: str = Field(description="sha256 of the file's bytes")
     destination: str = Field(description="Where it lands in the image")
+    owner: str = Field("0:0", description="uid:gid of the file in the image")
+    mode: str = Field("0644", description="Its mode in the image, octal")
     certificates: tuple[CertificateInfo, ...] = ()
 
     def describe(self) -> str:
-        return f"{self.kind} {self.path} sha256:{self.sha256} -> {self.destination}"
+        return f"{self.kind} {self.path} sha256:{self.sha256} -> {self.destination} {self.owner} {self.mode}"
 
 
 class Spec(_Frozen):

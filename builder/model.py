@@ -142,6 +142,9 @@ class Repository(_Frozen):
         if not self.trusted and not self.signed_by:
             raise ValueError("an unsigned repository is refused: give `signed_by: keys/NAME.asc` "
                              "(its public key, committed here)")
+        if self.trusted and self.suite is None:
+            raise ValueError("`trusted: true` is for apt test repositories; an apk repository is "
+                             "signed: give `signed_by` with its .rsa.pub key")
         if self.trusted and host not in names.LOOPBACK_HOSTS:
             raise ValueError(f"`trusted: true` skips signature checks and is refused for {host}; "
                              "give `signed_by` with the repository's key (trusted is only allowed "
@@ -165,6 +168,8 @@ class FileEntry(_Frozen):
 
     @model_validator(mode="after")
     def _safe_destination(self) -> FileEntry:
+        if self.destination == "/":
+            raise ValueError("destination / is a folder: give the file's full path, e.g. /etc/pip.conf")
         for reserved, use in _RESERVED_DESTINATIONS:
             if self.destination == reserved or self.destination.startswith(reserved + "/"):
                 raise ValueError(f"destination {self.destination} is managed by the builder; {use}")
@@ -182,6 +187,12 @@ _RESERVED_DESTINATIONS = (
     ("/etc/ssl/certs", "list the certificate under `ca_certificates:` instead"),
     ("/proc", "it is not a file system of the image"), ("/sys", "it is not a file system of the image"),
     ("/dev", "it is not a file system of the image"), ("/var/lib/dpkg", "it is the package database"),
+    ("/lib/apk/db", "it is the package database"), ("/etc/ssl/cert.pem", "list the certificate under "
+     "`ca_certificates:` instead"), ("/usr/share/ca-certificates", "list the certificate under "
+     "`ca_certificates:` instead"),
+    # Paths in the image, not on this machine: the build empties them at its end.
+    ("/tmp", "it is emptied at the end of the build"),  # noqa: S108
+    ("/var/tmp", "it is emptied at the end of the build"),  # noqa: S108
 )
 
 

@@ -207,7 +207,16 @@ def repository_path(value: str) -> str:
     if not _REPO_PATH.match(value):
         raise ValueError(f"{value!r} has characters not allowed in paths here "
                          "(letters, digits and . _ @ + - / only)")
+    if ".git" in parts:
+        raise ValueError(f"{value!r} is inside .git, which holds the checkout's credentials and "
+                         "history; commit the file elsewhere")
+    if value in _CONTEXT_NAMES:
+        raise ValueError(f"{value!r} is a name the build context reserves for itself; move the "
+                         "file into a folder (e.g. files/)")
     return value
+
+
+_CONTEXT_NAMES = frozenset({"Dockerfile", ".dockerignore"})
 
 
 _MODE = re.compile(r"^0?[0-7]{3}$")

@@ -89,6 +89,11 @@ def apply(loaded_overlay: LoadedOverlay, recipe: Recipe, rdoc: yamlsource.Docume
             problems.append(_conflict((rdoc, ("labels", key)), (odoc, ("labels", key)),
                                       f"label {key} is {value!r} here and {labels[key]!r}"))
         labels[key] = value
+    for index, variant in enumerate(recipe.variants):
+        for key, value in variant.labels.items():
+            if key in overlay.labels and overlay.labels[key] != value:
+                problems.append(_conflict((rdoc, ("variants", index, "labels", key)), (odoc, ("labels", key)),
+                                          f"label {key} is {value!r} here and {overlay.labels[key]!r}"))
     if problems:
         raise RecipeError(f"{rdoc.file}: conflicts with the overlay", tuple(problems))
     data = recipe.model_dump(mode="json", by_alias=True, exclude_defaults=True)
@@ -99,10 +104,17 @@ def apply(loaded_overlay: LoadedOverlay, recipe: Recipe, rdoc: yamlsource.Docume
     try:
         merged = Recipe.model_validate(data, context={"distro": recipe.distro}, by_alias=True)
     except ValidationError as exc:
-        found = sorted(to_problem(rdoc, error, Recipe) for error in exc.errors())
+        found = sorted(_located(error, rdoc, origins) for error in exc.errors())
         raise RecipeError(f"{rdoc.file}: invalid with the overlay",
                           tuple(replace(p, hint=_with_overlay(p.hint, odoc.file)) for p in found)) from None
     return merged, origins
+
+
+def _located(error: Any, rdoc: yamlsource.Document, origins: dict[tuple[str | int, ...], Origin]) -> Problem:
+    """The error at the place its value was written: the overlay, for what the overlay added."""
+    loc = tuple(error["loc"])
+    doc, path = origins.get(loc[:2], (rdoc, loc[:2]))
+    return to_problem(doc, {**error, "loc": (*path, *loc[2:])}, Recipe)
 
 
 def _repository_key(repo: Repository) -> Hashable:

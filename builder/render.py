@@ -42,6 +42,7 @@ class RenderInput:
     # (their packages and environment) is restated.
     inherited_packages: tuple[str, ...] = ()
     inherited_env: tuple[tuple[str, str], ...] = ()
+    inherited_files: tuple[str, ...] = ()  # destinations of the ancestors' committed files
 
     @property
     def image_version(self) -> str:
@@ -85,9 +86,10 @@ def render_dockerfile(data: RenderInput) -> str:
         "run_template": _RUN_TEMPLATES[image.recipe.distro],
         "packages": _packages(image),
         "apt_sources": [_source_line(repo) for repo in image.recipe.repositories],
-        "copies": [(json.dumps([item.path, item.destination]), item.destination) for item in image.inputs],
+        "sources_list": f"/etc/apt/sources.list.d/builder-{image.name}.list",
+        "early_copies": [json.dumps([i.path, i.destination]) for i in image.inputs if i.kind != "file"],
+        "file_copies": [(i.owner, json.dumps([i.path, i.destination])) for i in image.inputs if i.kind == "file"],
         "ca_certificates": any(item.kind == "ca-certificate" for item in image.inputs),
-        "file_modes": _file_modes(image),
         "create_user": create_user,
         "user_name": user.name,
         "uid": user.uid,
@@ -124,27 +126,12 @@ def _source_line(repo: Repository) -> str:
     return f"deb [signed-by={inputs.APT_KEYRINGS}/{repo.key_name}] {repo.url} {repo.suite} {' '.join(repo.components)}"
 
 
-def _file_modes(image: ImageSpec) -> list[tuple[str, str, str]]:
-    """(destination, owner uid:gid, mode) of each committed file, set where COPY cannot."""
-    user = image.user
-    owners = {"user": f"{user.uid}:{user.gid}", "root": "0:0", None: "0:0"}
-    found: list[tuple[str, str, str]] = []
-    for entry in image.recipe.files:
-        # COPY makes missing folders root-owned; in the user's home they are the user's.
-        parts = entry.destination.removeprefix(user.home_dir + "/").split("/")[:-1]
-        if entry.destination.startswith(user.home_dir + "/"):
-            found += [(f"{user.home_dir}/{'/'.join(parts[:n])}", owners["user"], "") for n in range(1, len(parts) + 1)]
-        found.append((entry.destination, owners[entry.owner], entry.mode))
-    return list(dict.fromkeys(found))
-
-
 def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
     image = data.image
     user = image.user
     requested = set(data.inherited_packages) | set(image.packages)
-    files = {entry.destination for entry in image.recipe.files}
     passwd, group = distroless.accounts(user.name, user.uid, user.gid, user.home_dir)
-    env = {**dict(data.inherited_env), "PATH": distroless.PATH, **image.env}
+    env = {"PATH": distroless.PATH, **dict(data.inherited_env), **image.env}
     if image.debug:
         env["PATH"] = f"{env['PATH']}:{distroless.BUSYBOX_DIR}"
     context.update({
@@ -153,9 +140,9 @@ def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
         "busybox": distroless.BUSYBOX_DIR,
         "packages": sorted(requested - set(distroless.DATA_ONLY)),
         # Files go straight into the staged root; certificates and keys serve the build stage.
-        "copies": [(json.dumps([item.path, distroless.STAGING + item.destination
-                                if item.destination in files else item.destination]), item.destination)
-                   for item in image.inputs],
+        "file_copies": [(i.owner, json.dumps([i.path, distroless.STAGING + i.destination]))
+                        for i in image.inputs if i.kind == "file"],
+        "inherited_files": list(data.inherited_files),
         "data_only": list(distroless.DATA_ONLY),
         "not_staged": list(distroless.NOT_STAGED),
         "dropped": list(distroless.DROPPED_DIRS),
@@ -207,12 +194,16 @@ def with_ancestry(channel: Channel, data: RenderInput) -> RenderInput:
         return data
     packages: set[str] = set()
     env: dict[str, str] = {}
+    files: set[str] = set()
     ancestor = channel.parent(data.image)
     while ancestor is not None:
         packages.update(ancestor.packages)
         env = {**ancestor.env, **env}
+        files.update(i.destination for i in ancestor.inputs if i.kind == "file")
         ancestor = channel.parent(ancestor)
-    return replace(data, inherited_packages=tuple(sorted(packages)), inherited_env=tuple(sorted(env.items())))
+    own = {i.destination for i in data.image.inputs if i.kind == "file"}
+    return replace(data, inherited_packages=tuple(sorted(packages)), inherited_env=tuple(sorted(env.items())),
+                   inherited_files=tuple(sorted(files - own)))
 
 
 def render_all(settings: Settings, channel: Channel, selected: list[str]) -> dict[Path, str]:

@@ -46,7 +46,14 @@ def classify(old: Spec, new: Spec) -> tuple[Bump, list[str]]:
     if old.repositories != new.repositories:
         minor.append("repositories changed")
     if old.inputs != new.inputs:
-        minor.append("CA certificates, repository keys or files changed")
+        # A CA no longer trusted or a file gone breaks consumers; the rest (a renewed
+        # certificate, a changed file) is compatible. describe() starts "KIND PATH sha256:".
+        gone = sorted({" ".join(d.split()[:2]) for d in old.inputs}
+                      - {" ".join(d.split()[:2]) for d in new.inputs})
+        if gone:
+            major.append(f"removed: {', '.join(gone)}")
+        else:
+            minor.append("CA certificates, repository keys or files changed")
     if old.hardening != new.hardening:
         removes = any(new.hardening.get(k) and not old.hardening.get(k)
                       for k in ("remove_shells", "remove_package_manager"))

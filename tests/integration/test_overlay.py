@@ -25,6 +25,10 @@ from tests.integration.tlsserver import HttpsServer, TestCA
 
 FIX = "Fix CVE-2026-4242: corp-tool trusted any certificate."
 PIP_CONF = b"[global]\nindex-url = https://pypi.internal.example.com/simple\n"
+APP_FILES = """\
+files:
+  - {source: files/app.toml, destination: /home/nonroot/.config/app/app.toml, owner: user, mode: "0600"}
+"""
 RECIPE = """\
 name: app
 description: curl with the organization's tools
@@ -33,7 +37,7 @@ distro: debian
 from: library/debian:bookworm-slim
 packages: [ca-certificates, curl{extra}]
 entrypoint: [curl]
-variants:
+{files}variants:
   - name: distroless
     final: distroless
 tests:
@@ -58,6 +62,7 @@ def write_overlay(root: Path, repo: AptRepo, key: SigningKey, ca: TestCA) -> Non
     key.export_public(root / "keys" / "corp-packages.asc", armored=True)
     (root / "files").mkdir()
     (root / "files" / "pip.conf").write_bytes(PIP_CONF)
+    (root / "files" / "app.toml").write_bytes(b"retries = 3\n")
     (root / "recipes" / "_overlay.yaml").write_text(textwrap.dedent(f"""\
         ca_certificates: [certificates/corp-root.crt]
         repositories:
@@ -82,9 +87,10 @@ def org(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: str)
         patch.setenv("BUILDER_CACHE_DIR", str(where / "cache"))
         (where / "plain").mkdir()
         (where / "org").mkdir()
-        plain = make_channel(where / "plain", registry, patch, {"app": RECIPE.format(extra="")})
+        plain = make_channel(where / "plain", registry, patch, {"app": RECIPE.format(extra="", files="")})
         assert cli.main(["--root", str(plain), "build", "--push", "app"]) == 0
-        root = make_channel(where / "org", registry, patch, {"app": RECIPE.format(extra=", corp-tool")})
+        root = make_channel(where / "org", registry, patch,
+                            {"app": RECIPE.format(extra=", corp-tool", files=APP_FILES)})
         write_overlay(root, repo, key, server.ca)
         assert cli.main(["--root", str(root), "build", "--push", "--jobs", "2"]) == 0
         yield Org(root, plain, repo, key, server.ca, server)
@@ -122,10 +128,18 @@ def test_the_signed_repository_package_is_installed_and_everything_is_in_the_loc
                                                           for p in lock.packages]
     assert engine.run(reference, ["corp-tool"]).stdout == "corp-tool 1.0\n"
     assert [(s.url, s.suite) for s in lock.apt_sources if s.url == org.repo.url] == [(org.repo.url, "internal")]
+    by_destination = {item.destination: item for item in lock.inputs}
+    home_file = engine.run(reference, ["stat", "-c", "%u:%g %a %n", "/home/nonroot/.config/app/app.toml",
+                                       "/home/nonroot/.config/app", "/home/nonroot/.config"])
+    assert home_file.stdout.split("\n")[:3] == ["65532:65532 600 /home/nonroot/.config/app/app.toml",
+                                                "65532:65532 755 /home/nonroot/.config/app",
+                                                "65532:65532 755 /home/nonroot/.config"]
+    assert {c.split(" ")[0] for c in lock.checks} >= {"IC008", "IC009"}
     inputs = {item.kind: item for item in lock.inputs}
     assert inputs["ca-certificate"].certificates[0].sha256 == org.ca.cert.fingerprint(hashes.SHA256()).hex()
     assert inputs["repository-key"].destination == "/etc/apt/keyrings/corp-packages.asc"
-    assert inputs["file"].destination == "/etc/pip.conf"
+    assert (by_destination["/etc/pip.conf"].kind, by_destination["/etc/pip.conf"].owner) == ("file", "0:0")
+    assert by_destination["/home/nonroot/.config/app/app.toml"].mode == "0600"
     conf = engine.run(reference, ["stat", "-c", "%u:%g %a", "/etc/pip.conf"])
     assert conf.stdout.strip() == "0:0 644"
     assert engine.run(reference, ["cat", "/etc/pip.conf"]).stdout.encode() == PIP_CONF

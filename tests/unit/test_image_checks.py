@@ -10,6 +10,7 @@ import pytest
 from builder import checks, graph, packages, recipes, sbom, settings
 from builder.images import ImageSpec
 from builder.lock import BaseLock, ImageLock, Lock, Package
+from tests.unit.test_overlay import OVERLAY, channel, load
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -192,3 +193,35 @@ def test_distroless_check_wants_status_d_alone() -> None:
 
 def test_hardened_images_get_no_distroless_check() -> None:
     assert "IC007" not in {r.id for r in checks.static_checks(sample_image(), good_facts())}
+
+
+def overlay_image(tmp_path: Path) -> ImageSpec:
+    return load(channel(tmp_path, overlay=OVERLAY)).images["app"]
+
+
+def test_committed_files_check(tmp_path: Path) -> None:
+    image = overlay_image(tmp_path)
+    item = next(i for i in image.inputs if i.kind == "file")
+    facts = good_facts()
+    facts.committed = {"etc/pip.conf": (item.sha256, "0644", "0:0")}
+    results = {r.id: r for r in checks.static_checks(image, facts)}
+    assert (results["IC008"].passed, results["IC008"].detail) == (True, "")
+    facts.committed = {"etc/pip.conf": ("0" * 64, "0644", "0:0")}
+    detail = {r.id: r for r in checks.static_checks(image, facts)}["IC008"].detail
+    assert detail.startswith("/etc/pip.conf is " + "0" * 64)
+    facts.committed = {}
+    assert {r.id: r for r in checks.static_checks(image, facts)}["IC008"].detail == "/etc/pip.conf is missing"
+
+
+def test_trust_store_check(tmp_path: Path) -> None:
+    image = overlay_image(tmp_path)
+    pem = (tmp_path / "certificates" / "corp.crt").read_text()
+    facts = good_facts()
+    facts.ca_bundle = "# other\n" + pem
+    assert {r.id: r for r in checks.static_checks(image, facts)}["IC009"].passed
+    facts.ca_bundle = ""
+    result = {r.id: r for r in checks.static_checks(image, facts)}["IC009"]
+    assert (result.passed, result.detail) == (False, "not in the bundle: CN=Corp Root CA (certificates/corp.crt)")
+    facts.ca_bundle = None
+    result = {r.id: r for r in checks.static_checks(image, facts)}["IC009"]
+    assert result.detail == "/etc/ssl/certs/ca-certificates.crt is missing"

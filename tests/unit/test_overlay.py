@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from builder import graph, policy, recipes, render, settings
+from builder import graph, recipes, render, settings
 from builder.errors import RecipeError
 from builder.images import effective_spec, spec_sha256
 
@@ -98,7 +98,7 @@ def test_overlay_lists_append_first_and_maps_merge(tmp_path: Path) -> None:
         ("file", "/etc/pip.conf"),
     ]
     file_sha = hashlib.sha256(b"[global]\n").hexdigest()
-    assert f"file files/pip.conf sha256:{file_sha} -> /etc/pip.conf" in effective_spec(image).inputs
+    assert f"file files/pip.conf sha256:{file_sha} -> /etc/pip.conf 0:0 0644" in effective_spec(image).inputs
 
 
 def test_overlay_repositories_go_to_their_distro_only(tmp_path: Path) -> None:
@@ -193,9 +193,9 @@ BAD_INPUTS = [
      "recipes/app.yaml:1:1: files: /home/nonroot/.pip/pip.conf is in the home of nonroot, who can "
      "replace it whoever owns it: say who owns it, `owner: user` (the program may change it) or "
      "`owner: root`"),
-    ("files: [{source: files/pip.conf, destination: /etc/a}, {source: files/pip.conf, destination: /etc/a}]",
-     {}, "recipes/app.yaml:7:57: files[1].source: lands on /etc/a, as recipes/app.yaml:7 does (rename "
-     "one of the files)"),
+    ("files: [{source: files/pip.conf, destination: /etc/a}, {source: files/p2.conf, destination: /etc/a}]",
+     {"files/p2.conf": b"x"},
+     "recipes/app.yaml:7:57: files[1].source: lands on /etc/a, as recipes/app.yaml:7 does (rename one of the files)"),
     ("repositories: [{url: 'https://apt.corp.example/', suite: stable}]", {},
      "recipes/app.yaml:7:16: repositories[0]: an unsigned repository is refused: give `signed_by: "
      "keys/NAME.asc` (its public key, committed here)"),
@@ -208,6 +208,21 @@ BAD_INPUTS = [
      "recipes/app.yaml:7:66: repositories[0].signed_by: keys/corp.asc holds a private key (-----BEGIN "
      "PGP PRIVATE KEY BLOCK-----): never commit it; remove it from the repository and its history, "
      "and rotate it"),
+    ("files: [{source: files/pip.conf, destination: /etc/a}, {source: files/pip.conf, destination: /etc/b, "
+     "mode: '0600'}]", {}, "recipes/app.yaml:7:57: files[1].source: files/pip.conf is copied with mode 0600 "
+     "here and 0644 at recipes/app.yaml:7 (one file has one mode: commit a copy for the other)"),
+    ("files: [{source: .git/config, destination: /etc/x}]", {},
+     "recipes/app.yaml:7:10: files[0].source: '.git/config' is inside .git, which holds the checkout's "
+     "credentials and history; commit the file elsewhere"),
+    ("files: [{source: Dockerfile, destination: /etc/x}]", {},
+     "recipes/app.yaml:7:10: files[0].source: 'Dockerfile' is a name the build context reserves for "
+     "itself; move the file into a folder (e.g. files/)"),
+    ("files: [{source: files/pip.conf, destination: /}]", {},
+     "recipes/app.yaml:7:9: files[0]: destination / is a folder: give the file's full path, e.g. "
+     "/etc/pip.conf"),
+    ("files: [{source: files/pip.conf, destination: /tmp/seed}]", {},
+     "recipes/app.yaml:7:9: files[0]: destination /tmp/seed is managed by the builder; it is emptied at "
+     "the end of the build"),
     ("ca_certificates: [certificates/corp.crt, certificates/copy/corp.crt]",
      {"certificates/copy/corp.crt": ca_pem()},
      "recipes/app.yaml:7:42: ca_certificates[1]: lands on /usr/local/share/ca-certificates/corp.crt, as "
@@ -237,26 +252,46 @@ def test_nothing_is_written_when_an_input_is_bad(tmp_path: Path) -> None:
 def test_rendered_copy_lines_and_modes(tmp_path: Path) -> None:
     recipe = RECIPE + ("files:\n  - {source: files/pip.conf, destination: /home/nonroot/.config/pip/pip.conf,"
                        " owner: user, mode: '0600'}\n")
-    root = channel(tmp_path, recipe, OVERLAY)
+    overlay = OVERLAY.replace("files:\n  - {source: files/pip.conf", "files:\n  - {source: files/p2.conf")
+    root = channel(tmp_path, recipe, overlay, files={"files/p2.conf": b"x\n"})
     config = settings.load(root, environ={})
     chan = load(root)
     text = render.render_dockerfile(render.render_input(config, chan, chan.images["app"]))
-    assert 'COPY ["files/pip.conf", "/etc/pip.conf"]' in text
-    assert 'COPY ["certificates/corp.crt", "/usr/local/share/ca-certificates/corp.crt"]' in text
-    assert "deb [signed-by=/etc/apt/keyrings/corp.asc] https://apt.corp.example/debian bookworm main" in text
+    run = text.index("\nRUN ")
+    # Certificates and keys before the RUN that uses them; files after it, so nothing overwrites them.
+    assert text.index('COPY ["certificates/corp.crt", "/usr/local/share/ca-certificates/corp.crt"]') < run
+    assert text.index('COPY ["keys/corp.asc", "/etc/apt/keyrings/corp.asc"]') < run
+    assert text.index('COPY --chown=0:0 ["files/p2.conf", "/etc/pip.conf"]') > run
+    assert text.index('COPY --chown=65532:65532 ["files/pip.conf", "/home/nonroot/.config/pip/pip.conf"]') > run
+    assert "deb [signed-by=/etc/apt/keyrings/corp.asc] https://apt.corp.example/debian bookworm main' \\\n" \
+           "        > /etc/apt/sources.list.d/builder-app.list" in text
     assert "    update-ca-certificates; \\\n" in text
-    for line in ("chown 65532:65532 /home/nonroot/.config; \\", "chown 65532:65532 /home/nonroot/.config/pip; \\",
-                 "chmod 0600 /home/nonroot/.config/pip/pip.conf; \\", "chmod 0644 /etc/pip.conf; \\"):
-        assert f"    {line}\n" in text
+    assert "chown 65532:65532 /home/nonroot/.config" not in text  # COPY --chown owns what it creates
+    modes = {i.destination: (i.owner, i.mode) for i in chan.images["app"].inputs}
+    assert modes["/home/nonroot/.config/pip/pip.conf"] == ("65532:65532", "0600")
 
 
-def test_lint_warns_a_month_before_a_trusted_ca_expires(tmp_path: Path) -> None:
-    root = channel(tmp_path, overlay="ca_certificates: [certificates/soon.crt]\n",
-                   files={"certificates/soon.crt": ca_pem(days=10)})
-    chan = load(root)
-    found = [f for f in policy.check_recipe(chan, chan.images["app"]) if f.rule.id == "HB015"]
-    assert [(f.file, f.line, f.rule.severity) for f in found] == [("recipes/_overlay.yaml", 1, "warning")]
-    assert "CN=Corp Root CA in certificates/soon.crt expires on " in found[0].message
-    assert found[0].message.endswith("(9 days left)") or found[0].message.endswith("(10 days left)")
-    later = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-    assert [f for f in policy.check_recipe(chan, chan.images["app"], now=later) if f.rule.id == "HB015"] == []
+def test_one_key_may_sign_several_repositories(tmp_path: Path) -> None:
+    overlay = ("repositories:\n"
+               "  - {url: 'https://apt.corp.example/debian', suite: bookworm, signed_by: keys/corp.asc}\n"
+               "  - {url: 'https://apt.corp.example/debian', suite: bookworm-security, signed_by: keys/corp.asc}\n")
+    image = load(channel(tmp_path, RECIPE + "repositories: [{url: 'https://apt.corp.example/extra', "
+                         "suite: stable, signed_by: keys/corp.asc}]\n", overlay)).images["app"]
+    assert len(image.recipe.repositories) == 3
+    assert [i.destination for i in image.inputs] == ["/etc/apt/keyrings/corp.asc"]
+
+
+def test_variant_labels_conflict_with_the_overlay_too(tmp_path: Path) -> None:
+    root = channel(tmp_path, RECIPE + "variants: [{name: slim, labels: {com.example.team: web}}]\n", OVERLAY)
+    assert problems(root) == [
+        "recipes/app.yaml:7:34: variants[0].labels.com.example.team: label com.example.team is 'web' here "
+        "and 'platform' in recipes/_overlay.yaml:7 (lists append and maps merge, but one key cannot have "
+        "two values: keep one)"]
+
+
+def test_an_error_in_what_the_overlay_adds_points_at_the_overlay(tmp_path: Path) -> None:
+    root = channel(tmp_path, overlay="packages: [Bad_Pkg]\n")
+    found = problems(root)
+    assert len(found) == 1
+    assert found[0].startswith("recipes/_overlay.yaml:1:12: packages[0]: 'Bad_Pkg' is not a valid debian "
+                               "package name"), found[0]

@@ -30,12 +30,22 @@ SPEC = Spec(base="debian:bookworm-slim", distro="debian", packages=("ca-certific
     ({"base": "debian:trixie-slim"}, "major", ["base changed: debian:bookworm-slim -> debian:trixie-slim"]),
     ({"base": "debian:bookworm"}, "minor", ["base changed: debian:bookworm-slim -> debian:bookworm"]),
     ({"hardening": {"remove_shells": True}}, "major", ["hardening changed"]),
-    ({"inputs": ("file files/pip.conf sha256:ab -> /etc/pip.conf",)}, "minor",
+    ({"inputs": ("file files/pip.conf sha256:ab -> /etc/pip.conf 0:0 0644",)}, "minor",
      ["CA certificates, repository keys or files changed"]),
     ({"final": "distroless"}, "major", ["final changed"]),
 ])
 def test_classify(change: dict[str, object], kind: str, why: list[str]) -> None:
     assert versioning.classify(SPEC, SPEC.model_copy(update=change)) == (kind, why)
+
+
+def test_a_file_or_ca_removed_is_major_and_changed_is_minor() -> None:
+    old = SPEC.model_copy(update={"inputs": ("ca-certificate certificates/a.crt sha256:1 -> /a 0:0 0644",
+                                             "file files/p.conf sha256:1 -> /etc/p.conf 0:0 0644")})
+    renewed = SPEC.model_copy(update={"inputs": ("ca-certificate certificates/a.crt sha256:2 -> /a 0:0 0644",
+                                                 "file files/p.conf sha256:1 -> /etc/p.conf 0:0 0600")})
+    gone = SPEC.model_copy(update={"inputs": ("file files/p.conf sha256:1 -> /etc/p.conf 0:0 0644",)})
+    assert versioning.classify(old, renewed) == ("minor", ["CA certificates, repository keys or files changed"])
+    assert versioning.classify(old, gone) == ("major", ["removed: ca-certificate certificates/a.crt"])
 
 
 def test_next_version_and_the_recipe_floor() -> None:
