@@ -8,7 +8,6 @@ every check, and nothing at all without --push: locks record what was published.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sys
 import threading
 from collections.abc import Callable
@@ -172,7 +171,7 @@ def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[by
         data = inputs.read_committed(settings.root, item.path)
         if isinstance(data, str):
             raise BuilderError(f"{image.id}: {data}")
-        if hashlib.sha256(data).hexdigest() != item.sha256:
+        if inputs.sha256(data) != item.sha256:
             raise BuilderError(f"{image.id}: {item.path} changed during the build; run it again")
         files[item.path] = (data, int(item.mode, 8))
     return files

@@ -98,7 +98,7 @@ def gather(engine: Engine, image: str, committed: Iterable[str] = ()) -> ImageFa
     return facts
 
 
-_WATCHED = frozenset((*distroless.SHELLS, *distroless.PACKAGE_TOOLS, distroless.BUSYBOX_DIR[1:] + "/sh"))
+_WATCHED = frozenset((*distroless.SHELLS, *distroless.PACKAGE_TOOLS, distroless.BUSYBOX_SHELL.lstrip("/")))
 
 
 def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
@@ -215,11 +215,10 @@ def _trust_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
 def _distroless_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
     problems = [f"/{p} is present" for p in sorted(facts.present & set(distroless.PACKAGE_TOOLS))]
     if image.debug:
-        shell = distroless.BUSYBOX_DIR + "/sh"
-        if shell[1:] not in facts.present:
-            problems.append(f"{shell} is missing: the debug companion carries a busybox shell")
+        if distroless.BUSYBOX_SHELL.lstrip("/") not in facts.present:
+            problems.append(f"{distroless.BUSYBOX_SHELL} is missing: the debug companion carries a busybox shell")
     else:
-        shells = {*distroless.SHELLS, distroless.BUSYBOX_DIR[1:] + "/sh"}
+        shells = {*distroless.SHELLS, distroless.BUSYBOX_SHELL.lstrip("/")}
         problems += [f"/{p} is present" for p in sorted(facts.present & shells)]
     if not facts.dpkg_status_d or facts.dpkg_status:
         problems.append("package metadata is not in /var/lib/dpkg/status.d/ alone")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 STAGING = "/staging"
 DEBUG = "debug"
 BUSYBOX_DIR = "/busybox"
+BUSYBOX_SHELL = f"{BUSYBOX_DIR}/sh"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Runtime data whose dependencies only serve their maintainer scripts (debconf, perl):

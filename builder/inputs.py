@@ -53,17 +53,15 @@ class Resolver:
                 if other_entry == entry:
                     return  # one key signing two repositories is one file in the image
                 other_doc, other = locate(other_path)
-                line, _ = other_doc.position(other)
                 problems.append(doc.problem(where, f"lands on {entry.destination}, as "
-                                            f"{other_doc.file}:{line} does", "rename one of the files"))
+                                            f"{other_doc.where(other)} does", "rename one of the files"))
                 return
             # The build context carries each file once, with its mode.
             first = modes.setdefault(entry.path, (path, entry.mode))
             if first[1] != entry.mode:
                 other_doc, other = locate(first[0])
-                line, _ = other_doc.position(other)
                 problems.append(doc.problem(where, f"{entry.path} is copied with mode {entry.mode} here and "
-                                            f"{first[1]} at {other_doc.file}:{line}",
+                                            f"{first[1]} at {other_doc.where(other)}",
                                             "one file has one mode: commit a copy for the other"))
                 return
             destinations[entry.destination] = (path, entry)
@@ -80,7 +78,7 @@ class Resolver:
             data = self._bytes(entry.source)
             owner = f"{user.uid}:{user.gid}" if entry.owner == "user" else "0:0"
             add(("files", index, "source"), data if isinstance(data, str) else
-                InputFile(kind="file", path=entry.source, sha256=_sha256(data), destination=entry.destination,
+                InputFile(kind="file", path=entry.source, sha256=sha256(data), destination=entry.destination,
                           owner=owner, mode=entry.mode))
         if problems:
             raise RecipeError(f"{recipe.name}: committed files", tuple(problems))
@@ -88,11 +86,8 @@ class Resolver:
 
     def _bytes(self, rel: str) -> bytes | str:
         if rel not in self._read:
-            self._read[rel] = self._load(rel)
+            self._read[rel] = read_committed(self.root, rel)
         return self._read[rel]
-
-    def _load(self, rel: str) -> bytes | str:
-        return read_committed(self.root, rel)
 
 
     def _certificate(self, rel: str) -> InputFile | str:
@@ -106,7 +101,7 @@ class Resolver:
         stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         infos = tuple(CertificateInfo(subject=c.subject, sha256=c.sha256, not_after=c.not_after) for c in certs)
         # update-ca-certificates only picks up files ending in .crt.
-        return InputFile(kind="ca-certificate", path=rel, sha256=_sha256(data),
+        return InputFile(kind="ca-certificate", path=rel, sha256=sha256(data),
                          destination=f"{CA_DIR}/{stem}.crt", certificates=infos)
 
     def _key(self, rel: str, alpine: bool) -> InputFile | str:
@@ -118,7 +113,6 @@ class Resolver:
             if not (name.endswith(".pub") and data.lstrip().startswith(_PEM_PUBLIC)):
                 return (f"{rel} is not an apk public key: expected a PEM `PUBLIC KEY` in a file "
                         "ending in .rsa.pub, named as the repository signs with it")
-            destination = f"{APK_KEYS}/{name}"
         else:
             armored = data.lstrip().startswith(_PGP_ARMOR)
             binary = bool(data) and data[0] in _PGP_PUBLIC_PACKETS
@@ -128,8 +122,13 @@ class Resolver:
                         f"{'--armor ' if name.endswith('.asc') else ''}KEYID > {rel}`")
             if not name.endswith((".asc", ".gpg")):
                 return f"{rel}: apt keys end in .asc (armored) or .gpg (binary); rename it"
-            destination = f"{APT_KEYRINGS}/{name}"
-        return InputFile(kind="repository-key", path=rel, sha256=_sha256(data), destination=destination)
+        return InputFile(kind="repository-key", path=rel, sha256=sha256(data),
+                         destination=key_destination(rel, alpine))
+
+
+def key_destination(rel: str, alpine: bool) -> str:
+    """Where the repository key committed at `rel` lands in the image (and `signed-by=` points)."""
+    return f"{APK_KEYS if alpine else APT_KEYRINGS}/{rel.rsplit('/', 1)[-1]}"
 
 
 def read_committed(root: Path, rel: str) -> bytes | str:
@@ -153,5 +152,5 @@ def read_committed(root: Path, rel: str) -> bytes | str:
     return data
 
 
-def _sha256(data: bytes) -> str:
+def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

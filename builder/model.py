@@ -151,10 +151,6 @@ class Repository(_Frozen):
                              "for a repository on 127.0.0.1)")
         return self
 
-    @property
-    def key_name(self) -> str:
-        return self.signed_by.rsplit("/", 1)[-1] if self.signed_by else ""
-
 
 class FileEntry(_Frozen):
     """A committed file copied into the image."""

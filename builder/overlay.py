@@ -128,9 +128,7 @@ def _file_key(entry: FileEntry) -> Hashable:
 def _conflict(here: Origin, there: Origin, what: str) -> Problem:
     doc, path = here
     other_doc, other_path = there
-    line, _ = other_doc.position(other_path)
-    where = f"{other_doc.file}:{line}" if line else other_doc.file
-    return doc.problem(path, f"{what} in {where}",
+    return doc.problem(path, f"{what} in {other_doc.where(other_path)}",
                        "lists append and maps merge, but one key cannot have two values: keep one")
 
 

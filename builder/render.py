@@ -123,7 +123,8 @@ def _source_line(repo: Repository) -> str:
         return f"deb [trusted=yes] {repo.url} {repo.suite} {' '.join(repo.components)}"
     if repo.suite is None:
         return repo.url  # an apk repository: one URL a line
-    return f"deb [signed-by={inputs.APT_KEYRINGS}/{repo.key_name}] {repo.url} {repo.suite} {' '.join(repo.components)}"
+    key = inputs.key_destination(repo.signed_by or "", alpine=False)
+    return f"deb [signed-by={key}] {repo.url} {repo.suite} {' '.join(repo.components)}"
 
 
 def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:

@@ -47,6 +47,11 @@ class Document:
                 return (None, None)
             probe = probe[:-1]
 
+    def where(self, path: Path_) -> str:
+        """`file:line` of `path`, for messages that name a second place."""
+        line, _ = self.position(path)
+        return f"{self.file}:{line}" if line else self.file
+
     def problem(self, path: Path_, message: str, hint: str = "") -> Problem:
         line, column = self.position(path)
         return Problem(self.file, line, column, format_path(path), message, hint)
