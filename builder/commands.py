@@ -32,6 +32,7 @@ from builder import (
 )
 from builder import plan as plan_mod
 from builder import settings as settings_mod
+from builder.candidates import Candidates
 from builder.errors import (
     BotError,
     BuildFailed,
@@ -43,7 +44,6 @@ from builder.errors import (
 )
 from builder.fsutil import read_if_exists, write_atomic
 from builder.graph import Channel
-from builder.lock import Update
 from builder.settings import Settings
 
 SCHEMA_FILE = "recipe.schema.json"
@@ -136,35 +136,34 @@ def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
     return eng, resolve
 
 
-def _watch(ctx: Context, selected: list[str]) -> watch.Report:
+def _watch(ctx: Context, selected: list[str], known: Candidates) -> watch.Report:
     client = registry.RegistryClient(registry.docker_config_credentials())
     indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors))
     logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
-    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs)
+    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs,
+                     candidates=known)
 
 
-def _update_reasons(ctx: Context, selected: list[str]) -> tuple[dict[str, list[str]], dict[str, tuple[Update, ...]]]:
-    """Package updates found by watch (`--watch`): plan reasons, and what each build fixes."""
+def _update_reasons(ctx: Context, selected: list[str], known: Candidates) -> dict[str, list[str]]:
+    """Package updates found by watch (`--watch`), as plan reasons."""
     reasons: dict[str, list[str]] = {}
-    updates: dict[str, tuple[Update, ...]] = {}
-    for item in _watch(ctx, selected).images:
+    for item in _watch(ctx, selected, known).images:
         for finding in item.findings:
             if finding.kind == "security-update":
                 reasons.setdefault(item.image, []).append(finding.summary)
-                updates[item.image] = tuple(
-                    Update(name=p.name, old=p.old, new=p.new, cves=p.cves, advisories=p.advisories)
-                    for p in finding.packages)
         for error in item.errors:
             print(f"warning: {item.image}: {error}", file=sys.stderr)
-    return reasons, updates
+    return reasons
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     resolve = None if args.offline else _resolver()[1]
-    extra = _update_reasons(ctx, selected)[0] if args.watch and not args.offline else None
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
+    known = Candidates(ctx.settings)
+    extra = _update_reasons(ctx, selected, known) if args.watch and not args.offline else None
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
+                             candidates=known)
     if args.json:
         report.emit_json(the_plan.as_json())
         return 0
@@ -181,16 +180,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     eng, resolve = _resolver()
-    extra, updates = _update_reasons(ctx, selected) if args.watch else ({}, {})
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
+    known = Candidates(ctx.settings)
+    extra = _update_reasons(ctx, selected, known) if args.watch else {}
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
+                             candidates=known)
     if not the_plan.to_build():
         print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
         return 0
     options = build.Options(push=args.push, jobs=args.jobs, revision=vcs.revision(ctx.settings.root),
-                            source_url=ctx.settings.source_url or None, log=build.print_log,
-                            updates=updates)
+                            source_url=ctx.settings.source_url or None, log=build.print_log)
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
-        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options)
+        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known)
     for outcome in outcomes:
         print(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
         for line in outcome.tail[-10:]:
@@ -209,7 +209,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
-    result = _watch(ctx, selected)
+    result = _watch(ctx, selected, Candidates(ctx.settings))
     if args.json:
         report.emit_json(result.as_json())
     else:

@@ -135,6 +135,7 @@ class Lock(_Frozen):
     reasons: tuple[str, ...] = ()
     updates: tuple[Update, ...] = ()
     checks: tuple[str, ...] = ()  # each image check and recipe test, with its result
+    fingerprint: str | None = None  # builder.fingerprint.of_lock(): what went in, for "nothing new"
 
 
 def dumps(lock: Lock) -> str:
@@ -153,6 +154,11 @@ def read(path: Path) -> Lock | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"{path}: cannot read lock: {exc}") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, path: str) -> Lock:
+    """A lock from its JSON text; `path` names it in errors (a file, or BRANCH:PATH in git)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
