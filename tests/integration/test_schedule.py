@@ -184,8 +184,8 @@ class Schedule:
             assert entry["tags"][last] == self.version_tags[f"{repository}:{last}"], f"{line}: catalog digest"
 
     def table(self) -> str:
-        lines = ["run | event                                   | builds | pushes | PR writes"]
-        lines += [f"{r.run:>3} | {r.event:<39} | {r.builds:>6} | {r.pushes:>6} | {r.writes:>9}" for r in self.rows]
+        lines = ["run | event                                      | builds | pushes | PR writes"]
+        lines += [f"{r.run:>3} | {r.event:<42} | {r.builds:>6} | {r.pushes:>6} | {r.writes:>9}" for r in self.rows]
         return "\n".join(lines)
 
 
