@@ -1,4 +1,8 @@
-"""The registry client against the real registry, directly and through a fault-injecting proxy."""
+"""The registry client against the real registry, directly and through a fault-injecting proxy.
+
+A registry (or whoever answers for it) is not trusted: a slow drip ends at the deadline, an oversize body
+is not read to its end, and neither a `Link` nor a token realm takes the credentials to another host.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,24 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 
 from builder.errors import RegistryError
-from builder.registry import RegistryAuthError, RegistryClient, RegistryNotFound
+from builder.registry import (
+    ACCEPT,
+    MAX_MANIFEST,
+    RegistryAuthError,
+    RegistryClient,
+    RegistryDeadlineExceeded,
+    RegistryNotFound,
+    RegistryOffsite,
+    RegistryTooLarge,
+)
 from tests.integration.faultproxy import FaultProxy
+from tests.integration.recorder import RecordingServer
 
 SEED = "library/debian:bookworm-slim"
 
@@ -127,3 +142,141 @@ def test_bearer_token_flow(proxy: FaultProxy) -> None:
         assert seen == ["/token?service=registry.test&scope=repository%3Alibrary%2Fdebian%3Apull"]
     finally:
         server.shutdown()
+
+
+# -- what a registry is not trusted with ------------------------------------------------------------------
+CREDENTIALS = ("builder", "s3cret")
+MANIFEST_PATH = "/v2/library/debian/manifests/bookworm-slim"
+
+
+def ended_within(seconds: float, call: Callable[[], object]) -> BaseException | None:
+    """Run `call` in a thread; fail unless it ends within `seconds`. Its exception, or None."""
+    caught: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed back to the test
+            caught.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still waiting for an answer after {seconds} s"
+    return caught[0] if caught else None
+
+
+def written(proxy: FaultProxy, expected: int) -> list[int]:
+    """Body bytes the proxy got out per streamed answer; waits a moment for the last one to be logged."""
+    deadline = time.monotonic() + 5.0
+    while len(proxy.written) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [count for _, count in proxy.written]
+
+
+def test_a_slow_drip_ends_at_the_deadline(proxy: FaultProxy, registry: str) -> None:
+    """Each read gets a byte well within the read timeout; the deadline still ends each attempt."""
+    size = len(requests.get(f"http://{registry}{MANIFEST_PATH}", timeout=5,
+                            headers={"Accept": ACCEPT}).content)
+    proxy.drip(0.05, times=2, path_contains="/manifests/")  # a 20-byte/s answer: ~25 s for the whole body
+    client = quick_client(timeout=2.0, deadline=1.0, retries=1)
+    start = time.monotonic()
+    error = ended_within(6.0, lambda: client.manifest(f"{through(proxy)}/{SEED}"))
+    elapsed = time.monotonic() - start
+    assert isinstance(error, RegistryDeadlineExceeded)
+    assert str(error) == (f"GET {proxy.url}{MANIFEST_PATH}: no complete answer within the 1 s deadline, "
+                          "2 attempts (the registry, or the network to it, stalls or is too slow: retry later)")
+    assert 2.0 <= elapsed < 4.0
+    sent = written(proxy, 2)
+    assert len(sent) == 2
+    assert all(0 < count < size // 4 for count in sent), (sent, size)
+
+
+def test_the_drip_really_delivers_the_whole_body_to_a_patient_reader(proxy: FaultProxy, registry: str) -> None:
+    """The fixture itself: without a deadline the dripped answer is complete, just slow."""
+    whole = requests.get(f"http://{registry}{MANIFEST_PATH}", timeout=5, headers={"Accept": ACCEPT})
+    proxy.drip(0.001, path_contains="/manifests/")
+    dripped = requests.get(f"{proxy.url}{MANIFEST_PATH}", timeout=5, headers={"Accept": ACCEPT})
+    assert dripped.content == whole.content
+    assert written(proxy, 1) == [len(whole.content)]
+
+
+@pytest.mark.parametrize("declare", [False, True], ids=["chunked", "content-length"])
+def test_an_oversize_manifest_is_not_read_to_its_end(proxy: FaultProxy, declare: bool) -> None:
+    size = 64 * 2**20
+    proxy.inflate(size, path_contains="/manifests/", declare=declare)
+    error = ended_within(20.0, lambda: quick_client().manifest(f"{through(proxy)}/{SEED}"))
+    assert isinstance(error, RegistryTooLarge)
+    assert str(error) == (f"GET {proxy.url}{MANIFEST_PATH}: a manifest larger than {MAX_MANIFEST} bytes, "
+                          "reading stopped (no registry sends that much for it: check the reference and what "
+                          "answers for the registry)")
+    # What got out is at most the limit plus what the two sockets' buffers hold: far from all of it.
+    [sent] = written(proxy, 1)
+    assert sent < size // 4, sent
+    if not declare:
+        assert sent > MAX_MANIFEST  # the client counted the bytes it read, no header told it
+
+
+def test_the_inflated_body_really_reaches_a_reader_that_reads_it_all(proxy: FaultProxy) -> None:
+    """The fixture itself: the proxy's count is what left it, and it sends everything when it is read."""
+    proxy.inflate(8 * 2**20, path_contains="/manifests/")
+    answer = requests.get(f"{proxy.url}{MANIFEST_PATH}", timeout=5, headers={"Accept": ACCEPT})
+    assert len(answer.content) == 8 * 2**20
+    json.loads(answer.content)  # padded JSON is still JSON: only the size limit refuses it
+    assert written(proxy, 1) == [8 * 2**20]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_next_page_link_off_the_registry_is_not_followed(proxy: FaultProxy, host: str) -> None:
+    with RecordingServer({"name": "library/debian", "tags": ["from-elsewhere"]}) as elsewhere:
+        link = elsewhere.url_for(host, "/v2/library/debian/tags/list?n=1&last=trixie-slim")
+        # The proxy asks for credentials, so that every page request carries them.
+        proxy.fail(401, path_contains="/tags/list", headers={"WWW-Authenticate": 'Basic realm="registry"'})
+        proxy.add_headers({"Link": f'<{link}>; rel="next"'}, times=5, path_contains="/tags/list")
+        client = quick_client(credentials=lambda _host: CREDENTIALS)
+        with pytest.raises(RegistryOffsite) as caught:
+            client.tags(f"{through(proxy)}/library/debian", page_size=1)
+    assert str(caught.value) == (
+        f"{through(proxy)}/library/debian: the registry's link to the next page of tags, {link!r}, leaves the "
+        f"registry http://127.0.0.1:{proxy.url.rsplit(':', 1)[1]}; only links on the registry itself are "
+        "followed (the registry's Link header is broken or hostile)")
+    assert elsewhere.requests == []
+    assert [status for _, path, status in proxy.requests if "/tags/list" in path] == [401, 200]
+
+
+def test_a_next_page_link_on_the_registry_is_followed(proxy: FaultProxy) -> None:
+    """The registry's own (relative) links still page through every tag, credentials and all."""
+    proxy.fail(401, path_contains="/tags/list", headers={"WWW-Authenticate": 'Basic realm="registry"'})
+    client = quick_client(credentials=lambda _host: CREDENTIALS)
+    assert sorted(client.tags(f"{through(proxy)}/library/debian", page_size=1)) == ["bookworm-slim",
+                                                                                    "trixie-slim"]
+
+
+def bearer(realm: str) -> dict[str, str]:
+    return {"WWW-Authenticate": f'Bearer realm="{realm}",service="registry.test",scope="repository:x:pull"'}
+
+
+def test_credentials_never_reach_a_token_realm_on_another_host_over_http(proxy: FaultProxy) -> None:
+    with RecordingServer({"token": "t0ken"}) as tokens:
+        realm = tokens.url_for("localhost", "/token")
+        proxy.fail(401, path_contains="/manifests/", headers=bearer(realm))
+        client = quick_client(credentials=lambda _host: CREDENTIALS)
+        with pytest.raises(RegistryOffsite) as caught:
+            client.digest(f"{through(proxy)}/{SEED}")
+    assert str(caught.value) == (
+        f"{through(proxy)}: credentials not sent to the token service {realm!r}: plain http on another host "
+        "than 127.0.0.1 (a token service must use https, or be on the registry's own host)")
+    assert tokens.requests == []
+
+
+@pytest.mark.parametrize(("host", "credentials", "authorization"), [
+    ("127.0.0.1", CREDENTIALS, "Basic YnVpbGRlcjpzM2NyZXQ="),  # the registry's own host, another port
+    ("localhost", None, None),                                 # another host, but nothing secret to send
+], ids=["same-host-with-credentials", "other-host-anonymous"])
+def test_token_realms_that_may_be_asked(proxy: FaultProxy, host: str, credentials: tuple[str, str] | None,
+                                        authorization: str | None) -> None:
+    with RecordingServer({"token": "t0ken"}) as tokens:
+        proxy.fail(401, path_contains="/manifests/", headers=bearer(tokens.url_for(host, "/token")))
+        client = quick_client(credentials=lambda _host: credentials)
+        assert client.digest(f"{through(proxy)}/{SEED}").startswith("sha256:")
+    assert [request.headers.get("Authorization") for request in tokens.requests] == [authorization]
