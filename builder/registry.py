@@ -51,6 +51,7 @@ ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
 # The largest body read: a manifest (the size registries must accept, per the OCI
 # distribution spec), a page of tags or a token service's answer.
 MAX_MANIFEST = 4 * 1024 * 1024
+_SMALL = 64 * 1024  # an unused body up to this size is read, so that its connection stays open
 DEADLINE = 60.0  # seconds for one request, from connecting to the body's last byte
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PLAIN_URL = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a URL or a token is
@@ -293,12 +294,24 @@ class RegistryClient:
                                                  data=body, params=params, auth=auth, timeout=self._timeout,
                                                  allow_redirects=True, stream=True)
                 with response:
-                    read = what and 200 <= response.status_code < 300
-                    content = _read_limited(response, method, url, what) if read else b""
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
-                if deadline.expired:
+                    if what and 200 <= response.status_code < 300:
+                        content = _read_limited(response, MAX_MANIFEST)
+                        if content is None:
+                            raise RegistryTooLarge(
+                                f"{method} {url}: {what} larger than {MAX_MANIFEST} bytes, reading stopped (no "
+                                "registry sends that much for it: check the reference and what answers for the "
+                                "registry)")
+                    else:  # a small body is read, so that the connection can serve the next request
+                        _read_limited(response, _SMALL)
+                        content = b""
+            except requests.RequestException:
+                if deadline.expired:  # whatever the cut connection made requests raise
                     raise RegistryDeadlineExceeded(f"{method} {url}: deadline passed") from None
                 raise
+            # A cut in the headers can read as a complete answer (the headers end where the bytes did): an
+            # answer that took until the deadline is not one.
+            if deadline.expired:
+                raise RegistryDeadlineExceeded(f"{method} {url}: deadline passed")
         return _Answer(response.status_code, response.headers, content)
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
@@ -341,7 +354,11 @@ class RegistryClient:
         try:
             answer = self._exchange("GET", realm, {"Accept": "application/json"}, params=query, auth=creds,
                                     what="a token service's answer")
-        except (requests.RequestException, RegistryDeadlineExceeded):
+        except RegistryDeadlineExceeded:
+            raise RegistryDeadlineExceeded(f"{domain}: token service {realm!r}: no complete answer within the "
+                                           f"{self._deadline:g} s deadline (it stalls or is too slow: retry "
+                                           "later)") from None
+        except requests.RequestException:
             raise RegistryError(f"{domain}: token service {realm!r} unreachable") from None
         if answer.status in (401, 403):
             raise RegistryAuthError(f"{domain}: token service refused the credentials")
@@ -362,21 +379,18 @@ class _Answer:
     body: bytes
 
 
-def _read_limited(response: requests.Response, method: str, url: str, what: str) -> bytes:
-    """The body, read as it arrives; stops (and the connection is closed) at MAX_MANIFEST bytes."""
-    def too_large() -> RegistryTooLarge:
-        return RegistryTooLarge(f"{method} {url}: {what} larger than {MAX_MANIFEST} bytes, reading stopped "
-                                "(no registry sends that much for it: check the reference and what answers "
-                                "for the registry)")
+def _read_limited(response: requests.Response, limit: int) -> bytes | None:
+    """The body, read as it arrives; None as soon as it is longer than `limit` (then closing the response
+    closes the connection: the rest is never read)."""
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_MANIFEST:
-        raise too_large()
+    if declared.isdigit() and int(declared) > limit:
+        return None
     chunks = []
     size = 0
     for chunk in response.iter_content(64 * 1024):
         size += len(chunk)
-        if size > MAX_MANIFEST:
-            raise too_large()
+        if size > limit:
+            return None
         chunks.append(chunk)
     return b"".join(chunks)
 

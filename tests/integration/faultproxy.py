@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import socket
 import threading
 import types
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, cast
 
 from tests.serving import BackgroundServer
 
@@ -48,7 +49,7 @@ class Rule:
     headers: dict[str, str] | None = None
     seconds: float = 0.0
     size: int = 0
-    declare: bool = False
+    declare: bool = False  # inflate: send the true Content-Length; drip: drip the headers too
 
     def matches(self, method: str, path: str) -> bool:
         return self.path_contains in path and (self.method is None or self.method.upper() == method)
@@ -104,9 +105,10 @@ class FaultProxy:
         """Close the connection without answering (the upstream is not contacted)."""
         self._add(Rule("drop", times, path_contains))
 
-    def drip(self, seconds: float, times: int = 1, path_contains: str = "") -> None:
-        """Forward, then send the upstream's headers (full Content-Length) and the body one byte every `seconds`."""
-        self._add(Rule("drip", times, path_contains, seconds=seconds))
+    def drip(self, seconds: float, times: int = 1, path_contains: str = "", headers_too: bool = False) -> None:
+        """Forward, then send the upstream's headers (full Content-Length) and the body one byte every `seconds`;
+        the status line and headers too if `headers_too`."""
+        self._add(Rule("drip", times, path_contains, seconds=seconds, declare=headers_too))
 
     def inflate(self, size: int, times: int = 1, path_contains: str = "", declare: bool = False) -> None:
         """Forward, then send the upstream's body padded with spaces to `size` bytes (JSON stays JSON), chunked
@@ -318,28 +320,40 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if kind in ("truncate", "drip", "inflate"):
             # No "Connection: close" warning: a transfer cut mid-body gives the client no notice either.
             self.close_connection = True
+        if rule is not None and kind == "drip":
+            self._drip(b"" if bodiless else upstream.body, rule)
+            return
         self.end_headers()
         if bodiless:
             return
-        if rule is not None and kind in ("drip", "inflate"):
-            self._stream(upstream.body, rule, size, chunked)
+        if rule is not None and kind == "inflate":
+            self._inflate(upstream.body, size, chunked)
             return
         self.wfile.write(upstream.body[: len(upstream.body) // 2] if kind == "truncate" else upstream.body)
         self.wfile.flush()
 
-    def _stream(self, body: bytes, rule: Rule, size: int, chunked: bool) -> None:
-        """Write a dripped or inflated body; record how much of it got out before the end or a hang-up."""
+    def _drip(self, body: bytes, rule: Rule) -> None:
+        """Send the buffered headers (dripped too if the rule says so) and the body a byte at a time."""
+        proxy = self.server.proxy
+        out = self.wfile
+        drip = _DripWriter(out, rule.seconds, proxy._closing)
+        try:
+            if rule.declare:
+                self.wfile = cast(io.BufferedIOBase, drip)  # end_headers() writes the headers through it
+            self.end_headers()
+            drip.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            self.wfile = out
+            with proxy._lock:
+                proxy.written.append((self.path, drip.count))
+
+    def _inflate(self, body: bytes, size: int, chunked: bool) -> None:
+        """Send `body` padded to `size`; record how much of it got out before the end or a hang-up."""
         proxy = self.server.proxy
         written = 0
         try:
-            if rule.kind == "drip":
-                for offset in range(len(body)):
-                    self.wfile.write(body[offset:offset + 1])
-                    self.wfile.flush()
-                    written += 1
-                    if proxy._closing.wait(rule.seconds):
-                        return
-                return
             while written < size and not proxy._closing.is_set():
                 block = body[written:written + BLOCK] if written < len(body) else b""
                 block += b" " * (min(BLOCK, size - written) - len(block))
@@ -367,3 +381,25 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+class _DripWriter:
+    """Writes one byte every `seconds` (a file-like `wfile` stand-in); stops once `closing` is set."""
+
+    def __init__(self, out: io.BufferedIOBase, seconds: float, closing: threading.Event) -> None:
+        self.out = out
+        self.seconds = seconds
+        self.closing = closing
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        for offset in range(len(data)):
+            self.out.write(data[offset:offset + 1])
+            self.out.flush()
+            self.count += 1
+            if self.closing.wait(self.seconds):
+                raise BrokenPipeError("the fault proxy is closing")
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.flush()

@@ -28,6 +28,7 @@ from builder.registry import (
 )
 from tests.integration.faultproxy import FaultProxy
 from tests.integration.recorder import RecordingServer
+from tests.integration.trickle import TLS_RECORD, Trickle
 
 SEED = "library/debian:bookworm-slim"
 
@@ -174,12 +175,15 @@ def written(proxy: FaultProxy, expected: int) -> list[int]:
     return [count for _, count in proxy.written]
 
 
-def test_a_slow_drip_ends_at_the_deadline(proxy: FaultProxy, registry: str) -> None:
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers-and-body"])
+def test_a_slow_drip_ends_at_the_deadline(proxy: FaultProxy, registry: str, headers_too: bool) -> None:
     """Each read gets a byte well within the read timeout; the deadline still ends each attempt."""
     size = len(requests.get(f"http://{registry}{MANIFEST_PATH}", timeout=5,
                             headers={"Accept": ACCEPT}).content)
-    proxy.drip(0.05, times=2, path_contains="/manifests/")  # a 20-byte/s answer: ~25 s for the whole body
     client = quick_client(timeout=2.0, deadline=1.0, retries=1)
+    client.digest(f"{through(proxy)}/{SEED}")  # the first drip comes on a connection kept alive from here
+    # 20 bytes a second: the whole answer would take half a minute
+    proxy.drip(0.05, times=2, path_contains="/manifests/", headers_too=headers_too)
     start = time.monotonic()
     error = ended_within(6.0, lambda: client.manifest(f"{through(proxy)}/{SEED}"))
     elapsed = time.monotonic() - start
@@ -192,13 +196,35 @@ def test_a_slow_drip_ends_at_the_deadline(proxy: FaultProxy, registry: str) -> N
     assert all(0 < count < size // 4 for count in sent), (sent, size)
 
 
-def test_the_drip_really_delivers_the_whole_body_to_a_patient_reader(proxy: FaultProxy, registry: str) -> None:
+def test_the_drip_really_delivers_the_whole_answer_to_a_patient_reader(proxy: FaultProxy, registry: str) -> None:
     """The fixture itself: without a deadline the dripped answer is complete, just slow."""
     whole = requests.get(f"http://{registry}{MANIFEST_PATH}", timeout=5, headers={"Accept": ACCEPT})
     proxy.drip(0.001, path_contains="/manifests/")
-    dripped = requests.get(f"{proxy.url}{MANIFEST_PATH}", timeout=5, headers={"Accept": ACCEPT})
-    assert dripped.content == whole.content
-    assert written(proxy, 1) == [len(whole.content)]
+    proxy.drip(0.001, path_contains="/manifests/", headers_too=True)
+    for _ in range(2):
+        dripped = requests.get(f"{proxy.url}{MANIFEST_PATH}", timeout=5, headers={"Accept": ACCEPT})
+        assert dripped.content == whole.content
+        assert dripped.headers["Docker-Content-Digest"] == whole.headers["Docker-Content-Digest"]
+    body, headers_and_body = written(proxy, 2)
+    assert body == len(whole.content)
+    assert headers_and_body > body + 100
+
+
+def test_a_token_service_that_trickles_its_tls_handshake_ends_at_the_deadline(proxy: FaultProxy) -> None:
+    """The deadline also holds before any HTTP: in the TLS handshake with an https realm."""
+    with Trickle(TLS_RECORD, seconds=0.05) as trickle:
+        realm = f"https://localhost:{trickle.port}/token"
+        proxy.fail(401, path_contains="/manifests/", headers=bearer(realm))
+        # CPython bounds a whole TLS handshake by the socket timeout: keep that out of reach
+        client = quick_client(credentials=lambda _host: CREDENTIALS, timeout=5.0, deadline=1.0)
+        start = time.monotonic()
+        error = ended_within(4.0, lambda: client.digest(f"{through(proxy)}/{SEED}"))
+        elapsed = time.monotonic() - start
+    assert isinstance(error, RegistryDeadlineExceeded)
+    assert str(error) == (f"{through(proxy)}: token service {realm!r}: no complete answer within the 1 s "
+                          "deadline (it stalls or is too slow: retry later)")
+    assert 1.0 <= elapsed < 2.5
+    assert trickle.connections == 1
 
 
 @pytest.mark.parametrize("declare", [False, True], ids=["chunked", "content-length"])
