@@ -212,8 +212,7 @@ class RegistryClient:
 
     def tags(self, repository: str, page_size: int = 100) -> list[str]:
         ref = imageref.parse(repository)
-        first = self._url(ref, f"tags/list?n={page_size}")
-        url: str | None = first
+        url: str | None = self._url(ref, f"tags/list?n={page_size}")
         found: list[str] = []
         pages = 0
         while url:
@@ -227,7 +226,7 @@ class RegistryClient:
             except (ValueError, AttributeError):
                 raise RegistryError(f"{repository}: tag list is not JSON") from None
             link = _NEXT.search(answer.headers.get("Link", ""))
-            url = _next_page(repository, first, url, link.group(1)) if link else None
+            url = next_page_url(repository, url, link.group(1)) if link else None
         return found
 
     # -- plumbing --------------------------------------------------------------------------
@@ -349,7 +348,7 @@ class RegistryClient:
     def _token(self, domain: str, url: str, params: dict[str, str], scope: str,
                creds: tuple[str, str] | None) -> str:
         realm = params["realm"]
-        _check_realm(domain, url, realm, creds is not None)
+        check_token_realm(domain, url, realm, creds is not None)
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         try:
             answer = self._exchange("GET", realm, {"Accept": "application/json"}, params=query, auth=creds,
@@ -406,30 +405,36 @@ def _origin(url: str) -> tuple[str, str, int]:
     return scheme, parts.hostname or "", port
 
 
-def _next_page(repository: str, first: str, url: str, link: str) -> str:
-    """The next page's URL from a `Link` header: only ever on the registry itself (the request carries
-    the registry's credentials)."""
+def next_page_url(repository: str, url: str, link: str) -> str:
+    """The URL of the next page of tags that a `Link` header names, relative to `url` (the page that named
+    it): only ever on the same registry (scheme, host and port), for the request carries its credentials."""
     if not _PLAIN_URL.fullmatch(link):
         raise RegistryOffsite(f"{repository}: the registry's link to the next page of tags, {link!r}, is not "
                               "a plain URL; the listing stopped (the registry's Link header is broken or hostile)")
     target = urllib.parse.urljoin(url, link)
-    if _origin(target) != _origin(first):
-        scheme, host, port = _origin(first)
+    if _origin(target) != _origin(url):
+        parts = urllib.parse.urlsplit(url)
         raise RegistryOffsite(f"{repository}: the registry's link to the next page of tags, {link!r}, leaves "
-                              f"the registry {scheme}://{host}:{port}; only links on the registry itself are "
-                              "followed (the registry's Link header is broken or hostile)")
+                              f"the registry {parts.scheme}://{parts.netloc}; only links on the registry itself "
+                              "are followed (the registry's Link header is broken or hostile)")
     return target
 
 
-def _check_realm(domain: str, url: str, realm: str, with_credentials: bool) -> None:
-    """Credentials go to a token service over https, or over http on the registry's own host when the
-    registry itself is plain http; anything else would hand them, in clear, to whoever the registry names."""
+def check_token_realm(domain: str, url: str, realm: str, with_credentials: bool) -> None:
+    """Whether the token service `realm`, named in the answer to `url`, may be asked (with the credentials
+    when `with_credentials`). Credentials go over https, or over plain http only to the host of a registry
+    that is itself plain http: anything else would hand them, in clear, to whoever the registry names."""
     scheme, host, _ = _origin(realm)
     if scheme not in _DEFAULT_PORTS or not host or not _PLAIN_URL.fullmatch(realm):
         raise RegistryAuthError(f"{domain}: the token service {realm!r} is not an http(s) URL "
                                 "(the registry's WWW-Authenticate header is broken)")
+    if not with_credentials or scheme == "https":
+        return
     registry_scheme, registry_host, _ = _origin(url)
-    if with_credentials and scheme != "https" and (registry_scheme, registry_host) != ("http", host):
+    if registry_scheme != "http":
+        raise RegistryOffsite(f"{domain}: credentials not sent to the token service {realm!r}: plain http, "
+                              "although the registry itself is https (a token service must use https)")
+    if host != registry_host:
         raise RegistryOffsite(f"{domain}: credentials not sent to the token service {realm!r}: plain http on "
                               f"another host than {registry_host} (a token service must use https, or be on "
                               "the registry's own host)")

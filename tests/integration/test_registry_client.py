@@ -6,7 +6,6 @@ is not read to its end, and neither a `Link` nor a token realm takes the credent
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 import time
@@ -25,6 +24,8 @@ from builder.registry import (
     RegistryNotFound,
     RegistryOffsite,
     RegistryTooLarge,
+    check_token_realm,
+    next_page_url,
 )
 from tests.integration.faultproxy import FaultProxy
 from tests.integration.recorder import RecordingServer
@@ -118,31 +119,13 @@ def test_basic_auth(auth_registry: str, registry: str) -> None:
 
 def test_bearer_token_flow(proxy: FaultProxy) -> None:
     """The WWW-Authenticate Bearer dance of Docker Hub and GHCR, against a token service of our own."""
-    seen: list[str] = []
-
-    class Tokens(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            body = json.dumps({"token": "t0ken"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tokens)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        realm = f"http://127.0.0.1:{server.server_address[1]}/token"
+    with RecordingServer({"token": "t0ken"}) as tokens:
+        realm = tokens.url_for("127.0.0.1", "/token")
         challenge = f'Bearer realm="{realm}",service="registry.test",scope="repository:library/debian:pull"'
         proxy.fail(401, times=1, path_contains="/manifests/", headers={"WWW-Authenticate": challenge})
         assert quick_client().digest(f"{through(proxy)}/{SEED}").startswith("sha256:")
-        assert seen == ["/token?service=registry.test&scope=repository%3Alibrary%2Fdebian%3Apull"]
-    finally:
-        server.shutdown()
+    assert [request.path for request in tokens.requests] == [
+        "/token?service=registry.test&scope=repository%3Alibrary%2Fdebian%3Apull"]
 
 
 # -- what a registry is not trusted with ------------------------------------------------------------------
@@ -306,3 +289,83 @@ def test_token_realms_that_may_be_asked(proxy: FaultProxy, host: str, credential
         client = quick_client(credentials=lambda _host: credentials)
         assert client.digest(f"{through(proxy)}/{SEED}").startswith("sha256:")
     assert [request.headers.get("Authorization") for request in tokens.requests] == [authorization]
+
+
+PAGE = "http://127.0.0.1:5000/v2/library/debian/tags/list?n=1"
+LEAVES = ("r/x: the registry's link to the next page of tags, {!r}, leaves the registry http://127.0.0.1:5000; "
+          "only links on the registry itself are followed (the registry's Link header is broken or hostile)")
+NOT_PLAIN = ("r/x: the registry's link to the next page of tags, {!r}, is not a plain URL; the listing stopped "
+             "(the registry's Link header is broken or hostile)")
+
+
+@pytest.mark.parametrize(("link", "expected"), [
+    ("/v2/library/debian/tags/list?last=a&n=1", "http://127.0.0.1:5000/v2/library/debian/tags/list?last=a&n=1"),
+    ("http://127.0.0.1:5000/v2/x/tags/list?last=a", "http://127.0.0.1:5000/v2/x/tags/list?last=a"),
+    ("HTTP://127.0.0.1:5000/v2/x", "http://127.0.0.1:5000/v2/x"),
+    ("?last=a", "http://127.0.0.1:5000/v2/library/debian/tags/list?last=a"),
+])
+def test_next_page_links_on_the_registry(link: str, expected: str) -> None:
+    assert next_page_url("r/x", PAGE, link).lower() == expected.lower()
+
+
+@pytest.mark.parametrize(("link", "message"), [
+    ("http://127.0.0.1:5001/v2/x/tags/list", LEAVES),       # another port
+    ("http://localhost:5000/v2/x/tags/list", LEAVES),       # another name for the same address
+    ("https://127.0.0.1:5000/v2/x/tags/list", LEAVES),      # another scheme
+    ("//evil.example/v2/x/tags/list", LEAVES),              # scheme-relative
+    ("http://127.0.0.1:5000@evil.example/v2/x", LEAVES),    # user info that looks like the registry
+    ("http://127.0.0.1:5000.evil.example/v2/x", LEAVES),
+    ("http://127.0.0.1:99999/v2/x", LEAVES),                # no port at all
+    ("/v2/x/tags/list?last=\x1b[2J", NOT_PLAIN),
+    ("/v2/x/tags/list?last=a b", NOT_PLAIN),
+    ("/v2/x/tags/list?last=\u202e", NOT_PLAIN),
+])
+def test_next_page_links_off_the_registry_are_refused(link: str, message: str) -> None:
+    with pytest.raises(RegistryOffsite) as caught:
+        next_page_url("r/x", PAGE, link)
+    assert str(caught.value) == message.format(link)
+    assert str(caught.value).isprintable()
+
+
+HTTP_REGISTRY = "http://127.0.0.1:5000/v2/x/manifests/1"
+HTTPS_REGISTRY = "https://registry.example/v2/x/manifests/1"
+
+
+@pytest.mark.parametrize(("url", "realm", "with_credentials"), [
+    (HTTP_REGISTRY, "http://127.0.0.1:5001/token", True),        # the registry's host, another port
+    (HTTP_REGISTRY, "HTTP://127.0.0.1/token", True),
+    (HTTP_REGISTRY, "https://auth.example/token", True),         # any host over https
+    (HTTPS_REGISTRY, "https://auth.example/token", True),
+    (HTTP_REGISTRY, "http://auth.example/token", False),         # nothing secret to send
+])
+def test_token_realms_that_may_have_the_credentials(url: str, realm: str, with_credentials: bool) -> None:
+    check_token_realm("reg", url, realm, with_credentials)
+
+
+OTHER_HOST = ("reg: credentials not sent to the token service {!r}: plain http on another host than 127.0.0.1 "
+              "(a token service must use https, or be on the registry's own host)")
+DOWNGRADE = ("reg: credentials not sent to the token service {!r}: plain http, although the registry itself is "
+             "https (a token service must use https)")
+NOT_HTTP = "reg: the token service {!r} is not an http(s) URL (the registry's WWW-Authenticate header is broken)"
+
+
+@pytest.mark.parametrize(("url", "realm", "error", "message"), [
+    (HTTP_REGISTRY, "http://localhost:5001/token", RegistryOffsite, OTHER_HOST),
+    (HTTP_REGISTRY, "http://127.0.0.1.evil.example/token", RegistryOffsite, OTHER_HOST),
+    (HTTP_REGISTRY, "http://127.0.0.1@evil.example/token", RegistryOffsite, OTHER_HOST),
+    (HTTP_REGISTRY, "http://evil.example#@127.0.0.1/token", RegistryOffsite, OTHER_HOST),
+    (HTTP_REGISTRY, "http://[::1]:5001/token", RegistryOffsite, OTHER_HOST),
+    (HTTPS_REGISTRY, "http://registry.example/token", RegistryOffsite, DOWNGRADE),
+    (HTTP_REGISTRY, "ftp://127.0.0.1/token", RegistryAuthError, NOT_HTTP),
+    (HTTP_REGISTRY, "file:///etc/passwd", RegistryAuthError, NOT_HTTP),
+    (HTTP_REGISTRY, "https:///token", RegistryAuthError, NOT_HTTP),
+    (HTTP_REGISTRY, "https://auth.example/token\n::warning::x", RegistryAuthError, NOT_HTTP),
+    (HTTP_REGISTRY, "https://auth.example/\x1b]8;;x\x07token", RegistryAuthError, NOT_HTTP),
+])
+def test_token_realms_that_may_not_have_the_credentials(url: str, realm: str, error: type[Exception],
+                                                        message: str) -> None:
+    with pytest.raises(error) as caught:
+        check_token_realm("reg", url, realm, with_credentials=True)
+    assert type(caught.value) is error
+    assert str(caught.value) == message.format(realm)
+    assert str(caught.value).isprintable()
