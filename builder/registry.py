@@ -127,7 +127,8 @@ def docker_config_credentials(environ: Mapping[str, str] | None = None) -> Crede
 
 
 class RegistryClient:
-    """`timeout` bounds each connect and read, `deadline` a whole request (body included)."""
+    """`timeout` bounds each connect and read, `deadline` a whole request (body included). A given
+    `session` gets the client's adapters mounted: they are what enforce the deadline."""
 
     def __init__(self, credentials: Credentials | None = None, *, timeout: float = 10.0,
                  deadline: float = DEADLINE, retries: int = 4, backoff: float = 0.5, max_wait: float = 30.0,

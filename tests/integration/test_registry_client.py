@@ -133,9 +133,10 @@ CREDENTIALS = ("builder", "s3cret")
 MANIFEST_PATH = "/v2/library/debian/manifests/bookworm-slim"
 
 
-def ended_within(seconds: float, call: Callable[[], object]) -> BaseException | None:
-    """Run `call` in a thread; fail unless it ends within `seconds`. Its exception, or None."""
+def ended_within(seconds: float, call: Callable[[], object]) -> tuple[BaseException | None, float]:
+    """Run `call` in a thread; fail unless it ends within `seconds`. Its exception (or None), and how long it took."""
     caught: list[BaseException] = []
+    start = time.monotonic()
 
     def run() -> None:
         try:
@@ -147,7 +148,7 @@ def ended_within(seconds: float, call: Callable[[], object]) -> BaseException | 
     worker.start()
     worker.join(seconds)
     assert not worker.is_alive(), f"still waiting for an answer after {seconds} s"
-    return caught[0] if caught else None
+    return (caught[0] if caught else None), time.monotonic() - start
 
 
 def written(proxy: FaultProxy, expected: int) -> list[int]:
@@ -167,9 +168,7 @@ def test_a_slow_drip_ends_at_the_deadline(proxy: FaultProxy, registry: str, head
     client.digest(f"{through(proxy)}/{SEED}")  # the first drip comes on a connection kept alive from here
     # 20 bytes a second: the whole answer would take half a minute
     proxy.drip(0.05, times=2, path_contains="/manifests/", headers_too=headers_too)
-    start = time.monotonic()
-    error = ended_within(6.0, lambda: client.manifest(f"{through(proxy)}/{SEED}"))
-    elapsed = time.monotonic() - start
+    error, elapsed = ended_within(6.0, lambda: client.manifest(f"{through(proxy)}/{SEED}"))
     assert isinstance(error, RegistryDeadlineExceeded)
     assert str(error) == (f"GET {proxy.url}{MANIFEST_PATH}: no complete answer within the 1 s deadline, "
                           "2 attempts (the registry, or the network to it, stalls or is too slow: retry later)")
@@ -200,9 +199,7 @@ def test_a_token_service_that_trickles_its_tls_handshake_ends_at_the_deadline(pr
         proxy.fail(401, path_contains="/manifests/", headers=bearer(realm))
         # CPython bounds a whole TLS handshake by the socket timeout: keep that out of reach
         client = quick_client(credentials=lambda _host: CREDENTIALS, timeout=5.0, deadline=1.0)
-        start = time.monotonic()
-        error = ended_within(4.0, lambda: client.digest(f"{through(proxy)}/{SEED}"))
-        elapsed = time.monotonic() - start
+        error, elapsed = ended_within(4.0, lambda: client.digest(f"{through(proxy)}/{SEED}"))
     assert isinstance(error, RegistryDeadlineExceeded)
     assert str(error) == (f"{through(proxy)}: token service {realm!r}: no complete answer within the 1 s "
                           "deadline (it stalls or is too slow: retry later)")
@@ -214,7 +211,7 @@ def test_a_token_service_that_trickles_its_tls_handshake_ends_at_the_deadline(pr
 def test_an_oversize_manifest_is_not_read_to_its_end(proxy: FaultProxy, declare: bool) -> None:
     size = 64 * 2**20
     proxy.inflate(size, path_contains="/manifests/", declare=declare)
-    error = ended_within(20.0, lambda: quick_client().manifest(f"{through(proxy)}/{SEED}"))
+    error, _ = ended_within(20.0, lambda: quick_client().manifest(f"{through(proxy)}/{SEED}"))
     assert isinstance(error, RegistryTooLarge)
     assert str(error) == (f"GET {proxy.url}{MANIFEST_PATH}: a manifest larger than {MAX_MANIFEST} bytes, "
                           "reading stopped (no registry sends that much for it: check the reference and what "
