@@ -14,11 +14,13 @@ from builder.commands import (
     cmd_build,
     cmd_catalog,
     cmd_check_pins,
+    cmd_keygen,
     cmd_lint,
     cmd_plan,
     cmd_release,
     cmd_render,
     cmd_schema,
+    cmd_verify,
     cmd_watch,
 )
 from builder.errors import BuilderError
@@ -73,7 +75,31 @@ def parser() -> argparse.ArgumentParser:
                    help="also rebuild images with package updates in their apt sources (as `builder watch`)")
     p.set_defaults(func=cmd_build)
     _release_commands(sub)
+    _signing_commands(sub)
     return top
+
+
+def _signing_commands(sub: Any) -> None:
+    p = sub.add_parser("verify", help="consumers: signature, attestations, channel membership, staleness",
+                       description="Verify each image: signed (cosign format) by a trusted, unrevoked key; a "
+                       "release of the channel (its catalog); its SBOM, SLSA provenance and OpenVEX attestations "
+                       "verify and name its digest; no newer release of its line. Exit 0: verified; 17: not "
+                       "signed or invalid; 18: not from this channel; 19: stale (the worst over all REFs).")
+    p.add_argument("refs", nargs="+", metavar="REF", help="image references, by tag or digest")
+    p.add_argument("--key", action="append", default=[], metavar="FILE",
+                   help="a trusted public key (PEM); repeatable (default: [tool.builder] trusted_keys)")
+    p.add_argument("--revoked-key", action="append", default=[], metavar="FILE",
+                   help="a revoked public key: its signatures count for nothing; repeatable")
+    p.add_argument("--catalog", help="the channel's index.json (default: this channel's)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("keygen", help="a signing key pair in cosign's formats",
+                       description="Write PREFIX.key (ECDSA P-256, encrypted with the password in "
+                       "BUILDER_SIGNING_KEY_PASSWORD or asked for, cosign's format, mode 0600) and PREFIX.pub.")
+    p.add_argument("--output-prefix", default="cosign", metavar="PREFIX", help="default: cosign")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=cmd_keygen)
 
 
 def _release_commands(sub: Any) -> None:

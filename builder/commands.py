@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import difflib
 import json
 import sys
@@ -45,6 +46,10 @@ from builder.errors import (
 from builder.fsutil import read_if_exists, write_atomic
 from builder.graph import Channel
 from builder.settings import Settings
+from builder.signing import hooks as signing_hooks
+from builder.signing import keys as signing_keys
+from builder.signing import store as signing_store
+from builder.signing import verify as signing_verify
 
 SCHEMA_FILE = "recipe.schema.json"
 OVERLAY_SCHEMA_FILE = "overlay.schema.json"
@@ -263,9 +268,13 @@ def cmd_release(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"{len(steps)} release(s) planned; nothing changed (--dry-run)")
         return 0
+    signer = signing_hooks.signer(ctx.settings, ctx.channel)  # a bad key fails before any tag moves
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     for step in steps:
-        release.execute(ctx.settings, ctx.channel, step, client)
+        signing_hooks.sign_step(signer, ctx.settings, ctx.channel, step, today)  # before its tags point at it
+        release.execute(ctx.settings, ctx.channel, step, client, today=today)
         print(f"released {step.image} {step.version}")
+    signing_hooks.finish(signer, ctx.settings, selected)
     catalog.write(ctx.settings, ctx.channel)
     print(f"{len(steps)} image(s) released")
     return 0
@@ -273,7 +282,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_catalog(args: argparse.Namespace) -> int:
     ctx = _load(args)
-    for path in catalog.write(ctx.settings, ctx.channel):
+    for path in [*catalog.write(ctx.settings, ctx.channel), *signing_hooks.publish(ctx.settings)]:
         print(f"wrote {path.relative_to(ctx.settings.root)}")
     return 0
 
@@ -340,3 +349,43 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    prefix = Path(args.output_prefix)
+    private, public = prefix.with_name(prefix.name + ".key"), prefix.with_name(prefix.name + ".pub")
+    existing = [str(p) for p in (private, public) if p.exists() or p.is_symlink()]
+    if existing and not args.force:
+        raise UsageError(f"{', '.join(existing)} already exist(s): choose another --output-prefix, or --force")
+    password = signing_keys.password_from_env_or_prompt()
+    key = signing_keys.generate()
+    signing_keys.write_pair(key, password, private, public)
+    print(f"wrote {private} (encrypted private key: keep it secret) and {public}")
+    print(f"key id {key.public.id}: add {public} to [tool.builder] trusted_keys")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve() if args.root else settings_mod.find_root(Path.cwd())
+    settings = settings_mod.load(root)
+    trusted = [signing_keys.load_public(Path(p)) for p in args.key] or \
+        [signing_keys.load_public(p) for p in settings.trusted_keys]
+    if not trusted:
+        raise UsageError("no trusted keys: pass --key FILE (the channel publishes its keys in base-images/keys/), "
+                         "or set [tool.builder] trusted_keys")
+    revoked = [signing_keys.load_public(Path(p)) for p in args.revoked_key] + \
+        [signing_keys.load_public(p) for p in settings.revoked_keys]
+    catalog_path = Path(args.catalog) if args.catalog else settings.output_dir / "index.json"
+    try:
+        index = json.loads(catalog_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{catalog_path}: cannot read the channel catalog ({exc}); "
+                         "pass --catalog PATH to base-images/index.json") from None
+    store = signing_store.Store(registry.docker_config_credentials())
+    verdicts = [signing_verify.verify(ref, store, trusted, revoked, index) for ref in args.refs]
+    if args.json:
+        report.emit_json({"images": [v.as_json() for v in verdicts]})
+    else:
+        for verdict in verdicts:
+            print("\n".join(verdict.lines()))
+    return signing_verify.worst(verdicts)

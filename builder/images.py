@@ -125,11 +125,11 @@ def effective_spec(image: ImageSpec) -> Spec:
 def spec_sha256(image: ImageSpec) -> str:
     """A hash of everything in the recipe that shapes this image (its version aside).
 
-    Other variants do not count, and neither does `version`, which releases bump.
+    Other variants do not count, and neither do `version`, which releases bump, and `vex`.
     """
     # Defaults are left out, so a new optional field in the model changes no hash.
     recipe = image.recipe.model_dump(mode="json", by_alias=True, exclude_defaults=True,
-                                     exclude={"variants", "version"})
+                                     exclude={"variants", "version", "vex"})
     variant = (image.variant.model_dump(mode="json", by_alias=True, exclude_defaults=True)
                if image.variant else None)
     shaped: dict[str, object] = {"recipe": recipe, "variant": variant}

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from builder import distroless, names
+from builder.signing.vexentry import VexEntry
 
 Distro = Literal["debian", "ubuntu", "alpine"]
 # hardened: the upstream base with the packages installed the usual way, then hardened.
@@ -247,6 +248,8 @@ class Recipe(_Frozen):
     files: tuple[FileEntry, ...] = Field((), description="Committed files copied into the image")
     variants: tuple[Variant, ...] = ()
     tests: tuple[TestSpec, ...] = ()
+    vex: tuple[VexEntry, ...] = Field((), description="Statements about CVEs for the release's OpenVEX "
+                                      "attestation: not_affected (with a justification) or under_investigation")
 
     @field_validator("variants", "tests")
     @classmethod

@@ -17,7 +17,7 @@ _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url",
         "apt_mirrors", "cache_dir", "github_repository", "github_api_url", "reviewers", "git_remote",
-        "auto_release")
+        "auto_release", "trusted_keys", "revoked_keys", "require_signing")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,11 @@ class Settings:
     reviewers: tuple[str, ...] = ()
     git_remote: str = "origin"
     auto_release: str = "none"  # none | patch: release patch-level rebuilds as soon as they pass
+    # Public keys (PEM files, relative to the root) that verify the channel's signatures, and
+    # those no longer trusted: several trusted keys let a new key take over before the old goes.
+    trusted_keys: tuple[Path, ...] = ()
+    revoked_keys: tuple[Path, ...] = ()
+    require_signing: bool = False  # a release without BUILDER_SIGNING_KEY fails (else: a warning)
 
     def image_repository(self, name: str) -> str:
         """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
@@ -81,7 +86,7 @@ def load(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
         if override is not None:
             if key.endswith("_mirrors"):
                 table[key] = _parse_mirrors(override)
-            elif key == "reviewers":
+            elif key in ("reviewers", "trusted_keys", "revoked_keys"):
                 table[key] = [r.strip() for r in override.split(",") if r.strip()]
             else:
                 table[key] = override
@@ -141,6 +146,9 @@ def _validate(root: Path, table: dict[str, object]) -> Settings:
         reviewers=_names(table.get("reviewers", [])),
         git_remote=str(table.get("git_remote", "origin")),
         auto_release=_auto_release(table.get("auto_release", "none")),
+        trusted_keys=tuple(root / p for p in _paths("trusted_keys", table.get("trusted_keys", []))),
+        revoked_keys=tuple(root / p for p in _paths("revoked_keys", table.get("revoked_keys", []))),
+        require_signing=_flag("require_signing", table.get("require_signing", False)),
     )
 
 
@@ -148,6 +156,21 @@ def _auto_release(value: object) -> str:
     if value not in ("none", "patch"):
         raise ConfigError(f"[tool.builder] auto_release: {value!r} is not one of none, patch")
     return str(value)
+
+
+def _paths(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"[tool.builder] {key}: expected a list of public key files (PEM), "
+                          "e.g. [\"keys/cosign.pub\"]")
+    return tuple(value)
+
+
+def _flag(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):  # from the environment
+        return value == "true"
+    raise ConfigError(f"[tool.builder] {key}: {value!r} is not true or false")
 
 
 def _names(value: object) -> tuple[str, ...]:

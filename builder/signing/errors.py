@@ -1,0 +1,35 @@
+"""Signing and verification errors, each with its own exit code (README: exit codes)."""
+
+from __future__ import annotations
+
+from builder.errors import BuilderError
+
+
+class SigningError(BuilderError):
+    """A key is missing, unreadable or wrongly protected, or a signature could not be published."""
+
+    exit_code = 16
+
+
+class NotSigned(BuilderError):
+    """`verify`: no valid signature by a trusted, unrevoked key, or an attestation does not verify."""
+
+    exit_code = 17
+
+
+class NotInChannel(BuilderError):
+    """`verify`: the digest is not a release of this channel."""
+
+    exit_code = 18
+
+
+class StaleRelease(BuilderError):
+    """`verify`: a release of the channel, but a newer release of the same line exists."""
+
+    exit_code = 19
+
+
+def shown(value: object) -> str:
+    """`value` as text for a message: control characters escaped, so nothing a registry or a file
+    says can rewrite the terminal or forge another line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))

@@ -1,0 +1,50 @@
+"""The release and catalog commands' calls into signing, kept in one place so that the commands
+stay short: choose the key, sign each step before its tags move, sign what earlier runs missed,
+publish keys and policies."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from builder import lock as lockfile
+from builder import registry, render
+from builder.graph import Channel
+from builder.release import Step
+from builder.releases import Release
+from builder.settings import Settings
+from builder.signing import admission, sign
+from builder.signing.store import Store
+
+
+def signer(settings: Settings, channel: Channel) -> sign.Signer | None:
+    """The release's signer; None (with a warning, every run) when no key is set and none is required."""
+    key = sign.key_from_env(settings)
+    if key is None:
+        print(sign.warn_unsigned(), file=sys.stderr)
+        return None
+    return sign.Signer(settings, channel, key, Store(registry.docker_config_credentials()))
+
+
+def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, step: Step, today: str) -> None:
+    """Sign and attest the candidate of `step` as the release it is about to become."""
+    if signer is None:
+        return
+    lock = lockfile.read(render.output_dir(settings, channel.images[step.image]) / lockfile.LOCK_NAME)
+    assert lock is not None  # noqa: S101 - the step was planned from it
+    release = Release(version=step.version, date=today, lock=lock,
+                      tags=tuple(m.tag for m in step.moves if m.action != "hold"))
+    signed = signer.sign(step.image, release)
+    print(f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
+          f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)")
+
+
+def finish(signer: sign.Signer | None, settings: Settings, selected: list[str]) -> list[Path]:
+    """Sign the releases of `selected` an earlier run left unsigned; publish keys and policies."""
+    if signer is not None:
+        signer.sign_missing(selected, print)
+    return publish(settings)
+
+
+def publish(settings: Settings) -> list[Path]:
+    return admission.write(settings)
