@@ -67,7 +67,7 @@ def open_envelope(data: bytes, keys: list[PublicKey]) -> tuple[Attestation, Publ
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise NotSigned("an attestation is not a DSSE envelope (payloadType, payload, signatures)") from None
     if payload_type != PAYLOAD_TYPE:
-        raise NotSigned(f"an attestation has payload type {shown(payload_type)!r}, not {PAYLOAD_TYPE!r}")
+        raise NotSigned(f"an attestation has payload type '{shown(payload_type)}', not {PAYLOAD_TYPE!r}")
     signed = pae(payload_type, payload)
     key = next((k for k in keys for s in signatures if k.verifies(signed, s)), None)
     if key is None:

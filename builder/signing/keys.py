@@ -79,8 +79,10 @@ def generate() -> SigningKey:
     return SigningKey(ec.generate_private_key(ec.SECP256R1()))
 
 
-def _pem(kind: str, der: bytes) -> bytes:
-    body = base64.encodebytes(der).decode("ascii")
+def pem(kind: str, der: bytes) -> bytes:
+    """A PEM block of type `kind`."""
+    text = base64.b64encode(der).decode("ascii")
+    body = "".join(text[i:i + 64] + "\n" for i in range(0, len(text), 64))  # as Go's encoding/pem
     return f"-----BEGIN {kind}-----\n{body}-----END {kind}-----\n".encode("ascii")
 
 
@@ -88,15 +90,19 @@ def encrypt(key: SigningKey, password: str, *, salt: bytes | None = None, nonce:
     """The private key as cosign writes it (`salt` and `nonce` fixed only by tests)."""
     der = key.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
+    return pem(PRIVATE_PEM, seal(der, password, salt=salt, nonce=nonce))
+
+
+def seal(plaintext: bytes, password: str, *, salt: bytes | None = None, nonce: bytes | None = None) -> bytes:
+    """go-securesystemslib's `encrypted` JSON document of `plaintext` (scrypt at its legacy strength)."""
     salt = salt if salt is not None else os.urandom(32)
     nonce = nonce if nonce is not None else os.urandom(nacl.secret.SecretBox.NONCE_SIZE)
     params = SCRYPT_PARAMS[0]
-    box = nacl.secret.SecretBox(_derive(password, salt, params))
-    sealed = box.encrypt(der, nonce).ciphertext
+    sealed = nacl.secret.SecretBox(_derive(password, salt, params)).encrypt(plaintext, nonce).ciphertext
     document = {"kdf": {"name": "scrypt", "params": params, "salt": base64.b64encode(salt).decode()},
                 "cipher": {"name": "nacl/secretbox", "nonce": base64.b64encode(nonce).decode()},
                 "ciphertext": base64.b64encode(sealed).decode()}
-    return _pem(PRIVATE_PEM, json.dumps(document, separators=(",", ":")).encode())
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 def _derive(password: str, salt: bytes, params: dict[str, int]) -> bytes:

@@ -46,11 +46,11 @@ def parse(data: bytes) -> Claim:
         raise NotSigned("the signed payload is not a simple-signing document (critical.identity, "
                         "critical.image, critical.type)") from None
     if kind != TYPE:
-        raise NotSigned(f"the signed payload is of type {shown(kind)!r}, not {TYPE!r}")
+        raise NotSigned(f"the signed payload is of type '{shown(kind)}', not {TYPE!r}")
     if not isinstance(digest, str) or not imageref.is_sha256_digest(digest):
-        raise NotSigned(f"the signed payload names no sha256 digest ({shown(digest)!r})")
+        raise NotSigned(f"the signed payload names no sha256 digest ('{shown(digest)}')")
     try:
         ref = imageref.parse(str(reference))
     except imageref.ReferenceError:
-        raise NotSigned(f"the signed payload names no image reference ({shown(reference)!r})") from None
+        raise NotSigned(f"the signed payload names no image reference ('{shown(reference)}')") from None
     return Claim(ref.repository, digest)

@@ -83,7 +83,7 @@ def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list
     try:
         ref = imageref.parse(reference)
     except imageref.ReferenceError:
-        raise UsageError(f"{shown(reference)!r} is not an image reference (REGISTRY/PATH:TAG or @sha256:...)") from None
+        raise UsageError(f"'{shown(reference)}' is not an image reference (REGISTRY/PATH:TAG or @sha256:...)") from None
     digest = ref.digest or store.digest(reference)
     verdict = Verdict(reference, ref.repository, digest)
     gone = {k.id for k in revoked}
