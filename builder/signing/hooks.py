@@ -19,6 +19,7 @@ from builder.signing.store import Store
 
 def signer(settings: Settings, channel: Channel) -> sign.Signer | None:
     """The release's signer; None (with a warning, every run) when no key is set and none is required."""
+    admission.key_sets(settings)  # unreadable trusted or revoked keys fail now, before any tag moves
     key = sign.key_from_env(settings)
     if key is None:
         print(sign.warn_unsigned(), file=sys.stderr)
@@ -34,7 +35,7 @@ def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, 
     assert lock is not None  # noqa: S101 - the step was planned from it
     release = Release(version=step.version, date=today, lock=lock,
                       tags=tuple(m.tag for m in step.moves if m.action != "hold"))
-    signed = signer.sign(step.image, release)
+    signed = signer.sign(step.image, release).signed
     print(f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
           f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)")
 

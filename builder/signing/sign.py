@@ -96,6 +96,12 @@ def key_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -
 
 
 @dataclass(frozen=True)
+class Outcome:
+    signed: Signed
+    added: int  # signatures and attestations this run put in the registry
+
+
+@dataclass(frozen=True)
 class Signer:
     settings: Settings
     channel: Channel
@@ -103,7 +109,7 @@ class Signer:
     store: Store
     environ: Mapping[str, str] | None = None
 
-    def sign(self, image_id: str, release: Release) -> Signed:
+    def sign(self, image_id: str, release: Release) -> Outcome:
         """Sign and attest `release` of `image_id` (what is missing of it), then record it."""
         image = self.channel.images[image_id]
         result = release.lock.result
@@ -111,11 +117,11 @@ class Signer:
         repository, digest = result.repository, result.digest
         try:
             subjects = [digest, *self.store.platform_digests(f"{repository}@{digest}").values()]
-            signature = ""
+            signature, added = "", 0
             for subject in subjects:
-                found = self._sign_one(repository, subject)
-                signature = signature or found
-            attestations = self._attest(repository, digest, self._statements(image, release))
+                found, count = self._sign_one(repository, subject)
+                signature, added = signature or found, added + count
+            attestations, count = self._attest(repository, digest, self._statements(image, release))
         except RegistryError as exc:
             raise SigningError(f"{image_id} {release.version}: signing {repository}@{digest[:19]} failed: "
                                f"{exc.message}; the release is not recorded as signed (run `builder release` "
@@ -127,7 +133,7 @@ class Signer:
         kept = tuple(s for s in record.signed if not (s.digest == digest and s.key == signed.key))
         updated = SignedRecord(image=image_id, signed=(*kept, signed))
         write_atomic(path, json.dumps(updated.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
-        return signed
+        return Outcome(signed, added + count)
 
     def sign_missing(self, image_ids: list[str], say: Say) -> int:
         """Sign every release of `image_ids` not recorded as signed with this key; how many were."""
@@ -138,23 +144,28 @@ class Signer:
             signed = read_record(folder / SIGNATURES_NAME, image_id)
             for release in record.releases:
                 if release.lock.result and not signed.has(release.lock.result.digest, self.key.public.id):
-                    self.sign(image_id, release)
-                    say(f"signed {image_id} {release.version} (released before it was signed)")
+                    if self.sign(image_id, release).added:
+                        say(f"signed {image_id} {release.version} (released before it was signed)")
+                    else:
+                        say(f"recorded {image_id} {release.version} as signed (the registry has its signature "
+                            "and attestations)")
                     count += 1
         return count
 
-    def _sign_one(self, repository: str, digest: str) -> str:
+    def _sign_one(self, repository: str, digest: str) -> tuple[str, int]:
+        """The `.sig` manifest's digest, and how many signatures were added (0 or 1)."""
         payload = simplesigning.payload(repository, digest)
         existing = self.store.attached(repository, digest, "sig")
         for layer in existing:
             if layer.digest == sha256(payload) and _verifies(self.key.public, payload, layer):
-                return self.store.digest(f"{repository}:{tag_for(digest, 'sig')}")
+                return self.store.digest(f"{repository}:{tag_for(digest, 'sig')}"), 0
         signature = base64.b64encode(self.key.sign(payload)).decode()
         layer = Layer(simplesigning.MEDIA_TYPE, sha256(payload), len(payload),
                       {simplesigning.SIGNATURE_ANNOTATION: signature})
-        return self.store.attach(repository, digest, "sig", existing, [(layer, payload)])
+        return self.store.attach(repository, digest, "sig", existing, [(layer, payload)]), 1
 
-    def _attest(self, repository: str, digest: str, statements: dict[str, bytes]) -> str:
+    def _attest(self, repository: str, digest: str, statements: dict[str, bytes]) -> tuple[str, int]:
+        """The `.att` manifest's digest, and how many attestations were added."""
         existing = self.store.attached(repository, digest, "att")
         present = set()
         for layer in existing:
@@ -175,8 +186,8 @@ class Signer:
             new.append((Layer(dsse.MEDIA_TYPE, sha256(envelope), len(envelope),
                               {simplesigning.SIGNATURE_ANNOTATION: "", dsse.PREDICATE_ANNOTATION: kind}), envelope))
         if not new:
-            return self.store.digest(f"{repository}:{tag_for(digest, 'att')}")
-        return self.store.attach(repository, digest, "att", existing, new)
+            return self.store.digest(f"{repository}:{tag_for(digest, 'att')}"), 0
+        return self.store.attach(repository, digest, "att", existing, new), len(new)
 
     def _statements(self, image: ImageSpec, release: Release) -> dict[str, bytes]:
         lock = release.lock

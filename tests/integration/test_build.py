@@ -16,6 +16,8 @@ from debian.debian_support import Version
 from builder import checks, cli, graph, recipes, settings
 from builder import lock as lockfile
 from builder.engine import Engine
+from builder.signing.sign import PREDICATE_TYPES
+from builder.signing.store import Store
 from tests.integration.tests_support import make_channel, pushed
 
 UPSTREAM_BOOKWORM = "library/debian:bookworm-slim"
@@ -174,3 +176,28 @@ def test_watch_reads_distroless_locks_like_any_other(built: Path, capsys: pytest
         assert items[image_id]["errors"] == []
         kinds = {f["kind"] for f in items[image_id]["findings"]}
         assert kinds <= {"security-update"}, kinds
+
+
+def test_release_of_the_sample_channel_signs_and_attests_every_digest(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BUILDER_SIGNING_KEY_PASSWORD", "release password")
+    assert cli.main(["keygen", "--output-prefix", str(tmp_path / "cosign")]) == 0
+    monkeypatch.setenv("BUILDER_SIGNING_KEY", str(tmp_path / "cosign.key"))
+    monkeypatch.setenv("BUILDER_TRUSTED_KEYS", str(tmp_path / "cosign.pub"))
+    monkeypatch.setenv("BUILDER_REQUIRE_SIGNING", "true")
+    assert cli.main(["--root", str(built), "release"]) == 0
+    _, channel = load(built)
+    store = Store()
+    references = []
+    for image_id in sorted(channel.images):
+        reference, lock = pushed(built, image_id)
+        assert lock.result is not None
+        repository, digest = lock.result.repository, lock.result.digest
+        assert len(store.attached(repository, digest, "sig")) == 1, image_id
+        kinds = sorted(layer.annotations["predicateType"] for layer in store.attached(repository, digest, "att"))
+        assert kinds == sorted(PREDICATE_TYPES), image_id
+        references.append(reference)
+    capsys.readouterr()
+    assert cli.main(["--root", str(built), "verify", "--json", *references]) == 0
+    verdicts = json.loads(capsys.readouterr().out)["images"]
+    assert [(v["status"], len(v["attestations"])) for v in verdicts] == [("verified", 3)] * len(references)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli
+from builder import cli, graph, recipes, releases, settings
 from builder.engine import Engine
-from builder.registry import RegistryClient
-from builder.signing import admission, dsse, keys, simplesigning
+from builder.registry import INDEX_TYPES, Manifest, RegistryClient
+from builder.signing import admission, dsse, keys, sign, simplesigning
 from builder.signing.errors import SigningError
 from builder.signing.store import Layer, Store, sha256, tag_for
 from tests.integration import skopeo
@@ -33,6 +33,7 @@ RECIPE = ("name: app\ndescription: signing test\nversion: 1.0.0\ndistro: debian\
 PROVENANCE = "https://slsa.dev/provenance/v1"
 VEX = "https://openvex.dev/ns/v0.2.0"
 SPDX = "https://spdx.dev/Document"
+INDEX = INDEX_TYPES[0]
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,11 @@ def released(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry:
         patch.setenv("BUILDER_TRUSTED_KEYS", str(folder / "key-a.pub"))
         patch.setenv("BUILDER_SIGNING_KEY", str(folder / "key-a.key"))
 
-        # A registry refusing the signature: one line, no tag moved, nothing recorded.
+        # A wrong password, then a registry refusing the signature: no tag moved, nothing recorded.
+        patch.setenv("BUILDER_SIGNING_KEY_PASSWORD", "not the password")
+        assert cli.main(["--root", str(root), "release"]) == 16
+        assert RegistryClient().digest_or_none(f"{repository}:1.0.0") is None
+        patch.setenv("BUILDER_SIGNING_KEY_PASSWORD", PASSWORD)
         proxy.fail(403, times=1, path_contains=".sig", method="PUT")
         assert cli.main(["--root", str(root), "release"]) == 16
         assert RegistryClient().digest_or_none(f"{repository}:1.0.0") is None
@@ -222,6 +227,29 @@ def test_skopeo_keys_sign_for_builder_and_builder_keys_sign_for_skopeo(released:
         keys.load_private(folder / "skopeo.private", "not it")
 
 
+def test_an_index_is_signed_with_its_platform_manifests(released: Released) -> None:
+    store = Store()
+    child = store.manifest(f"{released.repository}@{released.digest}")
+    body = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
+        {"mediaType": child.media_type, "digest": child.digest, "size": len(child.body),
+         "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+    index = Manifest(INDEX, sha256(body), body)
+    store.put_manifest(f"{released.repository}:multi", index)
+    config = settings.load(released.root)
+    channel = graph.build(recipes.load_dir(config.recipes_dir, released.root))
+    record = releases.read(config.output_dir / "app" / releases.RELEASES_NAME, "app")
+    lock = record.releases[0].lock
+    assert lock.result is not None
+    as_index = record.releases[0].model_copy(update={"lock": lock.model_copy(update={
+        "result": lock.result.model_copy(update={"digest": index.digest})})})
+    key = keys.load_private(released.keys / "key-a.key", PASSWORD)
+    outcome = sign.Signer(config, channel, key, store).sign("app", as_index)
+    assert outcome.added == 4  # the index's signature and attestations; the platform manifest had its own
+    assert len(store.attached(released.repository, index.digest, "sig")) == 1
+    assert len(store.attached(released.repository, index.digest, "att")) == 3
+    assert len(store.attached(released.repository, released.digest, "sig")) == 1
+
+
 def test_key_rotation(released: Released, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str]) -> None:
     root, ref = str(released.root), f"{released.repository}@{released.digest}"
@@ -242,4 +270,11 @@ def test_key_rotation(released: Released, monkeypatch: pytest.MonkeyPatch,
     assert cli_run(capsys, "--root", root, "verify", ref)[0] == 0
     code, out, _ = cli_run(capsys, "--root", root, "release")  # nothing left to sign
     assert (code, "signed" in out) == (0, False)
+    # With the record lost, the registry is asked: what is there already is not signed again.
+    (released.root / "base-images" / "app" / "signatures.json").unlink()
+    code, out, _ = cli_run(capsys, "--root", root, "release")
+    assert "recorded app 1.0.0 as signed (the registry has its signature and attestations)" in out
+    assert code == 0
+    assert len(Store().attached(released.repository, released.digest, "sig")) == 2
+    assert len(Store().attached(released.repository, released.digest, "att")) == 6
     assert tag_for(released.digest, "sig") == released.digest.replace(":", "-") + ".sig"
