@@ -25,6 +25,9 @@ from builder.registry import Manifest, RegistryClient, RegistryNotFound, Registr
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 _EPOCH = "0001-01-01T00:00:00Z"  # what cosign writes: a signature image has no build time
+# Signatures and attestations read for one digest, at most: each is a request, and no honest
+# `.sig` or `.att` holds more (one per key and predicate type).
+MAX_LAYERS = 100
 
 
 def sha256(data: bytes) -> str:
@@ -63,8 +66,11 @@ def manifest_of(layers: list[Layer]) -> tuple[bytes, bytes]:
 
 def layers_of(manifest: Manifest) -> list[Layer]:
     data = manifest.json()
+    entries = data.get("layers") or []
+    if not isinstance(entries, list) or len(entries) > MAX_LAYERS:
+        raise RegistryError(f"signature manifest {manifest.digest}: not a list of at most {MAX_LAYERS} layers")
     found = []
-    for entry in data.get("layers") or []:
+    for entry in entries:
         if not isinstance(entry, dict):
             raise RegistryError(f"signature manifest {manifest.digest}: a layer is not an object")
         digest = str(entry.get("digest", ""))

@@ -130,10 +130,19 @@ def test_signature_image_is_what_cosign_stores() -> None:
     assert store.tag_for(DIGEST, "sig") == "sha256-97fc222cee7991b5b061d4d4afdb5f3428fcb0c9054e1690313786befa1e4e36.sig"
 
 
-def test_layers_with_malformed_digests_are_refused() -> None:
-    body = b'{"layers":[{"mediaType":"x","digest":"sha256:../../etc","size":1}]}'
-    with pytest.raises(RegistryError, match="a layer with a malformed digest"):
+SIGNATURE_MANIFESTS = [
+    (b'{"layers":[{"mediaType":"x","digest":"sha256:../../etc","size":1}]}', "a layer with a malformed digest"),
+    (b'{"layers":[7]}', "a layer is not an object"),
+    (b'{"layers":{"a":1}}', "not a list of at most 100 layers"),
+    (json.dumps({"layers": [{"digest": DIGEST}] * 101}).encode(), "not a list of at most 100 layers"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), SIGNATURE_MANIFESTS)
+def test_hostile_signature_manifests_are_refused(body: bytes, message: str) -> None:
+    with pytest.raises(RegistryError) as caught:
         store.layers_of(Manifest(store.OCI_MANIFEST, store.sha256(body), body))
+    assert caught.value.message == f"signature manifest {store.sha256(body)}: {message}"
 
 
 UPLOADS = [
