@@ -48,6 +48,7 @@ from builder.graph import Channel
 from builder.settings import Settings
 from builder.signing import hooks as signing_hooks
 from builder.signing import keys as signing_keys
+from builder.signing import sign as signing_sign
 from builder.signing import store as signing_store
 from builder.signing import verify as signing_verify
 
@@ -269,12 +270,16 @@ def cmd_release(args: argparse.Namespace) -> int:
         print(f"{len(steps)} release(s) planned; nothing changed (--dry-run)")
         return 0
     signer = signing_hooks.signer(ctx.settings, ctx.channel)  # a bad key fails before any tag moves
+    if signer is None:
+        print(signing_sign.warn_unsigned(), file=sys.stderr)
     today = dt.datetime.now(dt.UTC).date().isoformat()
     for step in steps:
-        signing_hooks.sign_step(signer, ctx.settings, ctx.channel, step, today)  # before its tags point at it
+        for line in signing_hooks.sign_step(signer, ctx.settings, ctx.channel, step, today):
+            print(line)  # signed before its tags point at it, with the date the release gets
         release.execute(ctx.settings, ctx.channel, step, client, today=today)
         print(f"released {step.image} {step.version}")
-    signing_hooks.finish(signer, ctx.settings, selected)
+    for line in signing_hooks.finish(signer, ctx.settings, selected):
+        print(line)
     catalog.write(ctx.settings, ctx.channel)
     print(f"{len(steps)} image(s) released")
     return 0

@@ -1,10 +1,9 @@
 """The release and catalog commands' calls into signing, kept in one place so that the commands
 stay short: choose the key, sign each step before its tags move, sign what earlier runs missed,
-publish keys and policies."""
+publish keys and policies. Each returns what the command prints."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from builder import lock as lockfile
@@ -18,33 +17,34 @@ from builder.signing.store import Store
 
 
 def signer(settings: Settings, channel: Channel) -> sign.Signer | None:
-    """The release's signer; None (with a warning, every run) when no key is set and none is required."""
+    """The release's signer; None when no key is set and none is required (then warn, every run)."""
     admission.key_sets(settings)  # unreadable trusted or revoked keys fail now, before any tag moves
     key = sign.key_from_env(settings)
     if key is None:
-        print(sign.warn_unsigned(), file=sys.stderr)
         return None
     return sign.Signer(settings, channel, key, Store(registry.docker_config_credentials()))
 
 
-def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, step: Step, today: str) -> None:
+def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, step: Step, today: str) -> list[str]:
     """Sign and attest the candidate of `step` as the release it is about to become."""
     if signer is None:
-        return
+        return []
     lock = lockfile.read(render.output_dir(settings, channel.images[step.image]) / lockfile.LOCK_NAME)
     assert lock is not None  # noqa: S101 - the step was planned from it
     release = Release(version=step.version, date=today, lock=lock,
                       tags=tuple(m.tag for m in step.moves if m.action != "hold"))
     signed = signer.sign(step.image, release).signed
-    print(f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
-          f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)")
+    return [f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
+            f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)"]
 
 
-def finish(signer: sign.Signer | None, settings: Settings, selected: list[str]) -> list[Path]:
+def finish(signer: sign.Signer | None, settings: Settings, selected: list[str]) -> list[str]:
     """Sign the releases of `selected` an earlier run left unsigned; publish keys and policies."""
+    said: list[str] = []
     if signer is not None:
-        signer.sign_missing(selected, print)
-    return publish(settings)
+        signer.sign_missing(selected, said.append)
+    publish(settings)
+    return said
 
 
 def publish(settings: Settings) -> list[Path]:
