@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from builder import distroless
 from builder.lock import InputFile, Spec
 from builder.model import Final, FromSpec, Recipe, TestSpec, User, Variant
+from builder.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ class ImageSpec:
         if self.variant and self.variant.tests is not None:
             return self.variant.tests
         return self.recipe.tests
+
+    @property
+    def runtime(self) -> Runtime:
+        if self.variant and self.variant.runtime is not None:
+            return self.variant.runtime
+        return self.recipe.runtime
 
 
 def effective_spec(image: ImageSpec) -> Spec:
