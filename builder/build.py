@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from builder import checks, engine, inputs, releases, render, sbom, versioning
+from builder import checks, engine, inputs, releases, render, sbom, strict, versioning
 from builder import lock as lockfile
 from builder.errors import BuilderError, BuildError
 from builder.fsutil import write_many_atomic
@@ -133,7 +133,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                                 files=_committed_files(ctx.settings, image))
     log(f"[{image.id}] checking {image_id[:19]}")
     facts = checks.gather(ctx.engine, image_id, [i.destination for i in image.inputs if i.kind == "file"])
-    results = checks.static_checks(image, facts) + checks.run_tests(ctx.engine, image_id, image)
+    tests = checks.run_tests(ctx.engine, image_id, image)
+    results = checks.static_checks(image, facts) + tests + strict.run_tests(ctx.engine, image_id, image, tests)
     bad = checks.failed(results)
     if bad:
         return Outcome(image.id, "failed", "; ".join(str(r) for r in bad), results)
@@ -153,6 +154,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                          size=facts.size),
         os=facts.os(), apt_sources=facts.apt_sources(), inputs=image.inputs,
         packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
+        runtime=strict.profile(image),
     )
     with ctx.lock:
         write_many_atomic({

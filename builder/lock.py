@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from builder import imageref
 from builder.errors import LockError
 from builder.fsutil import write_atomic
+from builder.runtime import Profile
 
 LOCK_NAME = "image.lock.json"
 SCHEMA_VERSION = 1
@@ -135,6 +136,7 @@ class Lock(_Frozen):
     reasons: tuple[str, ...] = ()
     updates: tuple[Update, ...] = ()
     checks: tuple[str, ...] = ()  # each image check and recipe test, with its result
+    runtime: Profile | None = None  # the strict profile its tests passed under; None: not verified
 
 
 def dumps(lock: Lock) -> str:

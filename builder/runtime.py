@@ -10,6 +10,7 @@ no new privileges.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
@@ -107,10 +108,9 @@ class Runtime(_Frozen):
     @classmethod
     def _disjoint(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for path in values:
-            outer = next((o for o in values if path == o and values.count(o) > 1
-                          or path.startswith(o + "/")), None)
-            if outer == path:
+            if values.count(path) > 1:
                 raise ValueError(f"{path} is listed twice; list each path once")
+            outer = next((o for o in values if path.startswith(o + "/")), None)
             if outer is not None:
                 raise ValueError(f"{path} is inside {outer}, which is writable already; list {outer} only")
         return values
@@ -143,17 +143,26 @@ class Profile(_Frozen):
         return flags + [f"--tmpfs={path}:{TMPFS_OPTIONS}" for path in self.writable]
 
     def kubernetes(self) -> dict[str, Any]:
-        """A container's securityContext, volumeMounts and ports, and the pod's volumes."""
+        """The container's securityContext, volumeMounts and ports, and the pod's volumes."""
         uid, gid = (int(part) for part in self.user.split(":"))
         volumes = [(f"writable-{index}", path) for index, path in enumerate(self.writable, 1)]
-        return {
+        container = {
             "securityContext": {
                 "runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid,
                 "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                 "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
             },
             "volumeMounts": [{"name": name, "mountPath": path} for name, path in volumes],
-            "volumes": [{"name": name, "emptyDir": {}} for name, _ in volumes],
             "ports": [{"containerPort": int(item.split("/")[0]), "protocol": item.split("/")[1].upper()}
                       for item in self.ports],
         }
+        return {"container": container, "volumes": [{"name": name, "emptyDir": {}} for name, _ in volumes]}
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How the engine confines one test run: the profile, or the profile with one part relaxed."""
+
+    tmpfs: tuple[str, ...] = ()
+    user: str | None = None  # uid:gid; None: the image's USER
+    read_only: bool = True  # False only to tell which part of the profile a test trips over
