@@ -126,6 +126,7 @@ def effective_spec(image: ImageSpec) -> Spec:
                            for r in image.recipe.repositories),
         final=f"{image.final}-debug" if image.debug else image.final,
         inputs=tuple(item.describe() for item in image.inputs),
+        runtime=image.runtime,
     )
 
 

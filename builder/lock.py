@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from builder import imageref
 from builder.errors import LockError
 from builder.fsutil import write_atomic
-from builder.runtime import Profile
+from builder.runtime import Profile, Runtime
 
 LOCK_NAME = "image.lock.json"
 SCHEMA_VERSION = 1
@@ -96,6 +96,7 @@ class Spec(_Frozen):
     repositories: tuple[str, ...] = ()
     final: str = "hardened"  # hardened | distroless | distroless-debug
     inputs: tuple[str, ...] = ()  # InputFile.describe() of each committed file
+    runtime: Runtime | None = None  # None in locks written before the runtime profile
 
 
 class Update(_Frozen):

@@ -124,6 +124,12 @@ class Runtime(_Frozen):
         return values
 
 
+def breaks(old: Runtime, new: Runtime) -> bool:
+    """Whether a deployment made for `old` may fail with `new`: a path to mount, a port gone, a uid."""
+    return bool(set(new.writable) - set(old.writable) or set(old.ports) - set(new.ports)
+                or (old.arbitrary_uid and not new.arbitrary_uid))
+
+
 class Profile(_Frozen):
     """The profile an image's tests passed under, as the lock records it."""
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from builder import catalog, graph, recipes, render, settings, strict
+from builder import catalog, graph, recipes, render, settings, strict, versioning
 from builder import lock as lockfile
 from builder.images import expand, spec_sha256
+from builder.lock import Spec
 from builder.model import Recipe
 from builder.releases import Record, Release
 from builder.releases import write as write_record
@@ -153,3 +154,26 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
     assert "### web/old (declared)\n" in text
     assert ("  volumeMounts:\n  - name: writable-1\n    mountPath: /var/cache/web\n  ports:\n"
             "  - containerPort: 8080\n    protocol: TCP\nvolumes:\n- name: writable-1\n  emptyDir: {}\n") in text
+
+
+BEFORE = Runtime(writable=("/tmp",), ports=("8080/tcp",))
+
+
+@pytest.mark.parametrize(("after", "kind"), [
+    (BEFORE, "patch"),
+    (Runtime(writable=("/tmp", "/var/cache/app"), ports=("8080/tcp",)), "major"),  # a mount to add
+    (Runtime(writable=(), ports=("8080/tcp",)), "minor"),
+    (Runtime(writable=("/tmp",), ports=("8080/tcp", "9090/tcp")), "minor"),
+    (Runtime(writable=("/tmp",)), "major"),  # a port gone
+    (Runtime(writable=("/tmp",), ports=("8080/tcp",), arbitrary_uid=True), "minor"),
+    (None, "patch"),  # a lock from before the profile
+])
+def test_a_profile_that_needs_more_of_the_consumer_is_major(after: Runtime | None, kind: str) -> None:
+    spec = Spec(base="debian:bookworm-slim", distro="debian", runtime=BEFORE)
+    why = [] if kind == "patch" else ["runtime profile changed"]
+    assert versioning.classify(spec, spec.model_copy(update={"runtime": after})) == (kind, why)
+
+
+def test_dropping_the_arbitrary_uid_is_major() -> None:
+    anyone = Spec(base="debian:bookworm-slim", distro="debian", runtime=Runtime(arbitrary_uid=True))
+    assert versioning.classify(anyone, anyone.model_copy(update={"runtime": Runtime()}))[0] == "major"
