@@ -10,6 +10,7 @@ no new privileges.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -122,6 +123,16 @@ class Runtime(_Frozen):
             if values.count(value) > 1:
                 raise ValueError(f"{value} is listed twice; list each port once")
         return values
+
+
+def check_hides_nothing(runtime: Runtime, destinations: Iterable[str]) -> None:
+    """A tmpfs starts empty: refuse one over a file the recipe puts in the image."""
+    destinations = tuple(destinations)
+    for path in runtime.writable:
+        hidden = sorted(d for d in destinations if d.startswith(path + "/"))
+        if hidden:
+            raise ValueError(f"runtime.writable: {path} is mounted as an empty tmpfs, which hides "
+                             f"{', '.join(hidden)}; put the file elsewhere or name a narrower folder")
 
 
 def breaks(old: Runtime, new: Runtime) -> bool:

@@ -177,3 +177,23 @@ def test_a_profile_that_needs_more_of_the_consumer_is_major(after: Runtime | Non
 def test_dropping_the_arbitrary_uid_is_major() -> None:
     anyone = Spec(base="debian:bookworm-slim", distro="debian", runtime=Runtime(arbitrary_uid=True))
     assert versioning.classify(anyone, anyone.model_copy(update={"runtime": Runtime()}))[0] == "major"
+
+
+def test_a_tmpfs_over_a_committed_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "app.toml").write_text("x = 1\n")
+    files = "files: [{source: files/app.toml, destination: /etc/app/app.toml}]\n"
+    assert problems_of(tmp_path, {"app.yaml": GOOD + files + "runtime: {writable: [/etc/app]}\n"}) == [
+        "recipes/app.yaml:1:1: runtime.writable: /etc/app is mounted as an empty tmpfs, which hides "
+        "/etc/app/app.toml; put the file elsewhere or name a narrower folder"]
+    variant = "variants: [{name: v, runtime: {writable: [/tmp, /etc/app]}}]\n"
+    assert problems_of(tmp_path, {"app.yaml": GOOD + files + variant}) == [
+        "recipes/app.yaml:1:1: runtime.writable: /etc/app is mounted as an empty tmpfs, which hides "
+        "/etc/app/app.toml; put the file elsewhere or name a narrower folder"]
+    ok = tmp_path / "ok"
+    (ok / "files").mkdir(parents=True)
+    (ok / "files" / "app.toml").write_text("x = 1\n")
+    folder = ok / "recipes"
+    folder.mkdir()
+    (folder / "app.yaml").write_text(GOOD + files + "runtime: {writable: [/etc/app/cache]}\n")
+    assert [r.recipe.runtime.writable for r in recipes.load_dir(folder, ok)] == [("/etc/app/cache",)]
