@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
 
 # tmpfs mounts carry no programs and no device or setuid files; Docker's own defaults, spelled out.
 TMPFS_OPTIONS = "rw,noexec,nosuid,nodev"
@@ -29,6 +29,7 @@ _SYSTEM = frozenset({"/bin", "/boot", "/etc", "/home", "/lib", "/lib32", "/lib64
                      "/root", "/sbin", "/srv", "/usr", "/usr/bin", "/usr/lib", "/usr/local",
                      "/usr/sbin", "/usr/share", "/var", "/var/lib"})
 _KERNEL = ("/proc", "/sys", "/dev")
+_USER = re.compile(r"[1-9][0-9]{0,9}:[1-9][0-9]{0,9}")
 
 
 def writable_path(value: object) -> str:
@@ -141,13 +142,19 @@ def breaks(old: Runtime, new: Runtime) -> bool:
                 or (old.arbitrary_uid and not new.arbitrary_uid))
 
 
+def _user(value: str) -> str:
+    if not _USER.fullmatch(value):
+        raise ValueError(f"{value!r} is not a numeric non-root uid:gid")
+    return value
+
+
 class Profile(_Frozen):
     """The profile an image's tests passed under, as the lock records it."""
 
-    user: str = Field(description="uid:gid the image runs as")
-    writable: tuple[str, ...] = ()
-    ports: tuple[str, ...] = ()
-    arbitrary_uid: bool = False
+    user: Annotated[str, AfterValidator(_user)] = Field(description="uid:gid the image runs as")
+    writable: tuple[Writable, ...] = ()
+    ports: tuple[Port, ...] = ()
+    arbitrary_uid: Bool = False
 
     @classmethod
     def of(cls, runtime: Runtime, uid: int, gid: int) -> Profile:

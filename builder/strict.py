@@ -2,7 +2,7 @@
 
 A test that passes as usual but fails under the profile fails the build, with a message
 naming the `runtime:` field to add. Which part of the profile it trips over is told by
-running it once more with the read-only root relaxed.
+running it again with the read-only root, then the tmpfs mounts, relaxed.
 """
 
 from __future__ import annotations
@@ -31,42 +31,47 @@ def run_tests(engine: Engine, image_ref: str, image: ImageSpec, usual: Iterable[
               pick_uid: Callable[[int], int] = random_uid) -> list[CheckResult]:
     """Each test that passed as usual, under the profile; and as an arbitrary uid where declared."""
     passed = {result.id for result in usual if result.passed}
-    runtime = image.runtime
-    confined = Confinement(tmpfs=runtime.writable)
-    anyone = Confinement(tmpfs=runtime.writable, user=f"{pick_uid(image.user.uid)}:0")
+    writable = image.runtime.writable
+    anyone = Confinement(writable, f"{pick_uid(image.user.uid)}:0") if image.runtime.arbitrary_uid else None
     results = []
     for test in image.tests:
         if f"test:{test.name}" not in passed:
             continue
-        problems = test_problems(test, engine.run(image_ref, list(test.run), confinement=confined))
+        problems = _problems(engine, image_ref, test, Confinement(writable))
         if problems:
-            relaxed = Confinement(tmpfs=runtime.writable, read_only=False)
-            writes = not test_problems(test, engine.run(image_ref, list(test.run), confinement=relaxed))
-            results.append(CheckResult(f"strict:{test.name}", TITLE, False, _why(test, writes, problems)))
+            results.append(CheckResult(f"strict:{test.name}", TITLE, False,
+                                       _why(engine, image_ref, test, writable) + "; ".join(problems)))
             continue
         results.append(CheckResult(f"strict:{test.name}", TITLE, True))
-        if runtime.arbitrary_uid:
+        if anyone is not None:
             results.append(_as_anyone(engine, image_ref, test, anyone))
     return results
 
 
+def _problems(engine: Engine, image_ref: str, test: TestSpec, confinement: Confinement) -> list[str]:
+    return test_problems(test, engine.run(image_ref, list(test.run), confinement=confinement))
+
+
+def _why(engine: Engine, image_ref: str, test: TestSpec, writable: tuple[str, ...]) -> str:
+    """Which part of the profile the test trips over, told by relaxing one part after another."""
+    start = f"test {test.name!r} fails under the {TITLE}"
+    if not _problems(engine, image_ref, test, Confinement(writable, read_only=False)):
+        return f"{start} (read-only root): declare the paths it writes in runtime.writable; "
+    if writable and not _problems(engine, image_ref, test, Confinement(read_only=False)):
+        return (f"{start} (runtime.writable paths are mounted noexec, nosuid, nodev): install the "
+                "programs it runs in the image instead of writing them there; ")
+    return (f"{start} (no capabilities, no new privileges): the profile grants neither, so it must "
+            "not need capabilities or setuid programs; ")
+
+
 def _as_anyone(engine: Engine, image_ref: str, test: TestSpec, anyone: Confinement) -> CheckResult:
-    problems = test_problems(test, engine.run(image_ref, list(test.run), confinement=anyone))
+    problems = _problems(engine, image_ref, test, anyone)
     if not problems:
         return CheckResult(f"strict-uid:{test.name}", f"{TITLE}, arbitrary uid", True, f"as {anyone.user}")
     return CheckResult(f"strict-uid:{test.name}", f"{TITLE}, arbitrary uid", False, (
         f"test {test.name!r} fails under the {TITLE} (arbitrary uid {anyone.user}): what it reads "
         "must be readable, and what it writes writable, by group 0 (a path of runtime.writable "
         "outside the home is), or set runtime.arbitrary_uid: false; " + "; ".join(problems)))
-
-
-def _why(test: TestSpec, writes: bool, problems: list[str]) -> str:
-    if writes:
-        return (f"test {test.name!r} fails under the {TITLE} (read-only root): declare the paths it "
-                "writes in runtime.writable; " + "; ".join(problems))
-    return (f"test {test.name!r} fails under the {TITLE} (no capabilities, no new privileges): the "
-            "profile grants neither, so it must not need capabilities or setuid programs; "
-            + "; ".join(problems))
 
 
 def profile(image: ImageSpec) -> Profile | None:

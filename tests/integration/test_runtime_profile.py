@@ -18,6 +18,8 @@ WRITES_CACHE = ("  - {name: writes cache, run: [sh, -c, 'mkdir -p /home/nonroot/
 # The engine's default bounding set holds capabilities; the strict profile drops every one.
 HAS_CAPABILITIES = ("  - {name: has capabilities, run: [sh, -c, 'grep CapBnd /proc/self/status | "
                     "grep -qv 0000000000000000']}")
+RUNS_FROM_TMP = ("  - {name: runs from tmp, run: [sh, -c, 'echo echo hi > /tmp/t.sh && chmod +x /tmp/t.sh && "
+                 "/tmp/t.sh'], stdout: hi}")
 ANY_UID = "  - {name: any uid, run: [sh, -c, 'touch /tmp/probe && test $(id -u) -ne 0']}"
 
 
@@ -25,7 +27,8 @@ def test_strict_profile_fails_what_the_recipe_does_not_declare(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         engine: Engine, registry: str) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {
-        "undeclared": recipe("undeclared", packages="", extra=f"tests:\n{WRITES_CACHE}\n{HAS_CAPABILITIES}"),
+        "undeclared": recipe("undeclared", packages="", extra=(
+            f"tests:\n{WRITES_CACHE}\n{HAS_CAPABILITIES}\n{RUNS_FROM_TMP}")),
         "declared": recipe("declared", packages="", extra=(
             f"runtime: {{writable: [/home/nonroot/.cache]}}\ntests:\n{WRITES_CACHE}")),
         "anyuid": recipe("anyuid", packages="", extra=f"runtime: {{arbitrary_uid: true}}\ntests:\n{ANY_UID}"),
@@ -45,6 +48,11 @@ def test_strict_profile_fails_what_the_recipe_does_not_declare(
             "the strict runtime profile (no capabilities, no new privileges): the profile grants neither, "
             "so it must not need capabilities or setuid programs; exit code 1, expected 0"
             ) in undeclared
+    assert ("strict:runs from tmp strict runtime profile: FAILED: test 'runs from tmp' fails under the "
+            "strict runtime profile (runtime.writable paths are mounted noexec, nosuid, nodev): install the "
+            "programs it runs in the image instead of writing them there; exit code 126, expected 0; "
+            "stdout '', expected 'hi'; stderr ") in undeclared
+    assert "Permission denied" in undeclared
     assert not (root / "base-images" / "undeclared" / "image.lock.json").exists()
 
     assert re.fullmatch(

@@ -9,6 +9,7 @@ import pytest
 
 from builder import catalog, graph, recipes, render, settings, strict, versioning
 from builder import lock as lockfile
+from builder.errors import LockError
 from builder.images import expand, spec_sha256
 from builder.lock import Spec
 from builder.model import Recipe
@@ -197,3 +198,20 @@ def test_a_tmpfs_over_a_committed_file_is_refused(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "app.yaml").write_text(GOOD + files + "runtime: {writable: [/etc/app/cache]}\n")
     assert [r.recipe.runtime.writable for r in recipes.load_dir(folder, ok)] == [("/etc/app/cache",)]
+
+
+@pytest.mark.parametrize(("runtime", "message"), [
+    ({"user": "0:0"}, "runtime.user: Value error, '0:0' is not a numeric non-root uid:gid"),
+    ({"user": "1:1", "writable": ["/"]}, "runtime.writable.0: Value error, '/' would make the whole root "
+     "writable; name the folders the program writes, e.g. /var/cache/app"),
+    ({"user": "1:1", "ports": ["8080/sctp"]}, "runtime.ports.0: Value error, '8080/sctp' is not a port; give a "
+     "number from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp"),
+])
+def test_a_hand_edited_profile_in_a_lock_is_refused(tmp_path: Path, runtime: dict[str, object], message: str) -> None:
+    data = json.loads((REPO / "base-images" / "python" / lockfile.LOCK_NAME).read_text())
+    path = tmp_path / lockfile.LOCK_NAME
+    path.write_text(json.dumps({**data, "runtime": runtime}))
+    with pytest.raises(LockError) as caught:
+        lockfile.read(path)
+    assert caught.value.message == (f"{path}: {message}; the lock is corrupted or hand-edited: restore it "
+                                    "from git or rebuild the image")
