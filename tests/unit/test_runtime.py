@@ -6,10 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from builder import catalog, graph, recipes, render, settings, strict, versioning
+from builder import catalog, dockerfile, graph, recipes, render, settings, strict, versioning
 from builder import lock as lockfile
 from builder.errors import LockError
+from builder.imageref import ImageRef
 from builder.images import expand, spec_sha256
 from builder.lock import Spec
 from builder.model import Recipe
@@ -215,3 +220,26 @@ def test_a_hand_edited_profile_in_a_lock_is_refused(tmp_path: Path, runtime: dic
         lockfile.read(path)
     assert caught.value.message == (f"{path}: {message}; the lock is corrupted or hand-edited: restore it "
                                     "from git or rebuild the image")
+
+
+PORTS = st.lists(st.one_of(st.integers(-5, 70000), st.text(max_size=12),
+                           st.from_regex(r"\A[0-9]{1,5}/(tcp|udp)\n?\Z")), max_size=4)
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(PORTS)
+def test_any_accepted_ports_render_one_expose_of_normalized_ports(ports: list[object]) -> None:
+    try:
+        made = recipe(runtime={"ports": ports})
+    except ValidationError:
+        return
+    image = expand(made, "recipes/app.yaml")[0]
+    base = ImageRef("docker.io", "library/debian", "bookworm-slim", "sha256:" + "a" * 64)
+    parsed = dockerfile.parse(render.render_dockerfile(render.RenderInput(image, base, "debian", None)))
+    exposed = [i.args for i in parsed if i.keyword == "EXPOSE"]
+    assert [i.keyword for i in parsed][-2:] == (["USER", "EXPOSE"] if ports else ["WORKDIR", "USER"])
+    assert exposed == ([" ".join(made.runtime.ports)] if ports else [])
+    for item in made.runtime.ports:
+        number, protocol = item.split("/")
+        assert 1 <= int(number) <= 65535
+        assert protocol in ("tcp", "udp")
