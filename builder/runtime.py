@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
 
 # tmpfs mounts carry no programs and no device or setuid files; Docker's own defaults, spelled out.
 TMPFS_OPTIONS = "rw,noexec,nosuid,nodev"
@@ -106,23 +106,17 @@ class Runtime(_Frozen):
     arbitrary_uid: Bool = Field(False, description=(
         "It must also run as any uid with gid 0 (OpenShift's restricted policy); its tests run so too"))
 
-    @field_validator("writable")
+    @field_validator("writable", "ports")
     @classmethod
-    def _disjoint(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for path in values:
-            if values.count(path) > 1:
-                raise ValueError(f"{path} is listed twice; list each path once")
-            outer = next((o for o in values if path.startswith(o + "/")), None)
-            if outer is not None:
-                raise ValueError(f"{path} is inside {outer}, which is writable already; list {outer} only")
-        return values
-
-    @field_validator("ports")
-    @classmethod
-    def _unique_ports(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+    def _each_once(cls, values: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        what = "path" if info.field_name == "writable" else "port"
         for value in values:
             if values.count(value) > 1:
-                raise ValueError(f"{value} is listed twice; list each port once")
+                raise ValueError(f"{value} is listed twice; list each {what} once")
+            # A folder inside another is mounted over it; normalized ports (N/PROTO) never nest.
+            outer = next((o for o in values if value.startswith(o + "/")), None)
+            if outer is not None:
+                raise ValueError(f"{value} is inside {outer}, which is writable already; list {outer} only")
         return values
 
 
