@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from builder import distroless, names
+from builder.runtime import Runtime, check_hides_nothing
 
 Distro = Literal["debian", "ubuntu", "alpine"]
 # hardened: the upstream base with the packages installed the usual way, then hardened.
@@ -214,6 +215,7 @@ class Variant(_Frozen):
     tests: tuple[TestSpec, ...] | None = Field(
         None, description="Replaces the recipe's tests for this variant (e.g. a distroless one, "
         "which has no `id` or `test` to call)")
+    runtime: Runtime | None = Field(None, description="Replaces the recipe's runtime profile")
 
 
 class Recipe(_Frozen):
@@ -247,6 +249,7 @@ class Recipe(_Frozen):
     files: tuple[FileEntry, ...] = Field((), description="Committed files copied into the image")
     variants: tuple[Variant, ...] = ()
     tests: tuple[TestSpec, ...] = ()
+    runtime: Runtime = Field(default_factory=Runtime, description="What the image needs when it runs")
 
     @field_validator("variants", "tests")
     @classmethod
@@ -277,6 +280,12 @@ class Recipe(_Frozen):
                 raise ValueError(f"files: {entry.destination} is in the home of {self.user.name}, "
                                  "who can replace it whoever owns it: say who owns it, `owner: "
                                  "user` (the program may change it) or `owner: root`")
+        return self
+
+    @model_validator(mode="after")
+    def _tmpfs_hides_no_file(self) -> Recipe:
+        for runtime in (self.runtime, *(v.runtime for v in self.variants if v.runtime)):
+            check_hides_nothing(runtime, (entry.destination for entry in self.files))
         return self
 
     @model_validator(mode="after")
