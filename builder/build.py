@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from builder import checks, engine, inputs, releases, render, sbom, versioning
+from builder import checks, engine, inputs, plaintext, releases, render, sbom, versioning
 from builder import lock as lockfile
 from builder.errors import BuilderError, BuildError
 from builder.fsutil import write_many_atomic
@@ -184,7 +184,7 @@ def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:
 
 
 def print_log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(plaintext.line(line), file=sys.stderr, flush=True)
 
 
 def summary_markdown(outcomes: list[Outcome]) -> str:

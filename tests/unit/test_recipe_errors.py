@@ -92,7 +92,8 @@ BAD_FIELDS = [
     ('env: {A: "one\\ntwo"}', "recipes/app.yaml:7:7: env.A: contains the control character U+000A; "
      "use a single line of printable text"),
     ("labels: {Org.Example: x}", "recipes/app.yaml:7:10: labels.Org.Example: 'Org.Example' is not "
-     "a valid label key (lowercase reverse-DNS such as org.example.team: letters, digits, . and -)"),
+     "a valid label key (lowercase reverse-DNS such as org.example.team: letters, digits, . and -, "
+     "starting with a letter, no .. or --)"),
     ('entrypoint: "python3 -c"', "recipes/app.yaml:7:1: entrypoint: expected a list, e.g. [a, b], "
      "got 'python3 -c'"),
     ("entrypoint: []", "recipes/app.yaml:7:1: entrypoint: must not be empty"),
