@@ -38,9 +38,19 @@ EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=names.a
 LabelKey = Annotated[str, AfterValidator(names.label_key),
                      _schema(pattern=names.anchored(names.LABEL_KEY), maxLength=128)]
 Id = Annotated[int, AfterValidator(names.numeric_id), _schema(minimum=1, maximum=names.MAX_ID)]
-Argv = Annotated[tuple[Text, ...], Field(min_length=1)]
+
+
+def _not_empty(values: tuple[str, ...]) -> tuple[str, ...]:
+    # Not Field(min_length=1): pydantic would add "at least 1 item" when an item is refused.
+    if not values:
+        raise ValueError("must not be empty")
+    return values
+
+
+Argv = Annotated[tuple[Text, ...], AfterValidator(_not_empty), _schema(minItems=1)]
 # ENTRYPOINT and CMD are written as JSON arrays into the Dockerfile.
-ExecArgv = Annotated[tuple[Annotated[Text, AfterValidator(names.exec_item)], ...], Field(min_length=1)]
+ExecArgv = Annotated[tuple[Annotated[Text, AfterValidator(names.exec_item)], ...], AfterValidator(_not_empty),
+                     _schema(minItems=1)]
 # Only YAML's plain true and false; the schema still says boolean.
 Flag = Annotated[bool, BeforeValidator(names.boolean)]
 HomePath = Annotated[AbsPath, AfterValidator(names.home_folder)]
