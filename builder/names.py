@@ -168,7 +168,8 @@ def home_folder(value: str) -> str:
                          "/home/NAME or /var/lib/NAME")
     top = "/".join(value.split("/")[:4 if prefix == "/var/lib" else 3])
     if top in SYSTEM_FOLDERS:
-        raise ValueError(f"{value!r} is inside {top}, a system folder the user would then own; "
+        where = "" if top == value else f"inside {top}, "
+        raise ValueError(f"{value!r} is {where}a system folder the user would then own; "
                          f"use a new folder, e.g. {prefix}/NAME")
     return value
 

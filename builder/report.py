@@ -18,7 +18,7 @@ def in_github_actions() -> bool:
 
 
 def _escape_data(text: str) -> str:
-    return plaintext.escape(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    return plaintext.line(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:
