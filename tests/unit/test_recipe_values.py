@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from builder import cli, github, graph, inputs, plaintext, policy, recipes, releases
+from builder import cli, github, graph, hadolint, inputs, plaintext, policy, recipes, releases
 from builder.errors import LockError
+from builder.imageref import ImageRef
 from builder.lock import BaseLock, Lock
 from builder.releases import Record, Release
+from builder.render import RenderInput, render_dockerfile
 from tests.unit.test_recipe_errors import GOOD, problems_of, with_line
 
 REFUSED = [
@@ -350,3 +352,35 @@ def test_hb011_sees_packages_added_by_a_variant(tmp_path: Path) -> None:
     assert found == ["recipes/app.yaml:9: HB011 error: sudo lets a process become root (fix: remove sudo/doas "
                      "from packages; the image runs as its own non-root user)"]
     assert [f for f in policy.check_recipe(channel, channel.images["app"]) if f.rule.id == "HB011"] == []
+
+
+# 9: what the model accepts, hadolint accepts; what it refuses, hadolint would have refused.
+EDGE = GOOD + """\
+labels: {a: x, a0: x, a.0: x, a-0: x, a.-b: x, org.docker.x: 'ends in \\\\', org.example.q: "it's \\"q\\""}
+env: {A: 'ends in \\\\', B: "$HOME ${x} 'q'"}
+entrypoint: ['a\\b', 'a"b', "\u00e9", "$HOME", "a]", "\\\\x"]
+cmd: ["--flag=a b"]
+"""
+
+
+@pytest.mark.allow_subprocess
+def test_hadolint_agrees_with_what_the_model_accepts(tmp_path: Path) -> None:
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "app.yaml").write_text(EDGE)
+    image = graph.build(recipes.load_dir(folder, tmp_path)).images["app"]
+    base = ImageRef("docker.io", "library/debian", "bookworm-slim", "sha256:" + "a" * 64)
+    path = tmp_path / "Dockerfile"
+    path.write_text(render_dockerfile(RenderInput(image, base, "docker.io/library/debian:bookworm-slim", None)))
+    assert image.recipe.entrypoint == ("a\\b", 'a"b', "\u00e9", "$HOME", "a]", "\\x")
+    assert hadolint.run([path]) == []
+
+
+@pytest.mark.allow_subprocess
+@pytest.mark.parametrize(("line", "code"), [("LABEL 0='x'", "DL3048"), ("LABEL a--b='x'", "DL3048"),
+                                            ("LABEL com.docker.x='x'", "DL3048"),
+                                            ('ENTRYPOINT ["a\\\\"]', "DL3025"), ('CMD ["x", "\\\\"]', "DL3025")])
+def test_hadolint_refuses_what_the_model_refuses(tmp_path: Path, line: str, code: str) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(f"FROM debian@sha256:{'a' * 64}\n{line}\nUSER 1:1\n")
+    assert [f.code for f in hadolint.run([path])] == [code]
