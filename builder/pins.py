@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 from builder import dockerfile, imageref, names, plaintext
 from builder.errors import UsageError
 from builder.fsutil import write_atomic
+from builder.yamlsource import format_path
 
 _FROM = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE)
 
@@ -97,7 +98,7 @@ def _catalog(index: Any, source: str) -> _Catalog:
         return _Catalog.model_validate(index)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+        where = format_path(tuple(error["loc"]))
         raise UsageError(f"{source}: not a channel catalog ({where or 'top level'}: "
                          f"{error['msg'].removeprefix('Value error, ')}); pass --catalog PATH to the "
                          "channel's base-images/index.json") from None

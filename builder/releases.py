@@ -17,6 +17,7 @@ from builder import names
 from builder.errors import LockError
 from builder.fsutil import write_atomic
 from builder.lock import Lock
+from builder.yamlsource import format_path
 
 RELEASES_NAME = "releases.json"
 
@@ -54,7 +55,7 @@ def read(path: Path, image: str) -> Record:
         return Record.model_validate(json.loads(text))
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+        where = format_path(tuple(error["loc"]))
         raise LockError(f"{path}: not a valid release record ({where}: "
                         f"{error['msg'].removeprefix('Value error, ')}); restore it from git") from None
     except ValueError as exc:
