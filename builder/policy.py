@@ -92,7 +92,7 @@ RULES = {rule.id: rule for rule in (
 EXPIRY_WARNING = dt.timedelta(days=30)
 
 _ESCALATION = {"sudo", "doas", "sudo-ldap", "su-exec"}
-_USER = re.compile(r"^(\d+):(\d+)$")
+_USER = re.compile(r"(\d+):(\d+)")
 
 
 def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = None) -> list[Finding]:
@@ -167,7 +167,7 @@ def check_dockerfile(image: ImageSpec, path: str, text: str) -> list[Finding]:
         add("HB002", None, "no USER instruction: the image would run as root")
     else:
         last = users[-1]
-        match = _USER.match(last.args)
+        match = _USER.fullmatch(last.args)
         if match is None:
             add("HB002", last.line, f"USER {last.args} is not numeric uid:gid")
         elif int(match.group(1)) == 0 or int(match.group(2)) == 0:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from builder import cli, github, graph, hadolint, inputs, plaintext, policy, recipes, releases
-from builder.errors import LockError
+from builder import cli, github, graph, hadolint, imageref, inputs, plaintext, policy, recipes, releases, settings
+from builder.errors import ConfigError, LockError
 from builder.imageref import ImageRef
 from builder.lock import BaseLock, Lock
 from builder.releases import Record, Release
@@ -384,3 +384,21 @@ def test_hadolint_refuses_what_the_model_refuses(tmp_path: Path, line: str, code
     path = tmp_path / "Dockerfile"
     path.write_text(f"FROM debian@sha256:{'a' * 64}\n{line}\nUSER 1:1\n")
     assert [f.code for f in hadolint.run([path])] == [code]
+
+
+# 3, beyond recipes: references, digests and channel settings match whole values too.
+def test_references_digests_and_settings_refuse_a_final_newline(tmp_path: Path) -> None:
+    with pytest.raises(imageref.ReferenceError) as caught:
+        imageref.parse("debian:bookworm-slim\n")
+    assert str(caught.value) == ("'debian:bookworm-slim\\n' is not a valid image reference (expected "
+                                 "NAME[:TAG][@DIGEST], e.g. debian:bookworm-slim)")
+    assert not imageref.is_sha256_digest("sha256:" + "a" * 64 + "\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.builder]\n")
+    for key, value, expected in [
+        ("REGISTRY", "127.0.0.1:5000\n", "[tool.builder] registry: '127.0.0.1:5000\\n' is not HOST[:PORT]"),
+        ("NAMESPACE", "base\n", "[tool.builder] namespace: 'base\\n' is not a repository path "
+         "(lowercase components separated by /)"),
+    ]:
+        with pytest.raises(ConfigError) as refused:
+            settings.load(tmp_path, environ={f"BUILDER_{key}": value})
+        assert refused.value.message == expected
