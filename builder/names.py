@@ -188,9 +188,12 @@ def boolean(value: object) -> object:
 
 def exec_item(value: str) -> str:
     """An ENTRYPOINT or CMD argument, written in a JSON array."""
-    if value.endswith("\\"):
-        raise ValueError(f"{value!r} ends in a backslash, which hadolint misreads in a JSON array "
-                         "(the Dockerfile would fail lint); drop it or pass the argument another way")
+    # hadolint's parser reads the JSON escape `\\` before `"` (or before the closing quote)
+    # as an escaped quote; Docker reads it right, but the Dockerfile would fail lint.
+    if value.endswith("\\") or '\\"' in value:
+        where = "at its end" if value.endswith("\\") else "before a double quote"
+        raise ValueError(f"{value!r} has a backslash {where}, which hadolint misreads in a JSON "
+                         "array (the Dockerfile would fail lint); drop it or pass the argument another way")
     return value
 
 

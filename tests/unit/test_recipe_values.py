@@ -188,12 +188,15 @@ REFUSED = [
      'a namespace Docker reserves for itself (com.docker., io.docker., org.dockerproject.); use '
      'your own, e.g. org.example.team'),
     ('entrypoint: ["python3", "-c\\\\"]',
-     "recipes/app.yaml:7:25: entrypoint[1]: '-c\\\\' ends in a backslash, which hadolint misreads "
-     'in a JSON array (the Dockerfile would fail lint); drop it or pass the argument another way'),
+     "recipes/app.yaml:7:25: entrypoint[1]: '-c\\\\' has a backslash at its end, which hadolint misreads "
+     "in a JSON array (the Dockerfile would fail lint); drop it or pass the argument another way"),
     ('cmd: ["\\\\"]',
-     "recipes/app.yaml:7:7: cmd[0]: '\\\\' ends in a backslash, which hadolint misreads in a JSON "
-     'array (the Dockerfile would fail lint); drop it or pass the argument another way'),
-
+     "recipes/app.yaml:7:7: cmd[0]: '\\\\' has a backslash at its end, which hadolint misreads in a JSON "
+     "array (the Dockerfile would fail lint); drop it or pass the argument another way"),
+    ("cmd: ['say \\\"hi\\\"']",
+     "recipes/app.yaml:7:7: cmd[0]: 'say \\\\\"hi\\\\\"' has a backslash before a double quote, which "
+     "hadolint misreads in a JSON array (the Dockerfile would fail lint); drop it or pass the argument "
+     "another way"),
 ]
 
 
@@ -226,11 +229,12 @@ HOSTILE_KEYS = ('env: {"\\e[31mRED": x, "A\\n::warning file=x::pwned": y}\n'
 def test_messages_escape_what_the_recipe_says(channel_copy: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     (channel_copy / "recipes" / "app.yaml").write_text(GOOD + HOSTILE_KEYS)
+    (channel_copy / "recipes" / "\x1b[2Jx.yaml").write_text(GOOD)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert cli.main(["--root", str(channel_copy), "render"]) == 3
     err = capsys.readouterr().err
     lines = err.splitlines()
-    assert lines[:4] == [
+    assert lines[2:6] == [
         "recipes/app.yaml:7:7: env.\\x1b[31mRED: '\\x1b[31mRED' is not a valid environment variable name "
         "(letters, digits and _, not starting with a digit)",
         "::error file=recipes/app.yaml,line=7::env.\\x1b[31mRED: '\\x1b[31mRED' is not a valid environment "
@@ -240,12 +244,16 @@ def test_messages_escape_what_the_recipe_says(channel_copy: Path, capsys: pytest
         "::error file=recipes/app.yaml,line=7::env.A%0A::warning file=x::pwned: 'A\\n::warning file=x::pwned' "
         "is not a valid environment variable name (letters, digits and _, not starting with a digit)",
     ]
-    assert lines[4].startswith("recipes/app.yaml:8:10: labels.\\x1b]0;title\\x07: '\\x1b]0;title\\x07' is not")
-    assert lines[6].startswith("recipes/app.yaml:8:29: labels.#\\x23[error]k: '#\\x23[error]k' is not")
+    assert lines[6].startswith("recipes/app.yaml:8:10: labels.\\x1b]0;title\\x07: '\\x1b]0;title\\x07' is not")
+    assert lines[8].startswith("recipes/app.yaml:8:29: labels.#\\x23[error]k: '#\\x23[error]k' is not")
+    assert lines[:2] == [
+        "recipes/\\x1b[2Jx.yaml:1:1: name: 'app' does not match the file name (rename the file to app.yaml "
+        "or set name: \\x1b[2Jx)",
+        "::error file=recipes/\\x1b[2Jx.yaml,line=1::name: 'app' does not match the file name"]
     for line in lines:
         assert plaintext.UNSAFE.search(line) is None, line
         assert "##[" not in line, line
-        assert not line.startswith("::") or line.startswith("::error file=recipes/app.yaml,line="), line
+        assert not line.startswith("::") or line.startswith("::error file=recipes/"), line
 
 
 def test_pins_in_a_folder_named_like_a_workflow_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -379,7 +387,8 @@ def test_hadolint_agrees_with_what_the_model_accepts(tmp_path: Path) -> None:
 @pytest.mark.allow_subprocess
 @pytest.mark.parametrize(("line", "code"), [("LABEL 0='x'", "DL3048"), ("LABEL a--b='x'", "DL3048"),
                                             ("LABEL com.docker.x='x'", "DL3048"),
-                                            ('ENTRYPOINT ["a\\\\"]', "DL3025"), ('CMD ["x", "\\\\"]', "DL3025")])
+                                            ('ENTRYPOINT ["a\\\\"]', "DL3025"), ('CMD ["x", "\\\\"]', "DL3025"),
+                                            ('CMD ["say \\\\\\"hi"]', "DL3025")])
 def test_hadolint_refuses_what_the_model_refuses(tmp_path: Path, line: str, code: str) -> None:
     path = tmp_path / "Dockerfile"
     path.write_text(f"FROM debian@sha256:{'a' * 64}\n{line}\nUSER 1:1\n")
