@@ -26,8 +26,9 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LABEL_KEY = re.compile(r"(?!.*(?:\.\.|--))[a-z](?:[a-z0-9.-]*[a-z0-9])?")
 _DOCKER_LABELS = ("com.docker.", "io.docker.", "org.dockerproject.")
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-_PATH_CHARS = re.compile(r"[A-Za-z0-9._@+/-]+")
-ABS_PATH = re.compile(r"/[A-Za-z0-9._@+/-]*")
+_PATH_CLASS = r"[A-Za-z0-9._@+/-]"
+_PATH_CHARS = re.compile(_PATH_CLASS + "+")
+ABS_PATH = re.compile("/" + _PATH_CLASS + "*")
 _TEST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 
 

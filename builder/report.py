@@ -66,9 +66,9 @@ def emit_json(data: Any) -> None:
 def group(title: str) -> Iterator[None]:
     """Fold long output in GitHub Actions; a plain heading elsewhere."""
     if in_github_actions():
-        print(f"::group::{title}", flush=True)
+        print(f"::group::{_escape_data(title)}", flush=True)
     else:
-        print(f"==> {title}", file=sys.stderr, flush=True)
+        print(f"==> {plaintext.line(title)}", file=sys.stderr, flush=True)
     try:
         yield
     finally:
