@@ -119,7 +119,7 @@ class User(_Frozen):
         json_schema_extra={"pattern": names.anchored(names.USER_NAME), "not": {"const": "root"}})
     uid: Id
     gid: Id
-    home: HomePath | None = Field(None, description="Home directory, a new folder under /home, /var/lib, "
+    home: HomePath | None = Field(None, description="Home directory, a folder of its own under /home, /var/lib, "
                                   "/srv or /opt; default /home/NAME")
 
     @property
