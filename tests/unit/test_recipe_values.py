@@ -411,3 +411,19 @@ def test_references_digests_and_settings_refuse_a_final_newline(tmp_path: Path) 
         with pytest.raises(ConfigError) as refused:
             settings.load(tmp_path, environ={f"BUILDER_{key}": value})
         assert refused.value.message == expected
+
+
+# 6, written raw in the file rather than as YAML escapes.
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("description: An \u009b[2J base\n", "recipes/app.yaml:2:17: control character U+009B in the file (recipes are "
+     "plain text; remove binary content)"),
+    ("description: An \u0085 base\n", "recipes/app.yaml:2:17: control character U+0085 in the file (recipes are "
+     "plain text; remove binary content)"),
+    ("description: abc\u202edef\n", "recipes/app.yaml:2:1: description: contains the bidi control character "
+     "U+202E; use a single line of printable text"),
+    ("description: a\ufeffb\n", "recipes/app.yaml:2:1: description: contains the invisible character U+FEFF; "
+     "use a single line of printable text"),
+])
+def test_raw_invisible_characters(tmp_path: Path, raw: str, expected: str) -> None:
+    text = GOOD.replace("description: An application base\n", raw)
+    assert problems_of(tmp_path, {"app.yaml": text}) == [expected]
