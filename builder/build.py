@@ -22,6 +22,7 @@ from builder import (
     fingerprint,
     fixes,
     inputs,
+    plaintext,
     releases,
     render,
     sbom,
@@ -220,7 +221,7 @@ def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:
 
 
 def print_log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(plaintext.line(line), file=sys.stderr, flush=True)
 
 
 def summary_markdown(outcomes: list[Outcome]) -> str:

@@ -152,7 +152,7 @@ def _update_reasons(ctx: Context, selected: list[str], known: Candidates) -> dic
             if finding.kind == "security-update":
                 reasons.setdefault(item.image, []).append(finding.summary)
         for error in item.errors:
-            print(f"warning: {item.image}: {error}", file=sys.stderr)
+            report.say(f"warning: {item.image}: {error}", sys.stderr)
     return reasons
 
 
@@ -171,7 +171,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"level {number}:")
         for step in level:
             why = ", ".join(step.reasons) if step.needed else "up to date"
-            print(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
+            report.say(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
     print(f"{len(the_plan.to_build())} of {len(the_plan.steps())} image(s) to build")
     return 0
 
@@ -192,9 +192,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
         outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known)
     for outcome in outcomes:
-        print(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
+        report.say(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
         for line in outcome.tail[-10:]:
-            print(f"         | {line}")
+            report.say(f"         | {line}")
     report.step_summary(build.summary_markdown(outcomes))
     failed = [o for o in outcomes if o.status in ("failed", "skipped")]
     if failed:
@@ -217,13 +217,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
             state = "ERROR" if item.errors else ("stale" if item.stale else "ok")
             print(f"{item.image:<24} {state}")
             for finding in item.findings:
-                print(f"  {finding.kind}: {finding.summary}")
+                report.say(f"  {finding.kind}: {finding.summary}")
                 for update in finding.packages:
                     fixes = ", ".join(update.cves + update.advisories)
-                    print(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
-                          + (f" fixes {fixes}" if fixes else ""))
+                    report.say(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
+                               + (f" fixes {fixes}" if fixes else ""))
             for error in item.errors:
-                print(f"  error: {error}")
+                report.say(f"  error: {error}")
         print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "
               f"{len(result.failed)} could not be fully checked")
     report.step_summary(watch_markdown(result))
@@ -293,12 +293,12 @@ def cmd_check_pins(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    found = pins.check(paths, index)
+    found = pins.check(paths, index, str(catalog_path))
     for pin in found:
         print(str(pin))
     if args.fix:
         for path in pins.fix(found):
-            print(f"fixed {path}")
+            report.say(f"fixed {path}")
         return 0
     print(f"{len(found)} outdated pin(s)")
     return PINS_OUTDATED if found else 0
@@ -314,7 +314,7 @@ def cmd_bot(args: argparse.Namespace) -> int:
     lines = sorted({ctx.channel.images[i].name for i in selected})
     outcomes = bot.Bot(ctx.settings, ctx.channel, client, base=args.base).run(lines)
     for outcome in outcomes:
-        print(str(outcome))
+        report.say(str(outcome))
     report.step_summary("### builder bot\n\n" + "\n".join(f"- `{o.line}`: {o.action} {o.detail}" for o in outcomes))
     failed = [o for o in outcomes if o.action == "failed"]
     if failed:
