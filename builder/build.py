@@ -14,7 +14,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from builder import aptindex, changelogs, checks, engine, fingerprint, fixes, inputs, releases, render, sbom, versioning
+from builder import (
+    aptindex,
+    changelogs,
+    checks,
+    engine,
+    fingerprint,
+    fixes,
+    inputs,
+    plaintext,
+    releases,
+    render,
+    sbom,
+    strict,
+    versioning,
+)
 from builder import lock as lockfile
 from builder.candidates import Candidates
 from builder.errors import BuilderError, BuildError
@@ -139,7 +153,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                                 files=_committed_files(ctx.settings, image))
     log(f"[{image.id}] checking {image_id[:19]}")
     facts = checks.gather(ctx.engine, image_id, [i.destination for i in image.inputs if i.kind == "file"])
-    results = checks.static_checks(image, facts) + checks.run_tests(ctx.engine, image_id, image)
+    tests = checks.run_tests(ctx.engine, image_id, image)
+    results = checks.static_checks(image, facts) + tests + strict.run_tests(ctx.engine, image_id, image, tests)
     bad = checks.failed(results)
     if bad:
         return Outcome(image.id, "failed", "; ".join(str(r) for r in bad), results)
@@ -159,6 +174,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                          size=facts.size),
         os=facts.os(), apt_sources=facts.apt_sources(), inputs=image.inputs,
         packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
+        runtime=strict.profile(image),
     )
     new_lock = new_lock.model_copy(update={"fingerprint": fingerprint.of_lock(new_lock)})
     with ctx.lock:
@@ -205,7 +221,7 @@ def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:
 
 
 def print_log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(plaintext.line(line), file=sys.stderr, flush=True)
 
 
 def summary_markdown(outcomes: list[Outcome]) -> str:

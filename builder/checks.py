@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from builder import aptsources, distroless, names, packages
-from builder.engine import Engine
+from builder.engine import Engine, RunResult
 from builder.images import ImageSpec
 from builder.lock import AptSource, OsRelease, Package
+from builder.model import TestSpec
 
 CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
@@ -246,17 +247,22 @@ def _shadow_check(shadow: str | None) -> CheckResult:
 def run_tests(engine: Engine, image_ref: str, image: ImageSpec) -> list[CheckResult]:
     results = []
     for test in image.tests:
-        outcome = engine.run(image_ref, list(test.run))
-        problems = []
-        if outcome.exit_code != test.exit_code:
-            problems.append(f"exit code {outcome.exit_code}, expected {test.exit_code}")
-        if test.stdout is not None and outcome.stdout.strip() != test.stdout.strip():
-            problems.append(f"stdout {_clip(outcome.stdout)!r}, expected {test.stdout!r}")
-        if problems and outcome.stderr.strip():
-            problems.append(f"stderr {_clip(outcome.stderr)!r}")
+        problems = test_problems(test, engine.run(image_ref, list(test.run)))
         results.append(CheckResult(f"test:{test.name}", f"recipe test {test.name!r}", not problems,
                                    "; ".join(problems)))
     return results
+
+
+def test_problems(test: TestSpec, outcome: RunResult) -> list[str]:
+    """How `outcome` differs from what `test` expects; empty when it passed."""
+    problems = []
+    if outcome.exit_code != test.exit_code:
+        problems.append(f"exit code {outcome.exit_code}, expected {test.exit_code}")
+    if test.stdout is not None and outcome.stdout.strip() != test.stdout.strip():
+        problems.append(f"stdout {_clip(outcome.stdout)!r}, expected {test.stdout!r}")
+    if problems and outcome.stderr.strip():
+        problems.append(f"stderr {_clip(outcome.stderr)!r}")
+    return problems
 
 
 def failed(results: Iterable[CheckResult]) -> list[CheckResult]:

@@ -158,7 +158,7 @@ def _update_reasons(ctx: Context, selected: list[str], known: Candidates) -> dic
             if finding.kind == "security-update":
                 reasons.setdefault(item.image, []).append(finding.summary)
         for error in item.errors:
-            print(f"warning: {item.image}: {error}", file=sys.stderr)
+            report.say(f"warning: {item.image}: {error}", sys.stderr)
     return reasons
 
 
@@ -177,7 +177,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"level {number}:")
         for step in level:
             why = ", ".join(step.reasons) if step.needed else "up to date"
-            print(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
+            report.say(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
     print(f"{len(the_plan.to_build())} of {len(the_plan.steps())} image(s) to build")
     return 0
 
@@ -198,9 +198,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
         outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known)
     for outcome in outcomes:
-        print(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
+        report.say(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
         for line in outcome.tail[-10:]:
-            print(f"         | {line}")
+            report.say(f"         | {line}")
     report.step_summary(build.summary_markdown(outcomes))
     failed = [o for o in outcomes if o.status in ("failed", "skipped")]
     if failed:
@@ -223,13 +223,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
             state = "ERROR" if item.errors else ("stale" if item.stale else "ok")
             print(f"{item.image:<24} {state}")
             for finding in item.findings:
-                print(f"  {finding.kind}: {finding.summary}")
+                report.say(f"  {finding.kind}: {finding.summary}")
                 for update in finding.packages:
                     fixes = ", ".join(update.cves + update.advisories)
-                    print(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
-                          + (f" fixes {fixes}" if fixes else ""))
+                    report.say(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
+                               + (f" fixes {fixes}" if fixes else ""))
             for error in item.errors:
-                print(f"  error: {error}")
+                report.say(f"  error: {error}")
         print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "
               f"{len(result.failed)} could not be fully checked")
     report.step_summary(watch_markdown(result))
@@ -275,11 +275,11 @@ def cmd_release(args: argparse.Namespace) -> int:
     today = dt.datetime.now(dt.UTC).date().isoformat()
     for step in steps:
         for line in signing_hooks.sign_step(signer, ctx.settings, ctx.channel, step, today):
-            print(line)  # signed before its tags point at it, with the date the release gets
+            report.say(line)  # signed before its tags point at it, with the date the release gets
         release.execute(ctx.settings, ctx.channel, step, client, today=today)
         print(f"released {step.image} {step.version}")
     for line in signing_hooks.finish(signer, ctx.settings, selected):
-        print(line)
+        report.say(line)
     catalog.write(ctx.settings, ctx.channel)
     print(f"{len(steps)} image(s) released")
     return 0
@@ -307,12 +307,12 @@ def cmd_check_pins(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    found = pins.check(paths, index)
+    found = pins.check(paths, index, str(catalog_path))
     for pin in found:
         print(str(pin))
     if args.fix:
         for path in pins.fix(found):
-            print(f"fixed {path}")
+            report.say(f"fixed {path}")
         return 0
     print(f"{len(found)} outdated pin(s)")
     return PINS_OUTDATED if found else 0
@@ -328,7 +328,7 @@ def cmd_bot(args: argparse.Namespace) -> int:
     lines = sorted({ctx.channel.images[i].name for i in selected})
     outcomes = bot.Bot(ctx.settings, ctx.channel, client, base=args.base).run(lines)
     for outcome in outcomes:
-        print(str(outcome))
+        report.say(str(outcome))
     report.step_summary("### builder bot\n\n" + "\n".join(f"- `{o.line}`: {o.action} {o.detail}" for o in outcomes))
     failed = [o for o in outcomes if o.action == "failed"]
     if failed:
@@ -365,8 +365,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     password = signing_keys.password_from_env_or_prompt()
     key = signing_keys.generate()
     signing_keys.write_pair(key, password, private, public)
-    print(f"wrote {private} (encrypted private key: keep it secret) and {public}")
-    print(f"key id {key.public.id}: add {public} to [tool.builder] trusted_keys")
+    report.say(f"wrote {private} (encrypted private key: keep it secret) and {public}")
+    report.say(f"key id {key.public.id}: add {public} to [tool.builder] trusted_keys")
     return 0
 
 
@@ -392,5 +392,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report.emit_json({"images": [v.as_json() for v in verdicts]})
     else:
         for verdict in verdicts:
-            print("\n".join(verdict.lines()))
+            for line in verdict.lines():
+                report.say(line)
     return signing_verify.worst(verdicts)

@@ -8,7 +8,9 @@ errors name the request, never its headers.
 
 from __future__ import annotations
 
+import email.utils
 import os
+import re
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -161,18 +163,38 @@ class GitHub:
     def _rate_limited(self, answer: requests.Response) -> float | None:
         if answer.status_code not in (403, 429):
             return None
-        retry_after = answer.headers.get("retry-after")
-        if retry_after and retry_after.isdigit():
-            return min(float(retry_after), self._max_wait)
+        retry_after = _retry_after(answer.headers.get("retry-after"))
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self._max_wait)
         if answer.headers.get("x-ratelimit-remaining") == "0":
-            reset = answer.headers.get("x-ratelimit-reset", "")
-            delay = float(reset) - time.time() if reset.isdigit() else 60.0
+            reset = _seconds(answer.headers.get("x-ratelimit-reset"))
+            delay = reset - time.time() if reset is not None else 60.0
             return min(max(delay, 1.0), self._max_wait)
         return None
 
 
 def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds: a number or an HTTP date; None when absent or malformed."""
+    seconds = _seconds(value)
+    if seconds is not None or value is None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time() if when.tzinfo is not None else None
+
+
+def _seconds(value: str | None) -> float | None:
+    """A header's whole number of seconds; None when absent or malformed (str.isdigit()
+    also accepts digits that float() refuses, such as "²")."""
+    if value is None or not re.fullmatch(r"[0-9]{1,12}", value.strip()):
+        return None
+    return float(value)
 
 
 def _message(answer: requests.Response) -> str:

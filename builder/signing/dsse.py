@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from builder.signing.errors import NotSigned, shown
+from builder.plaintext import escape
+from builder.signing.errors import NotSigned
 from builder.signing.keys import PublicKey, SigningKey
 
 MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
@@ -67,7 +68,7 @@ def open_envelope(data: bytes, keys: list[PublicKey]) -> tuple[Attestation, Publ
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise NotSigned("an attestation is not a DSSE envelope (payloadType, payload, signatures)") from None
     if payload_type != PAYLOAD_TYPE:
-        raise NotSigned(f"an attestation has payload type '{shown(payload_type)}', not {PAYLOAD_TYPE!r}")
+        raise NotSigned(f"an attestation has payload type '{escape(str(payload_type))}', not {PAYLOAD_TYPE!r}")
     signed = pae(payload_type, payload)
     key = next((k for k in keys for s in signatures if k.verifies(signed, s)), None)
     if key is None:

@@ -28,8 +28,3 @@ class StaleRelease(BuilderError):
 
     exit_code = 19
 
-
-def shown(value: object) -> str:
-    """`value` as text for a message: control characters escaped, so nothing a registry or a file
-    says can rewrite the terminal or forge another line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))

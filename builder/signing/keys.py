@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from builder.signing.errors import SigningError, shown
+from builder.plaintext import escape
+from builder.signing.errors import SigningError
 
 PRIVATE_PEM = "ENCRYPTED SIGSTORE PRIVATE KEY"
 PRIVATE_PEMS = (PRIVATE_PEM, "ENCRYPTED COSIGN PRIVATE KEY")
@@ -111,26 +112,27 @@ def _derive(password: str, salt: bytes, params: dict[str, int]) -> bytes:
 
 def _read(path: Path, what: str) -> tuple[str, bytes]:
     """(PEM type, body) of the one PEM block in the file at `path`."""
+    where = escape(str(path))
     try:
         if path.stat().st_size > MAX_KEY_FILE:
-            raise SigningError(f"{shown(path)}: larger than {MAX_KEY_FILE} bytes: not a {what}")
+            raise SigningError(f"{where}: larger than {MAX_KEY_FILE} bytes: not a {what}")
         text = path.read_text(encoding="ascii")
     except FileNotFoundError:
-        raise SigningError(f"{shown(path)}: no such {what} file") from None
+        raise SigningError(f"{where}: no such {what} file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SigningError(f"{shown(path)}: cannot read the {what} ({type(exc).__name__})") from None
+        raise SigningError(f"{where}: cannot read the {what} ({type(exc).__name__})") from None
     match = _PEM.fullmatch(text.strip() + "\n")
     if match is None:
-        raise SigningError(f"{shown(path)}: not a PEM {what} (one -----BEGIN ...----- block)")
+        raise SigningError(f"{where}: not a PEM {what} (one -----BEGIN ...----- block)")
     try:
         return match.group(1), base64.b64decode(match.group(2), validate=False)
     except binascii.Error:
-        raise SigningError(f"{shown(path)}: the PEM body is not base64") from None
+        raise SigningError(f"{where}: the PEM body is not base64") from None
 
 
 def load_private(path: Path, password: str) -> SigningKey:
     """The signing key in cosign's encrypted format, or a SigningError saying what is wrong."""
-    where = shown(path)
+    where = escape(str(path))
     kind, body = _read(path, "private key")
     if kind == PUBLIC_PEM:
         raise SigningError(f"{where}: a public key; the signing key is the private one (cosign.key)")
@@ -171,7 +173,7 @@ def unseal(sealed_json: bytes, password: str, where: str) -> bytes:
 
 
 def load_public(path: Path) -> PublicKey:
-    where = shown(path)
+    where = escape(str(path))
     kind, body = _read(path, "public key")
     if kind != PUBLIC_PEM:
         raise SigningError(f"{where}: a {kind!r} PEM block, not a public key ({PUBLIC_PEM})")

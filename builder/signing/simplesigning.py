@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 
 from builder import imageref
-from builder.signing.errors import NotSigned, shown
+from builder.plaintext import escape
+from builder.signing.errors import NotSigned
 
 MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -46,11 +47,11 @@ def parse(data: bytes) -> Claim:
         raise NotSigned("the signed payload is not a simple-signing document (critical.identity, "
                         "critical.image, critical.type)") from None
     if kind != TYPE:
-        raise NotSigned(f"the signed payload is of type '{shown(kind)}', not {TYPE!r}")
+        raise NotSigned(f"the signed payload is of type '{escape(str(kind))}', not {TYPE!r}")
     if not isinstance(digest, str) or not imageref.is_sha256_digest(digest):
-        raise NotSigned(f"the signed payload names no sha256 digest ('{shown(digest)}')")
+        raise NotSigned(f"the signed payload names no sha256 digest ('{escape(str(digest))}')")
     try:
         ref = imageref.parse(str(reference))
     except imageref.ReferenceError:
-        raise NotSigned(f"the signed payload names no image reference ('{shown(reference)}')") from None
+        raise NotSigned(f"the signed payload names no image reference ('{escape(str(reference))}')") from None
     return Claim(ref.repository, digest)

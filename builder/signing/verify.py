@@ -15,8 +15,9 @@ from typing import Any
 
 from builder import imageref
 from builder.errors import UsageError
+from builder.plaintext import escape
 from builder.signing import dsse, simplesigning
-from builder.signing.errors import NotInChannel, NotSigned, StaleRelease, shown
+from builder.signing.errors import NotInChannel, NotSigned, StaleRelease
 from builder.signing.keys import PublicKey
 from builder.signing.sign import PREDICATE_TYPES
 from builder.signing.store import Store
@@ -83,7 +84,8 @@ def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list
     try:
         ref = imageref.parse(reference)
     except imageref.ReferenceError:
-        raise UsageError(f"'{shown(reference)}' is not an image reference (REGISTRY/PATH:TAG or @sha256:...)") from None
+        raise UsageError(f"'{escape(reference)}' is not an image reference "
+                         "(REGISTRY/PATH:TAG or REGISTRY/PATH@sha256:HEX)") from None
     digest = ref.digest or store.digest(reference)
     verdict = Verdict(reference, ref.repository, digest)
     gone = {k.id for k in revoked}

@@ -92,7 +92,7 @@ def test_bad_private_keys(tmp_path: Path, case: str, content: Callable[[], bytes
 def test_a_hostile_path_is_escaped(tmp_path: Path) -> None:
     with pytest.raises(SigningError) as caught:
         keys.load_private(tmp_path / "evil\x1b[2J\nerror: forged", PASSWORD)
-    assert caught.value.message == f"{tmp_path}/evil\\x1b[2J\\nerror: forged: no such private key file"
+    assert caught.value.message == f"{tmp_path}/evil\\x1b[2J\\x0aerror: forged: no such private key file"
 
 
 BAD_PUBLIC_KEYS: list[tuple[str, Callable[[], bytes], str]] = [

@@ -17,7 +17,7 @@ from builder.lock import BaseLock, ImageLock, Lock, Update
 from builder.registry import Manifest, RegistryOffsite
 from builder.releases import Release
 from builder.signing import dsse, keys, simplesigning, store, vex
-from builder.signing.errors import NotSigned, shown
+from builder.signing.errors import NotSigned
 from builder.signing.vexentry import VexEntry
 
 # cosign's specification (sigstore/docs, cosign/specifications.md): the payload of an image signature.
@@ -228,6 +228,3 @@ def test_openvex_document() -> None:
             {"vulnerability": {"name": "CVE-2026-2222"}, "products": [product], "status": "under_investigation"},
         ]}
 
-
-def test_shown_escapes_control_characters() -> None:
-    assert shown("a\x1b[2J\nb\u202e") == "a\\x1b[2J\\nb\\u202e"
