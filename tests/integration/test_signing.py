@@ -7,6 +7,8 @@ registry refusing the `.sig` push can be shown); every test reads that release.
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -54,6 +56,13 @@ def cli_run(capsys: pytest.CaptureFixture[str] | None, *args: str) -> tuple[int,
     return code, out, err
 
 
+def release(root: Path) -> tuple[int, str]:
+    """`builder release`: its exit code and the last line it wrote to stderr."""
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        code = cli.main(["--root", str(root), "release"])
+    return code, err.getvalue().strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: str) -> Iterator[Released]:
     where = tmp_path_factory.mktemp("signing")
@@ -74,11 +83,15 @@ def released(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry:
 
         # A wrong password, then a registry refusing the signature: no tag moved, nothing recorded.
         patch.setenv("BUILDER_SIGNING_KEY_PASSWORD", "not the password")
-        assert cli.main(["--root", str(root), "release"]) == 16
+        assert release(root) == (16, f"error: {folder}/key-a.key: wrong password for this key "
+                                     "(BUILDER_SIGNING_KEY_PASSWORD)")
         assert RegistryClient().digest_or_none(f"{repository}:1.0.0") is None
         patch.setenv("BUILDER_SIGNING_KEY_PASSWORD", PASSWORD)
         proxy.fail(403, times=1, path_contains=".sig", method="PUT")
-        assert cli.main(["--root", str(root), "release"]) == 16
+        sig = f"{repository.replace(through, f'http://{through}/v2', 1)}/manifests/{tag_for(digest, 'sig')}"
+        assert release(root) == (16, f"error: app 1.0.0: signing {repository}@{digest[:19]} failed: PUT {sig}: "
+                                     "HTTP 403: access denied (check the credentials for this registry); the "
+                                     "release is not recorded as signed (run `builder release` again to finish)")
         assert RegistryClient().digest_or_none(f"{repository}:1.0.0") is None
         assert not (root / "base-images" / "app" / "releases.json").exists()
         assert not (root / "base-images" / "app" / "signatures.json").exists()
