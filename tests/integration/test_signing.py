@@ -291,3 +291,18 @@ def test_key_rotation(released: Released, monkeypatch: pytest.MonkeyPatch,
     assert len(Store().attached(released.repository, released.digest, "sig")) == 2
     assert len(Store().attached(released.repository, released.digest, "att")) == 6
     assert tag_for(released.digest, "sig") == released.digest.replace(":", "-") + ".sig"
+
+
+def test_without_a_key_a_release_warns_or_fails(released: Released, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("BUILDER_SIGNING_KEY")
+    code, out, err = cli_run(capsys, "--root", str(released.root), "release")
+    assert (code, out.strip()) == (0, "0 image(s) released")
+    assert err.strip() == ("warning: releases are not signed: set BUILDER_SIGNING_KEY and "
+                           "BUILDER_SIGNING_KEY_PASSWORD (`builder keygen` makes a key), or require_signing = true "
+                           "to make this an error")
+    monkeypatch.setenv("BUILDER_REQUIRE_SIGNING", "true")
+    code, _, err = cli_run(capsys, "--root", str(released.root), "release")
+    assert code == 16
+    assert err.strip() == ("error: require_signing is true and BUILDER_SIGNING_KEY is not set: set it to the private "
+                           "key file (cosign.key) and BUILDER_SIGNING_KEY_PASSWORD to its password")
