@@ -35,9 +35,8 @@ def _current_tags(record: Record) -> dict[str, str]:
     """Each tag points where the latest release that carried it put it."""
     tags: dict[str, str] = {}
     for release in record.releases:
-        if release.lock.result is not None:
-            for tag in release.tags:
-                tags[tag] = release.lock.result.digest
+        for tag in release.tags:
+            tags[tag] = release.digest
     return dict(sorted(tags.items()))
 
 
@@ -69,10 +68,10 @@ def build(settings: Settings, channel: Channel) -> dict[str, Any]:
             "tags": _current_tags(record),
             "versions": [{
                 "version": release.version,
-                "digest": release.lock.result.digest if release.lock.result else None,
+                "digest": release.digest,
                 "date": release.date,
-                "packages": len(release.lock.packages),
-                "size": release.lock.result.size if release.lock.result else None,
+                "packages": release.packages,
+                "size": release.size,
                 "cves_fixed": changelog_md.cves_fixed(release),
                 "sbom": str(sbom.relative_to(settings.root)) if release is record.last else None,
             } for release in reversed(record.releases)],
