@@ -142,7 +142,7 @@ def size_change(delta: int) -> str:
         return "same size"
     sign = "+" if delta > 0 else "-"
     if abs(delta) < 1000:
-        return f"{sign}{abs(delta)} bytes"
+        return f"{sign}{abs(delta)} byte{'s' if abs(delta) != 1 else ''}"
     return f"{sign}{abs(delta) / 1000:,.1f} kB"
 
 
@@ -175,7 +175,7 @@ def _facts(release: Release, previous: Release | None, record: Record | None, ta
     if previous is None or previous.base.digest != release.base.digest:
         was = f"`{_short(previous.base.digest)}` -> " if previous else ""
         lines.append(f"- Base `{release.base.reference}`: {was}`{_short(release.base.digest)}`")
-    size = f"{release.size / 1e6:.1f} MB"
+    size = f"{release.size / 1e6:.1f} MB" if release.size >= 1_000_000 else size_change(release.size).lstrip("+")
     image = f"- Image `{release.repository}@{release.digest}`"
     if previous is not None:
         image += f" ({size}, {size_change(release.size - previous.size)}); was `{previous.digest}` ({previous.version})"
