@@ -1,8 +1,8 @@
 """base-images/NAME[/VARIANT]/CHANGELOG.md, rendered from the release record.
 
 Written for the reviewer and the consumer: why the release happened (and which version
-numbers a crashed release spent), packages old -> new with the CVE ids fixed (linked to
-the distribution's security tracker), packages added and removed, upstream and image
+numbers a crashed release spent), packages old -> new with the CVE ids fixed (each linked
+once, in the headline, to the distribution's security tracker), packages added and removed, upstream and image
 digests old -> new, the exact size change, and which tags were created or moved from
 where. Rendered whole from the record, so it is deterministic.
 """
@@ -60,11 +60,10 @@ def headline(release: Release, previous: Release | None) -> str:
     kind, why = ("patch", []) if previous.spec is None or release.spec is None else \
         versioning.classify(previous.spec, release.spec)
     cves = cves_fixed(release)
+    links = ", ".join(cve_link(c, _distro(release)) for c in cves)
     if kind == "patch":
-        if cves:
-            return f"Security rebuild: fixes {', '.join(cve_link(c, _distro(release)) for c in cves)}."
-        return "Rebuild with the latest upstream and package updates."
-    return f"Recipe change ({kind}): {'; '.join(why)}."
+        return f"Security rebuild: fixes {links}." if cves else "Rebuild with the latest upstream and package updates."
+    return f"Recipe change ({kind}): {'; '.join(why)}." + (f" Fixes {links}." if cves else "")
 
 
 def entry(release: Release, previous: Release | None, record: Record | None = None,
@@ -113,12 +112,12 @@ def _packages(release: Release, previous: Release | None) -> list[str]:
     if previous is None:
         return [f"{release.packages} packages.", ""]
     changed = sorted((u for u in release.updates if u.old and u.new), key=lambda u: u.name)
-    distro = _distro(release)
     lines: list[str] = []
     if changed:
+        # The ids stay plain here: the headline above links each of them once.
         lines += ["| package | old | new | fixes |", "|---|---|---|---|"]
         for update in changed:
-            ids = ", ".join([cve_link(c, distro) for c in sorted(set(update.cves))] + list(update.advisories))
+            ids = ", ".join([*sorted(set(update.cves)), *update.advisories])
             lines.append(f"| {_cell(update.name)} | {_cell(update.old)} | {_cell(update.new)} | {ids} |")
         lines.append("")
     added = sorted(u.name for u in release.updates if not u.old)

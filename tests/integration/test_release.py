@@ -75,7 +75,7 @@ def test_security_rebuild_then_recipe_change(tmp_path: Path, monkeypatch: pytest
     assert "## [1.0.1] - " in changelog
     link = "[CVE-2026-4242](https://security-tracker.debian.org/tracker/CVE-2026-4242)"
     assert f"Security rebuild: fixes {link}." in changelog
-    assert f"| demo | 1.0-1 | 1.1-1 | {link} |" in changelog
+    assert "| demo | 1.0-1 | 1.1-1 | CVE-2026-4242 |" in changelog
     assert "- Tags: `1.0.1` created; `1.0`, `1`, `latest` moved from 1.0.0" in changelog
     assert "- Tags: `1.0.0`, `1.0`, `1`, `latest` created" in changelog
     index = json.loads((root / "base-images" / "index.json").read_text())
@@ -244,7 +244,7 @@ def test_a_rebuild_after_a_crashed_release_moves_past_the_orphaned_version(
     changelog = (root / "base-images" / "app" / "CHANGELOG.md").read_text()
     assert (f"Version `1.0.1` was skipped: a release that did not finish tagged `{orphan}` with it, "
             "and version tags are never reused.") in changelog
-    assert (f"- Tags: `1.0.2` created; `1.0`, `1`, `latest` moved from 1.0.0") in changelog
+    assert ("- Tags: `1.0.2` created; `1.0`, `1`, `latest` moved from 1.0.0") in changelog
 
 
 def test_a_second_release_in_the_same_checkout_is_refused(

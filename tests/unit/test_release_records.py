@@ -163,8 +163,8 @@ def test_a_schema_1_record_is_converted_when_read(tmp_path: Path) -> None:
     assert record.releases[1].moved == dict.fromkeys(("1.0", "1", "latest"), "sha256:" + "a" * 64)
     assert record.releases[0].moved == {}
     text = changelog_md.render(record)
-    link = "[CVE-2026-4242](https://security-tracker.debian.org/tracker/CVE-2026-4242)"
-    assert f"| demo | 1.0-1 | 1.1-1 | {link} |" in text
+    assert "Security rebuild: fixes [CVE-2026-4242](https://security-tracker.debian.org/tracker/CVE-2026-4242)." in text
+    assert "| demo | 1.0-1 | 1.1-1 | CVE-2026-4242 |" in text
     assert "Packages added: new.\n\nPackages removed: old." in text
     releases.write(path, record)
     assert releases.read(path, "app") == record
