@@ -160,11 +160,14 @@ def tags_line(release: Release, record: Record | None, previous: Release | None 
         if tag in release.moved:
             sources.setdefault(release.moved[tag], []).append(f"`{tag}`")
     parts = [f"{', '.join(created)} created"] if created else []
+    unfinished = {found[1]: found[0] for found in map(versioning.skipped, release.reasons) if found}
     for digest, moved in sources.items():
         known = record.by_digest(digest) if record is not None else None
         if known is None and previous is not None and previous.digest == digest:
             known = previous
-        where = known.version if known else f"`{digest[:19]}` (never released by this channel)"
+        where = known.version if known else f"`{digest[:19]}` " + (
+            f"(the unfinished release of `{unfinished[digest]}`)" if digest in unfinished
+            else "(never released by this channel)")
         parts.append(f"{', '.join(moved)} moved from {where}")
     return f"- Tags: {'; '.join(parts)}"
 

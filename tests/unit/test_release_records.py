@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from builder import changelog_md, graph, recipes, release, releases, settings, versioning
+from builder import lock as lockfile
 from builder.errors import LockError, ReleaseError
 from builder.lock import BaseLock, CertificateInfo, ImageLock, InputFile, Lock, Package, Spec, Update
+from builder.registry import RegistryClient
 from builder.releases import Record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -249,6 +252,11 @@ def test_tags_created_in_an_empty_registry_are_not_said_to_move() -> None:
         "- Tags: `1.0.2`, `1.0`, `1`, `latest` created")
     assert changelog_md.tags_line(record.releases[1], record, record.releases[0]) == (
         "- Tags: `1.0.2` created; `1.0`, `1`, `latest` moved from 1.0.0")
+    orphan = "sha256:" + "e" * 64  # the digest SKIPPED names
+    after_crash = record.releases[1].model_copy(update={"moved": dict.fromkeys(("1.0", "1", "latest"), orphan)})
+    assert changelog_md.tags_line(after_crash, record, record.releases[0]) == (
+        "- Tags: `1.0.2` created; `1.0`, `1`, `latest` moved from `sha256:eeeeeeeeeeee` (the unfinished release "
+        "of `1.0.1`)")
     pending = fresh.model_copy(update={"moved": None})
     assert changelog_md.tags_line(pending, record) == (
         "- Tags on release: `1.0.2` (new, immutable); `1.0`, `1`, `latest` move to it")
@@ -280,3 +288,17 @@ def test_a_second_release_in_the_same_checkout_is_refused(tmp_path: Path) -> Non
             f"(pid {os.getpid()}); wait for it to finish, then run it again")
     with release.exclusive(tmp_path):  # free again once the first one is done
         pass
+
+
+def test_release_plan_reports_a_non_semver_candidate_in_one_line(tmp_path: Path) -> None:
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copytree(REPO / "recipes", tmp_path / "recipes")
+    config = settings.load(tmp_path, environ={})
+    channel = graph.build(recipes.load_dir(config.recipes_dir, tmp_path))
+    path = config.output_dir / "curl" / "image.lock.json"
+    path.parent.mkdir(parents=True)
+    lockfile.write(path, lock("1.0", "a", {}, 1))
+    with pytest.raises(LockError) as caught:
+        release.plan(config, channel, ["curl"], RegistryClient())
+    assert caught.value.message == (f"{path}: version: '1.0' is not a semantic version (X.Y.Z); "
+                                    "restore the file from git or rebuild the image")
