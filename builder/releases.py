@@ -22,6 +22,7 @@ from builder import names, versioning
 from builder.errors import LockError
 from builder.fsutil import write_atomic
 from builder.lock import BaseLock, Digest, InputFile, Lock, OsRelease, Spec, Update
+from builder.runtime import Profile
 from builder.yamlsource import format_path
 
 RELEASES_NAME = "releases.json"
@@ -46,6 +47,7 @@ class Release(BaseModel):
     packages: int = Field(0, ge=0, description="How many packages the image holds")
     os: OsRelease | None = None
     inputs: tuple[InputFile, ...] = ()
+    runtime: Profile | None = Field(None, description="The strict profile its tests passed under; None: not verified")
     moved: dict[str, str] | None = Field(None, description="Tag -> the digest it pointed at before this "
                                                            "release; tags not listed were created. None: "
                                                            "not released yet")
@@ -76,7 +78,7 @@ def from_lock(lock: Lock, version: str, date: str, tags: tuple[str, ...] | list[
                    digest=lock.result.digest, size=lock.result.size, base=lock.base, spec=lock.spec,
                    reasons=lock.reasons, updates=lock.updates,
                    cves=tuple(sorted({cve for update in lock.updates for cve in update.cves})),
-                   packages=len(lock.packages), os=lock.os, inputs=lock.inputs, moved=moved)
+                   packages=len(lock.packages), os=lock.os, inputs=lock.inputs, runtime=lock.runtime, moved=moved)
 
 
 def read(path: Path, image: str) -> Record:

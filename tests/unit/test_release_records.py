@@ -177,12 +177,12 @@ def test_a_schema_1_record_is_converted_when_read(tmp_path: Path) -> None:
     ('{"schema_version": 2, "image": "x", "releases": [{"version": "1.0", "date": "d", "tags": [], '
      '"repository": "r", "digest": "sha256:' + "a" * 64 + '", "size": 1, '
      '"base": {"reference": "r", "digest": "sha256:' + "a" * 64 + '"}}]}',
-     "{path}: not a valid release record (releases.0.version: Value error, '1.0' is not a semantic version "
-     "(X.Y.Z)); restore it from git"),
+     "{path}: not a valid release record (releases[0].version: '1.0' is not a semantic version "
+     "(MAJOR.MINOR.PATCH, e.g. 1.0.0)); restore it from git"),
     ('{"image": "x", "releases": [{"version": "banana", "date": "d", "tags": [], "lock": '
      + lock("1.0.0", "a", {}, 1).model_dump_json() + '}]}',
-     "{path}: not a valid release record (app: version: 'banana' is not a semantic version (X.Y.Z); "
-     "restore the file from git or rebuild the image); restore it from git"),
+     "{path}: not a valid release record (app: version: 'banana' is not a semantic version "
+     "(MAJOR.MINOR.PATCH, e.g. 1.0.0); restore the file from git or rebuild the image); restore it from git"),
     ('{"schema_version": 3, "image": "x"}',
      "{path}: not a valid release record (schema_version: Input should be 2); restore it from git"),
 ])
@@ -199,11 +199,11 @@ def test_a_non_semver_version_is_a_lock_error_not_a_traceback() -> None:
     channel = graph.build(recipes.load_dir(config.recipes_dir, REPO))
     with pytest.raises(LockError) as caught:
         release.tags_for(channel.images["curl"], "1.0")
-    assert caught.value.message == ("curl: version: '1.0' is not a semantic version (X.Y.Z); "
+    assert caught.value.message == ("curl: version: '1.0' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0); "
                                     "restore the file from git or rebuild the image")
     with pytest.raises(LockError) as caught:
         releases.from_lock(lock("v1", "a", {}, 1), "v1", "2026-11-30", ("v1",))
-    assert caught.value.message == ("app: version: 'v1' is not a semantic version (X.Y.Z); "
+    assert caught.value.message == ("app: version: 'v1' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0); "
                                     "restore the file from git or rebuild the image")
 
 
@@ -300,5 +300,5 @@ def test_release_plan_reports_a_non_semver_candidate_in_one_line(tmp_path: Path)
     lockfile.write(path, lock("1.0", "a", {}, 1))
     with pytest.raises(LockError) as caught:
         release.plan(config, channel, ["curl"], RegistryClient())
-    assert caught.value.message == (f"{path}: version: '1.0' is not a semantic version (X.Y.Z); "
-                                    "restore the file from git or rebuild the image")
+    assert caught.value.message == (f"{path}: version: '1.0' is not a semantic version (MAJOR.MINOR.PATCH, "
+                                    "e.g. 1.0.0); restore the file from git or rebuild the image")
