@@ -225,7 +225,7 @@ class Bot:
             record = releases.read(folder / releases.RELEASES_NAME, image.id)
             # Compare with what was released before this build (it may be auto-released already).
             digest = lock.result.digest
-            earlier = tuple(r for r in record.releases if not (r.lock.result and r.lock.result.digest == digest))
+            earlier = tuple(r for r in record.releases if r.digest != digest)
             released = len(earlier) != len(record.releases)
             old = _blob(tree, (folder / render.DOCKERFILE).relative_to(self.top).as_posix())
             new = (folder / render.DOCKERFILE).read_text(encoding="utf-8")
