@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import plan, render
 from builder import lock as lockfile
+from builder import plan, render
 from builder.candidates import Candidates
 from tests.unit.test_plan import UPSTREAM, load, make_channel, record
 

@@ -32,6 +32,7 @@ class Indexes:
         self.broken = broken
 
     def entries(self, source: AptSource, arch: str, wanted: Iterable[str]) -> dict[str, list[Entry]]:
+        assert (source, arch) == (SOURCE, "amd64")
         if self.broken:
             raise WatchError("InRelease: signature by an unknown key")
         names = set(wanted)
