@@ -109,7 +109,7 @@ def test_a_build_is_fingerprinted_by_each_of_its_inputs() -> None:
                           offers={"demo": "1.1-1"})
     assert fingerprint.of_lock(built) == same
     assert fingerprint.of_lock(lock(RELEASED, {"demo": "1.1-1"})) == same  # the image's own digest is no input
-    changed = [
+    changed: list[dict[str, object]] = [
         {"recipe_sha256": "r2"}, {"dockerfile_sha256": "d2"}, {"base_digest": "sha256:" + "2" * 64},
         {"offers": {"demo": "1.2-1"}},
         {"inputs": (InputFile(kind="file", path="files/a", sha256="0" * 64, destination="/etc/a"),)},
