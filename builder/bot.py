@@ -100,7 +100,8 @@ class Bot:
         head = remote_sha or ""
         pushed = remote_sha is None or self.repo.commit(remote_sha).tree.hexsha != tree
         if pushed:
-            head = self._commit(tree, base, title, _commit_body(changes))
+            subject, message = pr_body.commit_message(line, changes)
+            head = self._commit(tree, base, subject, message)
             self._push(head, branch, remote_sha)
         text = pr_body.body(line, changes)
         labels = [*LABELS, line] + (["security"] if any(c.cves() for c in changes) else [])
@@ -225,7 +226,7 @@ class Bot:
             record = releases.read(folder / releases.RELEASES_NAME, image.id)
             # Compare with what was released before this build (it may be auto-released already).
             digest = lock.result.digest
-            earlier = tuple(r for r in record.releases if not (r.lock.result and r.lock.result.digest == digest))
+            earlier = tuple(r for r in record.releases if r.digest != digest)
             released = len(earlier) != len(record.releases)
             old = _blob(tree, (folder / render.DOCKERFILE).relative_to(self.top).as_posix())
             new = (folder / render.DOCKERFILE).read_text(encoding="utf-8")
@@ -288,19 +289,6 @@ class Bot:
 
 def _digest(lock: lockfile.Lock | None) -> str:
     return lock.result.digest if lock is not None and lock.result is not None else ""
-
-
-def _commit_body(changes: list[pr_body.Change]) -> str:
-    """A few plain lines for `git log`: what each image became and what it fixes (the PR has the rest)."""
-    lines = []
-    for change in changes:
-        result = change.lock.result
-        digest = f" {result.digest}" if result is not None else ""
-        lines.append(f"{change.image.id} {change.lock.version}:{digest}")
-        cves = change.cves()
-        if cves:
-            lines.append(f"  fixes {', '.join(cves)}")
-    return "\n".join(lines)
 
 
 def _blob(tree: git.Tree, path: str) -> str:

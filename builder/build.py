@@ -23,6 +23,7 @@ from builder import (
     fixes,
     inputs,
     plaintext,
+    registry,
     releases,
     render,
     sbom,
@@ -134,11 +135,19 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     last = releases.read(folder / releases.RELEASES_NAME, image.id).last
     prior = lockfile.read(folder / lockfile.LOCK_NAME)
     spec = effective_spec(image)
-    version = versioning.next_version(last.version if last else None, last.lock.spec if last else None,
+    version = versioning.next_version(last.version if last else None, last.spec if last else None,
                                       spec, image.recipe.version)
+    repository = ctx.settings.image_repository(image.name)
+    skipped: tuple[str, ...] = ()
+    if ctx.options.push:
+        # A release that died after tagging spent its version: never reuse it (tags are immutable).
+        tagged = registry.RegistryClient(registry.docker_config_credentials()).digest_or_none
+        version, skipped = versioning.next_free_version(version, image.tag_suffix,
+                                                        lambda tag: tagged(f"{repository}:{tag}"))
+        for note in skipped:
+            log(f"[{image.id}] warning: {note}")
     dockerfile = render.render_dockerfile(render.with_ancestry(ctx.channel, render.RenderInput(
         image, base, display, parent.user if parent else None, version)))
-    repository = ctx.settings.image_repository(image.name)
     tag = f"{CANDIDATE}{image.tag_suffix}"
     built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     labels = {"org.opencontainers.image.created": built_at}
@@ -166,7 +175,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     base_digest = base.digest or ""
     new_lock = Lock(
         image=image.id, version=version, recipe_sha256=spec_sha256(image), spec=spec,
-        reasons=step.reasons, updates=_fixes(ctx, image, prior, last, facts),
+        reasons=(*step.reasons, *skipped), updates=_fixes(ctx, image, prior, last, facts),
         checks=tuple(str(r) for r in results),
         dockerfile_sha256=dockerfile_sha256(dockerfile),
         base=BaseLock(reference=display, digest=base_digest),
@@ -190,7 +199,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
 def _fixes(ctx: _Context, image: ImageSpec, prior: Lock | None, last: releases.Release | None,
            facts: checks.ImageFacts) -> tuple[lockfile.Update, ...]:
     """Every package changed since the last release, with the ids it fixes."""
-    released_digest = last.lock.result.digest if last is not None and last.lock.result is not None else None
+    released_digest = last.digest if last is not None else None
     released = fixes.released_packages(prior, released_digest)
     if released is None:
         return ()

@@ -22,8 +22,7 @@ from builder import changelog_md, render
 from builder.fsutil import write_many_atomic
 from builder.graph import Channel
 from builder.images import ImageSpec
-from builder.lock import Lock
-from builder.releases import RELEASES_NAME, Record, read
+from builder.releases import RELEASES_NAME, Record, Release, read
 from builder.runtime import Profile
 from builder.sbom import SBOM_NAME
 from builder.settings import Settings
@@ -35,16 +34,15 @@ def _current_tags(record: Record) -> dict[str, str]:
     """Each tag points where the latest release that carried it put it."""
     tags: dict[str, str] = {}
     for release in record.releases:
-        if release.lock.result is not None:
-            for tag in release.tags:
-                tags[tag] = release.lock.result.digest
+        for tag in release.tags:
+            tags[tag] = release.digest
     return dict(sorted(tags.items()))
 
 
-def runtime(image: ImageSpec, lock: Lock) -> dict[str, Any]:
-    """The profile the release was verified under; the recipe's, unverified, for older locks."""
-    profile = lock.runtime or Profile.of(image.runtime, image.user.uid, image.user.gid)
-    return {**profile.model_dump(mode="json"), "verified": lock.runtime is not None,
+def runtime(image: ImageSpec, release: Release) -> dict[str, Any]:
+    """The profile the release was verified under; the recipe's, unverified, for older releases."""
+    profile = release.runtime or Profile.of(image.runtime, image.user.uid, image.user.gid)
+    return {**profile.model_dump(mode="json"), "verified": release.runtime is not None,
             "docker_run": profile.docker_run_flags(), "kubernetes": profile.kubernetes()}
 
 
@@ -69,14 +67,14 @@ def build(settings: Settings, channel: Channel) -> dict[str, Any]:
             "tags": _current_tags(record),
             "versions": [{
                 "version": release.version,
-                "digest": release.lock.result.digest if release.lock.result else None,
+                "digest": release.digest,
                 "date": release.date,
-                "packages": len(release.lock.packages),
-                "size": release.lock.result.size if release.lock.result else None,
+                "packages": release.packages,
+                "size": release.size,
                 "cves_fixed": changelog_md.cves_fixed(release),
                 "sbom": str(sbom.relative_to(settings.root)) if release is record.last else None,
             } for release in reversed(record.releases)],
-            "runtime": runtime(image, record.last.lock),
+            "runtime": runtime(image, record.last),
         })
     return {"schema_version": SCHEMA_VERSION, "registry": settings.registry,
             "namespace": settings.namespace, "images": images}

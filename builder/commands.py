@@ -257,6 +257,11 @@ def cmd_release(args: argparse.Namespace) -> int:
         print("auto-release is off ([tool.builder] auto_release = \"none\"): nothing released")
         return 0
     client = registry.RegistryClient(registry.docker_config_credentials())
+    with release.exclusive(ctx.settings.output_dir):  # one release at a time in this checkout
+        return _release(ctx, args, selected, client)
+
+
+def _release(ctx: Context, args: argparse.Namespace, selected: list[str], client: registry.RegistryClient) -> int:
     steps = release.plan(ctx.settings, ctx.channel, selected, client, only_patch=args.auto)
     if args.json and args.dry_run:
         report.emit_json({"releases": [s.as_json() for s in steps]})

@@ -9,13 +9,26 @@ entry lists everything that merging or releasing it fixes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
 from builder import changelogs
-from builder.aptindex import Entry, IndexCache
+from builder.aptindex import Entry
 from builder.errors import BuilderError, WatchError
 from builder.lock import AptSource, Lock, Package, Update
 
 Warn = Callable[[str], None]
+
+
+class Indexes(Protocol):
+    """Where packages are offered (builder.aptindex.IndexCache)."""
+
+    def entries(self, source: AptSource, arch: str, wanted: Iterable[str]) -> dict[str, list[Entry]]: ...
+
+
+class Changelogs(Protocol):
+    """A package's changelog (builder.changelogs.ChangelogCache)."""
+
+    def text(self, entry: Entry) -> str: ...
 
 
 def arch_of(packages: Iterable[Package]) -> str:
@@ -36,15 +49,23 @@ def released_packages(prior: Lock | None, released_digest: str | None) -> dict[s
     if prior.result is not None and prior.result.digest == released_digest:
         return versions
     for update in prior.updates:
-        versions[update.name] = update.old
+        if update.old:
+            versions[update.name] = update.old
+        else:
+            versions.pop(update.name, None)  # added since the release
     return versions
 
 
 def since_release(released: Mapping[str, str], packages: Iterable[Package], sources: Iterable[AptSource], *,
-                  arch: str, indexes: IndexCache, logs: changelogs.ChangelogCache, warn: Warn) -> tuple[Update, ...]:
+                  arch: str, indexes: Indexes, logs: Changelogs, warn: Warn) -> tuple[Update, ...]:
+    packages = tuple(packages)
+    built = {p.name for p in packages}
+    # Added and removed packages are recorded too (old or new empty), so the changelog lists them.
+    moved = [Update(name=p.name, old="", new=p.version) for p in packages if p.name not in released]
+    moved += [Update(name=name, old=version, new="") for name, version in released.items() if name not in built]
     changed = [(p, released[p.name]) for p in packages if p.name in released and released[p.name] != p.version]
     if not changed:
-        return ()
+        return tuple(sorted(moved, key=lambda u: u.name))
     offered: dict[tuple[str, str], list[Entry]] = {}  # (name, version) -> where it can be downloaded
     for source in sources:
         try:
@@ -74,10 +95,10 @@ def since_release(released: Mapping[str, str], packages: Iterable[Package], sour
             cves = tuple(sorted({c for change in changes for c in change.cves}))
             advisories = tuple(sorted({a for change in changes for a in change.advisories}))
         updates.append(Update(name=package.name, old=old, new=package.version, cves=cves, advisories=advisories))
-    return tuple(updates)
+    return tuple(sorted([*updates, *moved], key=lambda u: u.name))
 
 
-def _changelog(entries: list[Entry], logs: changelogs.ChangelogCache, warn: Warn) -> str | None:
+def _changelog(entries: list[Entry], logs: Changelogs, warn: Warn) -> str | None:
     problem = "not offered by the image's package sources"
     for entry in entries:
         if entry.deb_url.endswith(".apk"):

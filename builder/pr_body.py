@@ -1,23 +1,30 @@
 """The bot's pull request: title, Conventional Commit message and a body for the reviewer.
 
-The body is the changelog entry the release will write, plus what a reviewer checks
-before merging: image checks and tests, the tags that move, and the Dockerfile diff. It
-stays under GitHub's size limit by dropping the least important parts first.
+The title says what triggered the rebuild (its CVE ids, a new base digest, package
+updates). The body is the changelog entry the release will write, from the current
+release to the candidate, plus what a reviewer checks before merging: image checks and
+tests, the tags that move (one line), and the Dockerfile diff. It stays under GitHub's
+size limit by dropping the least important parts first. The commit message is short
+plain text: the title and a few lines of versions, CVE ids and digests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import dataclass
 
-from builder import changelog_md, release, versioning
+from builder import changelog_md, release, releases, versioning
 from builder.images import ImageSpec
-from builder.lock import Lock
+from builder.lock import Lock, Update
 from builder.releases import Record, Release
 
 MAX_BODY = 65536
 FOOTER = "<sub>Opened by `builder bot`. Merging releases it: `builder release` moves the tags by digest.</sub>"
+_PARENT = re.compile(r"parent (?P<parent>\S+) (?:was|is) rebuilt")
+_UPDATES = re.compile(r"[0-9]+ package update\(s\).*")
+COMMIT_PACKAGES = 10  # package lines in a commit message; the PR body has them all
 
 
 @dataclass(frozen=True)
@@ -34,22 +41,22 @@ class Change:
     @property
     def pending(self) -> Release:
         today = dt.datetime.now(dt.UTC).date().isoformat()
-        return Release(version=self.lock.version, date=today,
-                       tags=tuple(release.tags_for(self.image, self.lock.version)), lock=self.lock)
+        return releases.from_lock(self.lock, self.lock.version, today, release.tags_for(self.image, self.lock.version))
 
     @property
     def kind(self) -> str:
         last = self.record.last
-        if last is None or last.lock.spec is None or self.lock.spec is None:
+        if last is None or last.spec is None or self.lock.spec is None:
             return "patch" if last is not None else "minor"
-        return versioning.classify(last.lock.spec, self.lock.spec)[0]
+        return versioning.classify(last.spec, self.lock.spec)[0]
 
     def cves(self) -> list[str]:
         return changelog_md.cves_fixed(self.pending)
 
 
 def title(name: str, changes: list[Change]) -> str:
-    """`fix(python): security rebuild 1.4.3 (openssl CVE-2026-1234)`, or feat/feat! for recipe changes."""
+    """`fix(python): security rebuild 1.4.3 (openssl CVE-2026-1234)`, `fix(curl): rebuild 1.0.3 for
+    new base digest`, or feat/feat! for recipe changes."""
     main = changes[0]
     kinds = {c.kind for c in changes}
     version = main.lock.version
@@ -57,12 +64,51 @@ def title(name: str, changes: list[Change]) -> str:
         return f"feat({name})!: {version}, breaking recipe change"
     if "minor" in kinds:
         return f"feat({name}): {version}, recipe change"
-    updates = [u for c in changes for u in c.lock.updates if u.cves]
+    updates = sorted({u.name: u for c in changes for u in c.lock.updates if u.cves}.values(), key=lambda u: u.name)
     if updates:
-        named = ", ".join(dict.fromkeys(f"{u.name} {' '.join(u.cves[:3])}" for u in updates[:3]))
+        named = ", ".join(f"{u.name} {' '.join(sorted(set(u.cves))[:3])}" for u in updates[:3])
         more = " and more" if len(updates) > 3 else ""
         return f"fix({name}): security rebuild {version} ({named}{more})"
-    return f"fix({name}): rebuild {version}"
+    why = trigger([r for c in changes for r in c.lock.reasons], [u for c in changes for u in c.lock.updates])
+    return f"fix({name}): rebuild {version}" + (f" for {why}" if why else "")
+
+
+def trigger(reasons: list[str], updates: list[Update]) -> str:
+    """What made a patch rebuild, from the lock's reasons: `new base digest and package updates`."""
+    found = []
+    for reason in reasons:
+        parent = _PARENT.fullmatch(reason)
+        if reason.startswith("upstream digest moved"):
+            found.append("new base digest")
+        elif parent:
+            found.append(f"rebuilt parent {parent['parent']}")
+        elif _UPDATES.fullmatch(reason):
+            found.append("package updates")
+        elif reason in ("recipe changed", "Dockerfile changed"):
+            found.append(f"{reason.split()[0]} change")
+        elif reason == "forced":
+            found.append("a forced rebuild")
+    if updates:
+        found.append("package updates")
+    return " and ".join(dict.fromkeys(found))
+
+
+def commit_message(name: str, changes: list[Change]) -> tuple[str, str]:
+    """(subject, body) for the commit on `main`: the title, then a few plain-text lines per image."""
+    lines = []
+    for change in changes:
+        pending, last = change.pending, change.record.last
+        was = f" (was {last.version})" if last else ""
+        lines.append(f"{change.image.id} {pending.version}{was}")
+        lines.append(f"image: {last.digest + ' -> ' if last else ''}{pending.digest}")
+        shown = sorted(pending.updates, key=lambda u: u.name)
+        lines += [f"{u.name}: {u.old or '(new)'} -> {u.new or '(removed)'}" for u in shown[:COMMIT_PACKAGES]]
+        if len(shown) > COMMIT_PACKAGES:
+            lines.append(f"and {len(shown) - COMMIT_PACKAGES} more packages")
+        if pending.cves:
+            lines.append(f"fixes: {', '.join(pending.cves)}")
+        lines.append("")
+    return title(name, changes), "\n".join(lines).strip() + "\n"
 
 
 def body(name: str, changes: list[Change], limit: int = MAX_BODY) -> str:
@@ -78,15 +124,13 @@ def _render(name: str, changes: list[Change], trim: int) -> str:
     parts = [f"## {name}", ""]
     for change in changes:
         pending = change.pending
-        entry = changelog_md.entry(pending, change.record.last)
+        entry = changelog_md.entry(pending, change.record.last, change.record, tags=False)
         entry[0] = f"### {change.image.id} {pending.version} ({change.kind})"
         if trim >= 2:
             entry = _shorten_tables(entry, 20)
         parts += entry
-        moving = [t for t in pending.tags if t != pending.tags[0]]
         when = "Released already (auto-release policy):" if change.released else "**Tags on merge:**"
-        parts += [f"{when} `{pending.tags[0]}` (new, immutable); "
-                  + ", ".join(f"`{t}`" for t in moving) + " move to it.", ""]
+        parts += [f"{when} {changelog_md.pending_tags(pending.tags)}.", ""]
         if change.lock.checks and trim < 3:
             parts += ["<details><summary>Checks and tests</summary>", ""]
             parts += [f"- {line}" for line in change.lock.checks] + ["", "</details>", ""]

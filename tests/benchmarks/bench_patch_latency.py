@@ -1,6 +1,6 @@
 """Patch latency, run on demand against the local environment (`bash .ci/local-env`).
 
-    python3 tests/benchmarks/bench_patch_latency.py
+    python3 -m tests.benchmarks.bench_patch_latency
 
 From a security fix published in a local apt repository to the pull request open with its
 CVE id, in one scheduled run as rebuild.yml makes it (watch, plan, one build job per image

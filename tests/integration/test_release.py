@@ -1,15 +1,21 @@
-"""Releases against the real registry: versions, tags by digest, immutability, changelogs, catalog."""
+"""Releases against the real registry: versions, tags by digest, immutability, changelogs, catalog,
+crashes between tag writes, and releases at once."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from builder import cli
+from builder import cli, release
 from builder.engine import Engine
-from builder.registry import RegistryClient
+from builder.errors import RegistryError
+from builder.registry import Manifest, RegistryClient
 from tests.integration.aptrepo import AptRepo, ChangelogEntry
 from tests.integration.faultproxy import FaultProxy
 from tests.integration.tests_support import make_channel
@@ -67,8 +73,11 @@ def test_security_rebuild_then_recipe_change(tmp_path: Path, monkeypatch: pytest
         "1.0.0": first, "1.0.1": second, "1.0": second, "1": second, "latest": second}
     changelog = (root / "base-images" / "app" / "CHANGELOG.md").read_text()
     assert "## [1.0.1] - " in changelog
-    assert "Security rebuild: fixes CVE-2026-4242." in changelog
+    link = "[CVE-2026-4242](https://security-tracker.debian.org/tracker/CVE-2026-4242)"
+    assert f"Security rebuild: fixes {link}." in changelog
     assert "| demo | 1.0-1 | 1.1-1 | CVE-2026-4242 |" in changelog
+    assert "- Tags: `1.0.1` created; `1.0`, `1`, `latest` moved from 1.0.0" in changelog
+    assert "- Tags: `1.0.0`, `1.0`, `1`, `latest` created" in changelog
     index = json.loads((root / "base-images" / "index.json").read_text())
     (entry,) = index["images"]
     assert entry["current"] == "1.0.1"
@@ -161,3 +170,115 @@ def test_auto_release_promotes_patch_rebuilds_only(tmp_path: Path, monkeypatch: 
     assert cli.main(["--root", str(root), "release", "--auto"]) == 0
     assert capsys.readouterr().out.strip() == "0 image(s) released"
     assert tag_digests(repository, ["1.1.0", "latest"]) == {"1.1.0": None, "latest": patched}
+
+
+MINIMAL = "name: app\ndescription: r\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
+TAGS = ["1.0.1", "1.0", "1", "latest"]
+
+
+def crash_after_first_tag(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make `builder release` die right after its first tag write, as a killed job would."""
+    real = RegistryClient.put_manifest
+    written: list[str] = []
+
+    def put_then_die(self: RegistryClient, reference: str, manifest: Manifest) -> None:
+        real(self, reference, manifest)
+        written.append(reference)
+        raise RegistryError(f"injected crash after writing {reference}")
+
+    monkeypatch.setattr(RegistryClient, "put_manifest", put_then_die)
+    return written
+
+
+def released_then_crashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture[str], registry: str) -> tuple[Path, str, str, str]:
+    """1.0.0 released; 1.0.1 built and its release killed after the version tag: (root, repo, 1.0.0, 1.0.1)."""
+    root = make_channel(tmp_path, registry, monkeypatch, {"app": MINIMAL})
+    assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    assert cli.main(["--root", str(root), "release"]) == 0
+    first = lock_of(root)["result"]["digest"]  # type: ignore[index]
+    repository = lock_of(root)["result"]["repository"]  # type: ignore[index]
+    assert cli.main(["--root", str(root), "build", "--push", "--force"]) == 0
+    assert lock_of(root)["version"] == "1.0.1"
+    orphan = lock_of(root)["result"]["digest"]  # type: ignore[index]
+    with monkeypatch.context() as crashing:
+        written = crash_after_first_tag(crashing)
+        capsys.readouterr()
+        assert cli.main(["--root", str(root), "release"]) == 11
+    assert written == [f"{repository}:1.0.1"]
+    assert "injected crash after writing" in capsys.readouterr().err
+    assert tag_digests(repository, TAGS) == {"1.0.1": orphan, "1.0": first, "1": first, "latest": first}
+    record = json.loads((root / "base-images" / "app" / "releases.json").read_text())
+    assert [r["version"] for r in record["releases"]] == ["1.0.0"]
+    return root, repository, first, orphan
+
+
+def test_a_release_that_crashed_after_its_first_tag_is_completed_by_a_rerun(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine,
+        registry: str) -> None:
+    root, repository, first, candidate = released_then_crashed(tmp_path, monkeypatch, capsys, registry)
+    assert cli.main(["--root", str(root), "release"]) == 0
+    assert tag_digests(repository, TAGS) == dict.fromkeys(TAGS, candidate)
+    record = json.loads((root / "base-images" / "app" / "releases.json").read_text())
+    assert [(r["version"], r["digest"]) for r in record["releases"]] == [("1.0.0", first), ("1.0.1", candidate)]
+    changelog = (root / "base-images" / "app" / "CHANGELOG.md").read_text()
+    assert "- Tags: `1.0.1` created; `1.0`, `1`, `latest` moved from 1.0.0" in changelog
+    index = json.loads((root / "base-images" / "index.json").read_text())
+    assert index["images"][0]["tags"] == {"1": candidate, "1.0": candidate, "1.0.0": first, "1.0.1": candidate,
+                                          "latest": candidate}
+
+
+def test_a_rebuild_after_a_crashed_release_moves_past_the_orphaned_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine,
+        registry: str) -> None:
+    root, repository, first, orphan = released_then_crashed(tmp_path, monkeypatch, capsys, registry)
+    assert cli.main(["--root", str(root), "build", "--push", "--force"]) == 0
+    note = f"1.0.1 was tagged at {orphan} by a release that did not finish; this build is 1.0.2"
+    assert f"[app] warning: {note}" in capsys.readouterr().err
+    assert lock_of(root)["version"] == "1.0.2"
+    assert note in lock_of(root)["reasons"]  # type: ignore[operator]
+    rebuilt = lock_of(root)["result"]["digest"]  # type: ignore[index]
+    assert cli.main(["--root", str(root), "release"]) == 0
+    assert tag_digests(repository, ["1.0.0", "1.0.1", "1.0.2", "1.0", "1", "latest"]) == {
+        "1.0.0": first, "1.0.1": orphan, "1.0.2": rebuilt, "1.0": rebuilt, "1": rebuilt, "latest": rebuilt}
+    changelog = (root / "base-images" / "app" / "CHANGELOG.md").read_text()
+    assert (f"Version `1.0.1` was skipped: a release that did not finish tagged `{orphan}` with it, "
+            "and version tags are never reused.") in changelog
+    assert ("- Tags: `1.0.2` created; `1.0`, `1`, `latest` moved from 1.0.0") in changelog
+
+
+def test_a_second_release_in_the_same_checkout_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine,
+        registry: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {"app": MINIMAL})
+    assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    repository = lock_of(root)["result"]["repository"]  # type: ignore[index]
+    capsys.readouterr()
+    with release.exclusive(root / "base-images"):
+        assert cli.main(["--root", str(root), "release"]) == 13
+    assert capsys.readouterr().err.strip() == (
+        f"error: {root / 'base-images' / '.release.lock'}: another `builder release` is running in this "
+        f"checkout (pid {os.getpid()}); wait for it to finish, then run it again")
+    assert tag_digests(repository, ["1.0.0"]) == {"1.0.0": None}
+    assert cli.main(["--root", str(root), "release"]) == 0
+
+
+def test_two_releases_of_the_same_candidate_from_two_clones_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {"app": MINIMAL})
+    assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    clone = tmp_path / "clone"
+    shutil.copytree(root, clone)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    runs = [subprocess.Popen([sys.executable, "-m", "builder", "--root", str(where), "release"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for where in (root, clone)]
+    results = [(run.wait(timeout=120), run.communicate()) for run in runs]
+    assert [code for code, _ in results] == [0, 0], results
+    digest = lock_of(root)["result"]["digest"]  # type: ignore[index]
+    repository = lock_of(root)["result"]["repository"]  # type: ignore[index]
+    assert tag_digests(repository, ["1.0.0", "1.0", "1", "latest"]) == dict.fromkeys(["1.0.0", "1.0", "1", "latest"],
+                                                                                    digest)
+    records = [json.loads((where / "base-images" / "app" / "releases.json").read_text()) for where in (root, clone)]
+    assert [[(r["version"], r["digest"], r["tags"]) for r in record["releases"]] for record in records] == [
+        [("1.0.0", digest, ["1.0.0", "1.0", "1", "latest"])]] * 2

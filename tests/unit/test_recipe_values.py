@@ -16,8 +16,8 @@ import requests
 from builder import cli, github, graph, hadolint, imageref, inputs, plaintext, policy, recipes, releases, settings
 from builder.errors import ConfigError, LockError
 from builder.imageref import ImageRef
-from builder.lock import BaseLock, Lock
-from builder.releases import Record, Release
+from builder.lock import BaseLock, ImageLock, Lock
+from builder.releases import Record
 from builder.render import RenderInput, render_dockerfile
 from tests.unit.test_recipe_errors import GOOD, problems_of, with_line
 
@@ -305,8 +305,10 @@ def test_a_source_through_a_file(tmp_path: Path) -> None:
 
 def test_a_release_record_with_a_version_that_is_not_semver(tmp_path: Path) -> None:
     lock = Lock(image="x", version="1.0.0", recipe_sha256="0",
-                base=BaseLock(reference="r/x:1", digest="sha256:" + "a" * 64))
-    record = Record(image="x", releases=(Release(version="1.0.0", date="2026-01-01", tags=("1.0.0",), lock=lock),))
+                base=BaseLock(reference="r/x:1", digest="sha256:" + "a" * 64),
+                result=ImageLock(repository="r/x", tag="candidate", digest="sha256:" + "b" * 64,
+                                 image_id="sha256:" + "b" * 64, size=1))
+    record = Record(image="x", releases=(releases.from_lock(lock, "1.0.0", "2026-01-01", ("1.0.0",), {}),))
     path = tmp_path / "releases.json"
     data = json.loads(releases.dumps(record))
     data["releases"][0]["version"] = "1.x"  # valid JSON, valid shape: only the version is wrong

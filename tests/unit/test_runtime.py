@@ -18,7 +18,7 @@ from builder.imageref import ImageRef
 from builder.images import expand, spec_sha256
 from builder.lock import Spec
 from builder.model import Recipe
-from builder.releases import Record, Release
+from builder.releases import Record, from_lock
 from builder.releases import write as write_record
 from builder.runtime import Profile, Runtime
 from tests.unit.test_recipe_errors import GOOD, problems_of
@@ -145,7 +145,7 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         folder = render.output_dir(config, channel.images[image_id])
         folder.mkdir(parents=True, exist_ok=True)
         write_record(folder / "releases.json", Record(image=image_id, releases=(
-            Release(version="1.0.0", date="2026-11-30", tags=("1.0.0",), lock=lock),)))
+            from_lock(lock, "1.0.0", "2026-11-30", ("1.0.0",), {}),)))
     index = catalog.build(config, channel)
     web, declared = index["images"]
     assert web["runtime"] == {
