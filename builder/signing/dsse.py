@@ -56,6 +56,7 @@ class Attestation:
     predicate_type: str
     digests: tuple[str, ...]
     predicate: Mapping[str, Any]
+    payload: bytes  # the statement as signed
 
 
 def open_envelope(data: bytes, keys: list[PublicKey]) -> tuple[Attestation, PublicKey]:
@@ -83,4 +84,4 @@ def open_envelope(data: bytes, keys: list[PublicKey]) -> tuple[Attestation, Publ
     if body.get("_type") not in (STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1") or \
             not isinstance(kind, str) or not isinstance(predicate, dict):
         raise NotSigned("an attestation's payload is not an in-toto statement")
-    return Attestation(kind, digests, predicate), key
+    return Attestation(kind, digests, predicate, payload), key

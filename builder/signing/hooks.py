@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder import lock as lockfile
-from builder import registry, render
+from builder import registry, releases, render
 from builder.graph import Channel
 from builder.release import Step
-from builder.releases import Release
 from builder.settings import Settings
 from builder.signing import admission, sign
 from builder.signing.store import Store
@@ -31,9 +30,8 @@ def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, 
         return []
     lock = lockfile.read(render.output_dir(settings, channel.images[step.image]) / lockfile.LOCK_NAME)
     assert lock is not None  # noqa: S101 - the step was planned from it
-    release = Release(version=step.version, date=today, lock=lock,
-                      tags=tuple(m.tag for m in step.moves if m.action != "hold"))
-    signed = signer.sign(step.image, release).signed
+    release = releases.from_lock(lock, step.version, today, tuple(m.tag for m in step.moves if m.action != "hold"))
+    signed = signer.sign(step.image, release, lock).signed
     return [f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
             f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)"]
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from builder import __version__, sbom
+from builder.lock import Lock
 from builder.releases import Release
 
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -24,12 +25,12 @@ def _github_run(env: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def predicate(release: Release, *, image_id: str, recipe_path: str, dockerfile_path: str,
+def predicate(release: Release, lock: Lock, *, image_id: str, recipe_path: str, dockerfile_path: str,
               overlay: tuple[str, str] | None, source_url: str, distro: str,
               environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """`overlay`: (path, sha256) of the organization overlay, when the channel has one."""
+    """Provenance of `release`, built as `lock` says. `overlay`: (path, sha256) of the organization
+    overlay, when the channel has one."""
     env = os.environ if environ is None else environ
-    lock = release.lock
     deps: list[dict[str, Any]] = [{"name": "recipe", "uri": recipe_path, "digest": {"sha256": lock.recipe_sha256}}]
     if overlay:
         deps.append({"name": "overlay", "uri": overlay[0], "digest": {"sha256": overlay[1]}})

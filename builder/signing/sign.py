@@ -19,16 +19,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from builder import lock as lockfile
 from builder import releases as releases_mod
 from builder import render, sbom
 from builder.errors import LockError, RegistryError
 from builder.fsutil import write_atomic
 from builder.graph import Channel
 from builder.images import ImageSpec
+from builder.lock import Lock
 from builder.overlay import OVERLAY_NAME
 from builder.releases import Release
 from builder.settings import Settings
-from builder.signing import dsse, keys, provenance, simplesigning, vex
+from builder.signing import admission, dsse, keys, provenance, simplesigning, vex
 from builder.signing.errors import NotSigned, SigningError
 from builder.signing.store import Layer, Store, sha256, tag_for
 
@@ -109,25 +111,29 @@ class Signer:
     store: Store
     environ: Mapping[str, str] | None = None
 
-    def sign(self, image_id: str, release: Release) -> Outcome:
-        """Sign and attest `release` of `image_id` (what is missing of it), then record it."""
+    def sign(self, image_id: str, release: Release, lock: Lock | None) -> Outcome:
+        """Sign and attest `release` of `image_id` (what is missing of it), then record it.
+
+        `lock` is the build's lock, which the attestations are made from; without it (an older
+        release, its lock since replaced) the attestations a trusted key made are signed again.
+        """
         image = self.channel.images[image_id]
-        result = release.lock.result
-        assert result is not None  # noqa: S101 - only pushed images are released
-        repository, digest = result.repository, result.digest
+        repository, digest = release.repository, release.digest
         try:
             subjects = [digest, *self.store.platform_digests(f"{repository}@{digest}").values()]
             signature, added = "", 0
             for subject in subjects:
                 found, count = self._sign_one(repository, subject)
                 signature, added = signature or found, added + count
-            attestations, count = self._attest(repository, digest, self._statements(image, release))
+            statements = (self._statements(image, release, lock) if lock is not None
+                          else self._carried(repository, digest))
+            attestations, count = self._attest(repository, digest, statements)
         except RegistryError as exc:
             raise SigningError(f"{image_id} {release.version}: signing {repository}@{digest[:19]} failed: "
                                f"{exc.message}; the release is not recorded as signed (run `builder release` "
                                "again to finish)") from None
         signed = Signed(digest=digest, key=self.key.public.id, signature=signature, attestations=attestations,
-                        predicate_types=PREDICATE_TYPES)
+                        predicate_types=tuple(kind for kind in PREDICATE_TYPES if kind in statements))
         path = render.output_dir(self.settings, image) / SIGNATURES_NAME
         record = read_record(path, image_id)
         kept = tuple(s for s in record.signed if not (s.digest == digest and s.key == signed.key))
@@ -142,14 +148,21 @@ class Signer:
             folder = render.output_dir(self.settings, self.channel.images[image_id])
             record = releases_mod.read(folder / releases_mod.RELEASES_NAME, image_id)
             signed = read_record(folder / SIGNATURES_NAME, image_id)
+            lock = lockfile.read(folder / lockfile.LOCK_NAME)
             for release in record.releases:
-                if release.lock.result and not signed.has(release.lock.result.digest, self.key.public.id):
-                    if self.sign(image_id, release).added:
-                        say(f"signed {image_id} {release.version} (released before it was signed)")
-                    else:
-                        say(f"recorded {image_id} {release.version} as signed (the registry has its signature "
-                            "and attestations)")
-                    count += 1
+                if signed.has(release.digest, self.key.public.id):
+                    continue
+                built = lock if lock and lock.result and lock.result.digest == release.digest else None
+                outcome = self.sign(image_id, release, built)
+                if len(outcome.signed.predicate_types) < len(PREDICATE_TYPES):
+                    say(f"warning: {image_id} {release.version}: no lock and no trusted attestations to sign "
+                        "again; it has only " + (", ".join(outcome.signed.predicate_types) or "no attestations"))
+                if outcome.added:
+                    say(f"signed {image_id} {release.version} (released before it was signed)")
+                else:
+                    say(f"recorded {image_id} {release.version} as signed (the registry has its signature "
+                        "and attestations)")
+                count += 1
         return count
 
     def _sign_one(self, repository: str, digest: str) -> tuple[str, int]:
@@ -186,12 +199,26 @@ class Signer:
             new.append((Layer(dsse.MEDIA_TYPE, sha256(envelope), len(envelope),
                               {simplesigning.SIGNATURE_ANNOTATION: "", dsse.PREDICATE_ANNOTATION: kind}), envelope))
         if not new:
-            return self.store.digest(f"{repository}:{tag_for(digest, 'att')}"), 0
+            manifest = self.store.manifest_or_none(f"{repository}:{tag_for(digest, 'att')}")
+            return (manifest.digest if manifest else ""), 0
         return self.store.attach(repository, digest, "att", existing, new), len(new)
 
-    def _statements(self, image: ImageSpec, release: Release) -> dict[str, bytes]:
-        lock = release.lock
-        assert lock.result is not None  # noqa: S101 - checked by sign()
+    def _carried(self, repository: str, digest: str) -> dict[str, bytes]:
+        """The statements about `digest` that a trusted key attested, by predicate type."""
+        trusted = [*admission.key_sets(self.settings)[0], self.key.public]
+        found: dict[str, bytes] = {}
+        for layer in self.store.attached(repository, digest, "att"):
+            if layer.media_type != dsse.MEDIA_TYPE:
+                continue
+            try:
+                attestation, _ = dsse.open_envelope(self.store.blob(repository, layer.digest), trusted)
+            except NotSigned:
+                continue
+            if digest in attestation.digests and attestation.predicate_type in PREDICATE_TYPES:
+                found.setdefault(attestation.predicate_type, attestation.payload)
+        return found
+
+    def _statements(self, image: ImageSpec, release: Release, lock: Lock) -> dict[str, bytes]:
         root = self.settings.root
         distro = lock.spec.distro if lock.spec else image.recipe.distro
         overlay_path = self.settings.recipes_dir / OVERLAY_NAME
@@ -201,13 +228,13 @@ class Signer:
         predicates: dict[str, Any] = {
             SBOM_TYPE: json.loads(sbom.render(lock, distro, lock.os.version_id if lock.os else None)),
             provenance.PREDICATE_TYPE: provenance.predicate(
-                release, image_id=image.id, recipe_path=image.source, overlay=overlay, distro=distro,
+                release, lock, image_id=image.id, recipe_path=image.source, overlay=overlay, distro=distro,
                 dockerfile_path=str((folder / render.DOCKERFILE).relative_to(root)),
                 source_url=self.settings.source_url, environ=self.environ),
             vex.PREDICATE_TYPE: vex.document(release, image.recipe.vex,
                                              self.settings.github_repository or self.settings.source_url or "builder"),
         }
-        return {kind: dsse.statement(lock.result.repository, lock.result.digest, kind, predicate)
+        return {kind: dsse.statement(release.repository, release.digest, kind, predicate)
                 for kind, predicate in predicates.items()}
 
 

@@ -19,14 +19,12 @@ def product(repository: str, digest: str) -> str:
 
 def document(release: Release, entries: tuple[VexEntry, ...], author: str) -> dict[str, Any]:
     """The OpenVEX document of `release`; the same release gives the same bytes."""
-    result = release.lock.result
-    assert result is not None  # noqa: S101 - only pushed images are released
-    image = {"@id": product(result.repository, result.digest)}
+    image = {"@id": product(release.repository, release.digest)}
     statements: list[dict[str, Any]] = []
     fixed: dict[str, list[str]] = {}
-    for update in release.lock.updates:
+    for update in release.updates:
         for cve in update.cves:
-            fixed.setdefault(cve, []).append(f"{update.name} {update.old} -> {update.new}")
+            fixed.setdefault(cve, []).append(f"{update.name} {update.old or '(new)'} -> {update.new}")
     for cve in sorted(fixed):
         statements.append({"vulnerability": {"name": cve}, "products": [image], "status": "fixed",
                            "status_notes": "fixed by " + ", ".join(sorted(fixed[cve]))})
@@ -40,5 +38,5 @@ def document(release: Release, entries: tuple[VexEntry, ...], author: str) -> di
         if entry.impact_statement:
             statement["impact_statement"] = entry.impact_statement
         statements.append(statement)
-    return {"@context": PREDICATE_TYPE, "@id": f"urn:builder:vex:{result.digest.removeprefix('sha256:')}",
+    return {"@context": PREDICATE_TYPE, "@id": f"urn:builder:vex:{release.digest.removeprefix('sha256:')}",
             "author": author, "timestamp": f"{release.date}T00:00:00Z", "version": 1, "statements": statements}

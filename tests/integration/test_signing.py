@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from builder import cli, graph, recipes, releases, settings
+from builder import lock as lockfile
 from builder.engine import Engine
 from builder.registry import INDEX_TYPES, Manifest, RegistryClient
 from builder.signing import admission, dsse, keys, sign, simplesigning
@@ -251,12 +252,13 @@ def test_an_index_is_signed_with_its_platform_manifests(released: Released) -> N
     config = settings.load(released.root)
     channel = graph.build(recipes.load_dir(config.recipes_dir, released.root))
     record = releases.read(config.output_dir / "app" / releases.RELEASES_NAME, "app")
-    lock = record.releases[0].lock
+    lock = lockfile.read(config.output_dir / "app" / lockfile.LOCK_NAME)
+    assert lock is not None
     assert lock.result is not None
-    as_index = record.releases[0].model_copy(update={"lock": lock.model_copy(update={
-        "result": lock.result.model_copy(update={"digest": index.digest})})})
+    as_index = record.releases[0].model_copy(update={"digest": index.digest})
+    built = lock.model_copy(update={"result": lock.result.model_copy(update={"digest": index.digest})})
     key = keys.load_private(released.keys / "key-a.key", PASSWORD)
-    outcome = sign.Signer(config, channel, key, store).sign("app", as_index)
+    outcome = sign.Signer(config, channel, key, store).sign("app", as_index, built)
     assert outcome.added == 4  # the index's signature and attestations; the platform manifest had its own
     assert len(store.attached(released.repository, index.digest, "sig")) == 1
     assert len(store.attached(released.repository, index.digest, "att")) == 3
@@ -274,12 +276,18 @@ def test_key_rotation(released: Released, monkeypatch: pytest.MonkeyPatch,
     assert code == 17
     assert f"signed only by the revoked key {keys.load_public(a).id}" in out
     # A release run with the new key signs what is missing: B's signature and attestations join A's.
+    # This release's lock is gone (a later build replaced it): the statements A attested are signed again.
     monkeypatch.setenv("BUILDER_SIGNING_KEY", str(released.keys / "key-b.key"))
+    monkeypatch.setenv("BUILDER_REVOKED_KEYS", "")
+    lock = released.root / "base-images" / "app" / "image.lock.json"
+    lock.rename(lock.with_suffix(".away"))
     code, out, _ = cli_run(capsys, "--root", root, "release")
+    lock.with_suffix(".away").rename(lock)
     assert code == 0
     assert "signed app 1.0.0 (released before it was signed)" in out
     assert len(Store().attached(released.repository, released.digest, "sig")) == 2
     assert len(Store().attached(released.repository, released.digest, "att")) == 6
+    monkeypatch.setenv("BUILDER_REVOKED_KEYS", str(a))
     assert cli_run(capsys, "--root", root, "verify", ref)[0] == 0
     code, out, _ = cli_run(capsys, "--root", root, "release")  # nothing left to sign
     assert (code, "signed" in out) == (0, False)

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from builder.errors import RegistryError
-from builder.lock import BaseLock, ImageLock, Lock, Update
+from builder.lock import BaseLock, Update
 from builder.registry import Manifest, RegistryOffsite
 from builder.releases import Release
 from builder.signing import dsse, keys, simplesigning, store, vex
@@ -200,16 +200,12 @@ def test_encrypted_private_key_round_trip_and_public_key_id(tmp_path: Path) -> N
     assert keys.load_public(tmp_path / "cosign.pub").id == FIXED_KEY.public.id
 
 
-def _lock(updates: tuple[Update, ...] = ()) -> Lock:
-    return Lock(image="app", version="1.0.1", recipe_sha256="r", base=BaseLock(reference="d:1", digest=DIGEST),
-                result=ImageLock(repository="r.example/base/app", tag="candidate", digest=DIGEST, image_id="i", size=1),
-                updates=updates)
-
-
 def test_openvex_document() -> None:
-    release = Release(version="1.0.1", date="2026-11-30", tags=("1.0.1",), lock=_lock((
-        Update(name="libssl3", old="3.0.1", new="3.0.2", cves=("CVE-2026-1111",)),
-        Update(name="openssl", old="3.0.1", new="3.0.2", cves=("CVE-2026-1111",)))))
+    release = Release(version="1.0.1", date="2026-11-30", tags=("1.0.1",), repository="r.example/base/app",
+                      digest=DIGEST, size=1, base=BaseLock(reference="d:1", digest=DIGEST), updates=(
+                          Update(name="libssl3", old="3.0.1", new="3.0.2", cves=("CVE-2026-1111",)),
+                          Update(name="openssl", old="3.0.1", new="3.0.2", cves=("CVE-2026-1111",)),
+                          Update(name="libnew", old="", new="1.0", cves=("CVE-2026-3333",))))
     entries = (VexEntry(cve="CVE-2026-2222", status="under_investigation"),
                VexEntry(cve="CVE-2026-1111", status="not_affected", justification="component_not_present"),
                VexEntry(cve="CVE-2026-0001", status="not_affected", justification="vulnerable_code_not_present",
@@ -223,6 +219,8 @@ def test_openvex_document() -> None:
         "statements": [
             {"vulnerability": {"name": "CVE-2026-1111"}, "products": [product], "status": "fixed",
              "status_notes": "fixed by libssl3 3.0.1 -> 3.0.2, openssl 3.0.1 -> 3.0.2"},
+            {"vulnerability": {"name": "CVE-2026-3333"}, "products": [product], "status": "fixed",
+             "status_notes": "fixed by libnew (new) -> 1.0"},
             {"vulnerability": {"name": "CVE-2026-0001"}, "products": [product], "status": "not_affected",
              "justification": "vulnerable_code_not_present", "impact_statement": "the parser is not built"},
             {"vulnerability": {"name": "CVE-2026-2222"}, "products": [product], "status": "under_investigation"},
