@@ -155,7 +155,7 @@ class Stager:
             # The same file in the image; for the build stage, a link that stays in the root.
             link = os.path.relpath("/" + "/".join(components(link)), "/" + "/".join(real[:-1]))
         else:
-            try:
+            try:  # noqa: SIM105 - only os, stat and sys are sure to be in python3-minimal
                 resolve(self.root, real[:-1] + components(link), follow_last=False)
             except Broken:
                 pass  # dangling: harmless
