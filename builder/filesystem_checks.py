@@ -17,7 +17,7 @@ CAPABILITY_KEYS = ("SCHILY.xattr.security.capability", "LIBARCHIVE.xattr.securit
 ACCOUNT_FILES = ("etc/passwd", "etc/group", "etc/shadow", "etc/gshadow")
 # Shared temporary folders of the FHS: sticky, so no user can replace another's files, and
 # under the strict runtime profile they are read-only unless declared writable.
-SHARED_TEMP = ("/var/tmp", "/run/lock", "/dev/shm")  # noqa: S108
+SHARED_TEMP = ("/var/tmp", "/var/lock", "/run/lock", "/dev/shm")  # noqa: S108
 _CAPABILITIES = (
     "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
     "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",

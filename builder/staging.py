@@ -218,9 +218,14 @@ def main(argv: list[str]) -> int:
     for package in sorted(os.listdir(unpacked)):
         stager.stage(package, os.path.join(unpacked, package))
     stager.check_links()
-    for problem in stager.problems:
-        print("staging " + problem, file=sys.stderr)
-    return 1 if stager.problems else 0
+    if not stager.problems:
+        return 0
+    # One write, so that the engine reports the lines together, the count last.
+    count = str(len(stager.problems))
+    lines = ["staging " + problem for problem in stager.problems]
+    lines.append("staging refused " + count + " path(s) of the packages above")
+    sys.stderr.write(os.linesep.join(lines) + os.linesep)
+    return 1
 
 
 if __name__ == "__main__":
