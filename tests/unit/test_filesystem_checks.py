@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from builder import checks
 from builder import filesystem_checks as fs
 from builder.engine import Engine
 from tests.unit.test_image_checks import sample_image
+from tests.unit.test_recipe_errors import GOOD, problems_of
 
 # cap_net_raw in the permitted set, effective bit on: what `setcap cap_net_raw+ep` writes.
 NET_RAW = bytes.fromhex("01000002" "00200000" "00000000" "00000000" "00000000")
@@ -186,3 +188,14 @@ def test_long_lists_are_cut() -> None:
     devices = [entry(f"dev/tty{n:02d}", tarfile.CHRTYPE, device=(4, n)) for n in range(12)]
     detail = dict(failures(base_image() + devices))["IC011"]
     assert detail.endswith("/dev/tty09 (character device 4,9); and 2 more")
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("[usr/bin/ping]", "recipes/app.yaml:7:34: hardening.capabilities_allow[0]: 'usr/bin/ping' is not an "
+     "absolute path; start it with /"),
+    ("/usr/bin/ping", "recipes/app.yaml:7:13: hardening.capabilities_allow: expected a list, e.g. [a, b], "
+     "got '/usr/bin/ping'"),
+])
+def test_capabilities_allow_takes_absolute_paths(tmp_path: Path, value: str, problem: str) -> None:
+    text = GOOD + f"hardening: {{capabilities_allow: {value}}}\n"
+    assert problems_of(tmp_path, {"app.yaml": text}) == [problem]
