@@ -1,9 +1,11 @@
 """Hostile packages and a hostile upstream image, made here: every dangerous property fails the build.
 
-One channel, one `builder build` of three images (so the slow parts run once, two at a time):
+One channel, one `builder build` of four images (so the slow parts run once, two at a time):
 - `refused/slim`: distroless, from packages that ship a link out of the root and a package that
   writes through it, a device node, a fifo, a world-writable folder and a file capability; the
   staging merge refuses each, naming the package and path;
+- `dpkg`: hardened, the same device nodes, fifo and world-writable folder installed by dpkg;
+  the checks name the device outside /dev and the folder;
 - `inside/slim`: distroless, from a package with an absolute link to /etc, a package writing the
   CA bundle through it, a setuid file and a symlinked /etc/shadow: the write lands in the image's
   /etc (where the genuine bundle then replaces it), never in the build stage; IC002 names the
@@ -40,7 +42,9 @@ PACKAGES = {
     # Relative, so it climbs out of /staging; a later package writes the build stage's CA bundle through it.
     "aa-escape": [Member("usr/lib/aa-escape", tarfile.SYMTYPE, 0o777, link="../../../etc")],
     "zz-write": [Member("usr/lib/aa-escape/ssl/certs/ca-certificates.crt", data=HOSTILE_CA)],
+    # In /dev (a tmpfs while a RUN step runs, so only distroless staging could carry it) and elsewhere.
     "dev-node": [Member("dev/evil-null", tarfile.CHRTYPE, 0o666, device=(1, 3)),
+                 Member("srv/evil-disk", tarfile.BLKTYPE, 0o660, device=(8, 0)),
                  Member("run/evil-fifo", tarfile.FIFOTYPE, 0o644)],
     "open-dir": [Member("srv/open", tarfile.DIRTYPE, 0o777)],
     "caps-tool": [Member("usr/bin/caps-ping", mode=0o755, data=b"#!/bin/true\n", capability=NET_RAW)],
@@ -107,6 +111,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: st
         recipes = {
             "refused": ("variants:\n  - {name: slim, final: distroless, "
                         "packages: [aa-escape, caps-tool, dev-node, open-dir, zz-write]}"),
+            "dpkg": "packages: [dev-node, open-dir]",
             "inside": ("hardening: {strip_setuid: false}\nvariants:\n  - {name: slim, final: distroless, "
                        "packages: [ab-abs-link, shadow-link, suid-tool, zz-abs-write]}"),
         }
@@ -122,7 +127,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: st
             """), encoding="utf-8")
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = cli.main(["--root", str(root), "build", "refused/slim", "inside/slim", "upstream"])
+            code = cli.main(["--root", str(root), "build", "refused/slim", "dpkg", "inside/slim",
+                             "upstream"])
         assert code == 9
         yield Built(root, out.getvalue(), outcome_lines(out.getvalue()), namespace)
 
@@ -147,9 +153,18 @@ def test_the_merge_refuses_each_hostile_package_by_name_and_path(built: Built) -
         "staging refused: package caps-tool: /usr/bin/caps-ping carries file capabilities (security.capability)",
         "staging refused: package dev-node: /dev/evil-null is a device node",
         "staging refused: package dev-node: /run/evil-fifo is a fifo",
+        "staging refused: package dev-node: /srv/evil-disk is a device node",
         "staging refused: package open-dir: /srv/open is a world-writable folder without the sticky bit (mode 0777)",
-        "staging refused 5 path(s) of the packages above",
+        "staging refused 6 path(s) of the packages above",
     ]
+
+
+def test_dpkg_installs_hostile_packages_the_checks_refuse(built: Built) -> None:
+    assert built.lines["dpkg"] == (
+        "failed: IC011 no device nodes: FAILED: /srv/evil-disk (block device 8,0); "
+        "IC012 no world-writable folder without the sticky bit: FAILED: /srv/open (0777); "
+        "IC016 the runtime user writes only its home, /tmp and declared writable paths: FAILED: "
+        "/srv/open (folder, 0777) is writable by everyone")
 
 
 def test_a_link_to_etc_is_the_image_etc_never_the_build_stage(built: Built, engine: Engine, registry: str) -> None:
