@@ -6,7 +6,13 @@ files, in a temporary index, so the working tree and the checked-out branch are 
 touched. It is pushed with --force-with-lease against what the remote branch was when
 read, so two bots racing cannot overwrite each other. Nothing changes when the branch
 already holds the same tree. A branch carrying commits by anyone but the bot is left
-alone and reported. Open bot PRs whose change the base already has are closed.
+alone and reported.
+
+The bot acts only on what this run built: a line it did not rebuild (not selected, its
+build failed, nothing new) keeps its pull request as it is, which is closed only when the
+base branch holds the very build it carried. A pull request a maintainer closed unmerged
+is declined: it is not opened again until a build with other inputs (another fingerprint)
+comes along. Every push reports the channel's checks as a commit status on the new head.
 """
 
 from __future__ import annotations
@@ -18,23 +24,23 @@ from pathlib import Path
 
 import git
 
-from builder import changelog_md, pr_body, releases, render
+from builder import candidates, changelog_md, fingerprint, pr_body, releases, render
 from builder import lock as lockfile
-from builder.errors import BotError, GitHubError
-from builder.github import GitHub
+from builder.errors import BotError, GitHubError, LockError
+from builder.github import GitHub, PullRequest
 from builder.graph import Channel
 from builder.settings import Settings
 
-BRANCH_PREFIX = "builder/"
 BOT_NAME = "builder-bot"
 BOT_EMAIL = "builder-bot@users.noreply.github.com"
 LABELS = ("automated",)
+STATUS_CONTEXT = "builder/checks"
 
 
 @dataclass(frozen=True)
 class Outcome:
     line: str  # image line (recipe name)
-    action: str  # opened | updated | unchanged | skipped | closed | failed
+    action: str  # opened | updated | unchanged | pending | declined | skipped | closed | failed
     detail: str = ""
 
     def __str__(self) -> str:
@@ -72,32 +78,30 @@ class Bot:
 
     # -- one image line ----------------------------------------------------------------------
     def _line(self, line: str, base: str) -> Outcome:
-        branch = f"{BRANCH_PREFIX}{line}"
+        branch = candidates.branch(line)
         files = self._changed_files(line, base)
         existing = self.github.open_pull(branch)
-        if not files:
-            if existing is not None:
-                self.github.comment(existing.number, f"Closing: `{self.base}` already has everything this "
-                                    "pull request carried, or a newer build superseded it.")
-                self.github.update_pull(existing.number, state="closed")
-                self.github.delete_branch(branch)
-                return Outcome(line, "closed", f"#{existing.number} superseded")
-            return Outcome(line, "unchanged", "no change against the base branch")
         remote_sha = self._resolve(f"{self.remote}/{branch}")
+        if not files:
+            return self._not_rebuilt(line, branch, base, existing, remote_sha)
         if remote_sha is not None:
             strangers = self._foreign_commits(base, remote_sha)
             if strangers:
                 return Outcome(line, "skipped", f"{branch} carries commits by {', '.join(strangers)}; "
                                "left alone")
         changes = self._changes(line, base)
+        if existing is None and remote_sha is not None:
+            declined = self._declined(branch, remote_sha, changes)
+            if declined is not None:
+                return Outcome(line, "declined", f"#{declined.number} was closed without merging and its inputs "
+                               f"have not changed since; reopen it, or delete {branch}, to have it again")
         title = pr_body.title(line, changes)
         tree = self._tree(base, files, self._pending_changelogs(changes))
-        if remote_sha is not None and self.repo.commit(remote_sha).tree.hexsha == tree:
-            pushed = False
-        else:
-            commit = self._commit(tree, base, title, pr_body.body(line, changes, limit=8000))
-            self._push(commit, branch, remote_sha)
-            pushed = True
+        head = remote_sha or ""
+        pushed = remote_sha is None or self.repo.commit(remote_sha).tree.hexsha != tree
+        if pushed:
+            head = self._commit(tree, base, title, _commit_body(changes))
+            self._push(head, branch, remote_sha)
         text = pr_body.body(line, changes)
         labels = [*LABELS, line] + (["security"] if any(c.cves() for c in changes) else [])
         if existing is None:
@@ -114,12 +118,74 @@ class Bot:
                 return Outcome(line, "updated", f"#{raced.number} (opened concurrently)")
             self.github.add_labels(pull.number, labels)
             self.github.request_reviewers(pull.number, list(self.settings.reviewers))
+            self._report_checks(head, changes)
             return Outcome(line, "opened", f"#{pull.number} {title}")
-        if existing.title != title or existing.body != text:
+        if existing.title != title or existing.body != text or pushed:
             self.github.update_pull(existing.number, title=title, body=text)
-            self.github.add_labels(existing.number, labels)
+            self._reconcile_labels(existing, line, labels)
+            if pushed:
+                self._report_checks(head, changes)
             return Outcome(line, "updated", f"#{existing.number} {title}")
-        return Outcome(line, "unchanged" if not pushed else "updated", f"#{existing.number}")
+        return Outcome(line, "unchanged", f"#{existing.number}")
+
+    def _not_rebuilt(self, line: str, branch: str, base: str, existing: PullRequest | None,
+                     remote_sha: str | None) -> Outcome:
+        """A line this run did not rebuild: close its pull request only when the base branch has its build."""
+        if existing is None:
+            return Outcome(line, "unchanged", "no change against the base branch")
+        carried = self._branch_locks(line, remote_sha) if remote_sha else {}
+        on_base = self._branch_locks(line, base)
+        if carried and all(_digest(on_base.get(path)) == _digest(lock) for path, lock in carried.items()):
+            digests = ", ".join(f"`{_digest(lock)[:19]}`" for lock in carried.values())
+            self.github.comment(existing.number, f"Closing: `{self.base}` already has the build this pull request "
+                                f"carried ({digests}).")
+            self.github.update_pull(existing.number, state="closed")
+            self.github.delete_branch(branch)
+            return Outcome(line, "closed", f"#{existing.number}: {self.base} has its build")
+        return Outcome(line, "pending", f"#{existing.number} left as it is: this run did not rebuild {line}")
+
+    def _declined(self, branch: str, remote_sha: str, changes: list[pr_body.Change]) -> PullRequest | None:
+        """The pull request a maintainer closed unmerged, when this build has the same inputs as its candidate."""
+        last = self.github.last_closed_pull(branch)
+        if last is None or last.merged or last.head_sha != remote_sha:
+            return None
+        carried = self._branch_locks(changes[0].image.name, remote_sha)
+        for change in changes:
+            path = self._relative(render.output_dir(self.settings, change.image) / lockfile.LOCK_NAME)
+            old = carried.get(path)
+            if old is None or fingerprint.of_lock(old) != fingerprint.of_lock(change.lock):
+                return None
+        return last
+
+    def _branch_locks(self, line: str, commit: str) -> dict[str, lockfile.Lock]:
+        """The pushed locks of an image line at `commit`, by path."""
+        folder = self._relative(self.settings.output_dir / line)
+        found = {}
+        listing = self.repo.git.ls_tree("-r", "--name-only", commit, "--", folder)
+        for path in listing.splitlines():
+            if path.endswith(f"/{lockfile.LOCK_NAME}"):
+                try:
+                    lock = lockfile.parse(self.repo.git.show(f"{commit}:{path}"), f"{commit[:12]}:{path}")
+                except LockError:
+                    continue
+                if lock.result is not None:
+                    found[path] = lock
+        return found
+
+    def _reconcile_labels(self, pull: PullRequest, line: str, wanted: list[str]) -> None:
+        managed = {*LABELS, line, "security"}
+        stale = [label for label in pull.labels if label in managed and label not in wanted]
+        for label in stale:
+            self.github.remove_label(pull.number, label)
+        if not set(wanted) <= set(pull.labels):
+            self.github.add_labels(pull.number, wanted)
+
+    def _report_checks(self, sha: str, changes: list[pr_body.Change]) -> None:
+        """The channel's own checks of the candidate, as a commit status on the pull request's head."""
+        count = sum(len(c.lock.checks) for c in changes)
+        images = ", ".join(c.image.id for c in changes)
+        self.github.set_status(sha, "success", STATUS_CONTEXT,
+                               f"{count} image checks and tests passed ({images})")
 
     def _changed_files(self, line: str, base: str) -> list[str]:
         folder = self.settings.output_dir / line
@@ -133,7 +199,7 @@ class Bot:
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.name not in wanted:
                 continue
-            relative = path.relative_to(self.top).as_posix()
+            relative = self._relative(path)
             try:
                 blob = tree / relative
             except KeyError:
@@ -170,6 +236,9 @@ class Bot:
         return found
 
     # -- git ---------------------------------------------------------------------------------
+    def _relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.top.resolve()).as_posix()
+
     def _resolve(self, ref: str) -> str | None:
         try:
             return str(self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}"))
@@ -215,6 +284,23 @@ class Bot:
         except git.GitCommandError as exc:
             raise BotError(f"push of {branch} refused ({_git_error(exc)}); another run moved it: "
                            "the next run will pick it up") from None
+
+
+def _digest(lock: lockfile.Lock | None) -> str:
+    return lock.result.digest if lock is not None and lock.result is not None else ""
+
+
+def _commit_body(changes: list[pr_body.Change]) -> str:
+    """A few plain lines for `git log`: what each image became and what it fixes (the PR has the rest)."""
+    lines = []
+    for change in changes:
+        result = change.lock.result
+        digest = f" {result.digest}" if result is not None else ""
+        lines.append(f"{change.image.id} {change.lock.version}:{digest}")
+        cves = change.cves()
+        if cves:
+            lines.append(f"  fixes {', '.join(cves)}")
+    return "\n".join(lines)
 
 
 def _blob(tree: git.Tree, path: str) -> str:

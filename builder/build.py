@@ -14,14 +14,29 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from builder import checks, engine, inputs, releases, render, sbom, versioning
+from builder import (
+    aptindex,
+    changelogs,
+    checks,
+    engine,
+    fingerprint,
+    fixes,
+    inputs,
+    plaintext,
+    releases,
+    render,
+    sbom,
+    strict,
+    versioning,
+)
 from builder import lock as lockfile
+from builder.candidates import Candidates
 from builder.errors import BuilderError, BuildError
 from builder.fsutil import write_many_atomic
 from builder.graph import Channel
 from builder.imageref import ImageRef
 from builder.images import ImageSpec, effective_spec, spec_sha256
-from builder.lock import BaseLock, ImageLock, Lock, Update
+from builder.lock import BaseLock, ImageLock, Lock
 from builder.plan import Plan, Step, dockerfile_sha256
 from builder.settings import Settings
 
@@ -45,7 +60,6 @@ class Options:
     revision: str | None
     source_url: str | None
     log: Callable[[str], None]
-    updates: dict[str, tuple[Update, ...]] = field(default_factory=dict)  # from `watch`, by image
 
 
 @dataclass
@@ -54,13 +68,18 @@ class _Context:
     channel: Channel
     engine: engine.Engine
     options: Options
+    candidates: Candidates
+    indexes: aptindex.IndexCache
+    logs: changelogs.ChangelogCache
     done: dict[str, Outcome] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
-        options: Options) -> list[Outcome]:
-    ctx = _Context(settings, channel, eng, options)
+        options: Options, *, candidates: Candidates | None = None) -> list[Outcome]:
+    ctx = _Context(settings, channel, eng, options, candidates or Candidates(settings),
+                   aptindex.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
+                   changelogs.ChangelogCache(settings.cache_dir))
     for level in plan.levels:
         steps = [s for s in level if s.needed]
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -100,7 +119,7 @@ def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
         repo = ctx.settings.image_repository(parent.name)
         domain, path = repo.split("/", 1)
         return ImageRef(domain, path, f"{CANDIDATE}{parent.tag_suffix}"), display
-    parent_lock = lockfile.read(render.output_dir(ctx.settings, parent) / lockfile.LOCK_NAME)
+    parent_lock = ctx.candidates.effective(parent)  # its open candidate, when it has one
     if parent_lock is None or parent_lock.result is None:
         raise BuilderError(f"{image.id}: parent {parent.id} has never been pushed; "
                            f"build it with --push first")
@@ -113,6 +132,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     parent = ctx.channel.parent(image)
     folder = render.output_dir(ctx.settings, image)
     last = releases.read(folder / releases.RELEASES_NAME, image.id).last
+    prior = lockfile.read(folder / lockfile.LOCK_NAME)
     spec = effective_spec(image)
     version = versioning.next_version(last.version if last else None, last.lock.spec if last else None,
                                       spec, image.recipe.version)
@@ -133,7 +153,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                                 files=_committed_files(ctx.settings, image))
     log(f"[{image.id}] checking {image_id[:19]}")
     facts = checks.gather(ctx.engine, image_id, [i.destination for i in image.inputs if i.kind == "file"])
-    results = checks.static_checks(image, facts) + checks.run_tests(ctx.engine, image_id, image)
+    tests = checks.run_tests(ctx.engine, image_id, image)
+    results = checks.static_checks(image, facts) + tests + strict.run_tests(ctx.engine, image_id, image, tests)
     bad = checks.failed(results)
     if bad:
         return Outcome(image.id, "failed", "; ".join(str(r) for r in bad), results)
@@ -145,7 +166,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     base_digest = base.digest or ""
     new_lock = Lock(
         image=image.id, version=version, recipe_sha256=spec_sha256(image), spec=spec,
-        reasons=step.reasons, updates=ctx.options.updates.get(image.id, ()),
+        reasons=step.reasons, updates=_fixes(ctx, image, prior, last, facts),
         checks=tuple(str(r) for r in results),
         dockerfile_sha256=dockerfile_sha256(dockerfile),
         base=BaseLock(reference=display, digest=base_digest),
@@ -153,7 +174,9 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                          size=facts.size),
         os=facts.os(), apt_sources=facts.apt_sources(), inputs=image.inputs,
         packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
+        runtime=strict.profile(image),
     )
+    new_lock = new_lock.model_copy(update={"fingerprint": fingerprint.of_lock(new_lock)})
     with ctx.lock:
         write_many_atomic({
             folder / render.DOCKERFILE: dockerfile,
@@ -162,6 +185,20 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
         })
         lockfile.write(folder / lockfile.LOCK_NAME, new_lock)
     return Outcome(image.id, "pushed", f"{repository}@{digest}", results, lock=new_lock)
+
+
+def _fixes(ctx: _Context, image: ImageSpec, prior: Lock | None, last: releases.Release | None,
+           facts: checks.ImageFacts) -> tuple[lockfile.Update, ...]:
+    """Every package changed since the last release, with the ids it fixes."""
+    released_digest = last.lock.result.digest if last is not None and last.lock.result is not None else None
+    released = fixes.released_packages(prior, released_digest)
+    if released is None:
+        return ()
+    packages = facts.packages()
+    with ctx.lock:  # the index and changelog caches are shared by the builds of a level
+        return fixes.since_release(released, packages, facts.apt_sources(), arch=fixes.arch_of(packages),
+                                   indexes=ctx.indexes, logs=ctx.logs,
+                                   warn=lambda text: ctx.options.log(f"[{image.id}] warning: {text}"))
 
 
 def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[bytes, int]]:
@@ -184,7 +221,7 @@ def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:
 
 
 def print_log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(plaintext.line(line), file=sys.stderr, flush=True)
 
 
 def summary_markdown(outcomes: list[Outcome]) -> str:

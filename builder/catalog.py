@@ -3,19 +3,28 @@
 index.json (schema_version 1): `registry`, `namespace`, and `images`, each with `image`
 (NAME or NAME/VARIANT), `name`, `variant`, `repository`, `description`, `current`
 (version), `tags` (tag -> digest, as the release record says they point), and `versions`
-(newest first: `version`, `digest`, `date`, `packages`, `size`, `cves_fixed`, `sbom`).
+(newest first: `version`, `digest`, `date`, `packages`, `size`, `cves_fixed`, `sbom`), and
+`runtime`: the strict profile to run it under (`user`, `writable`, `ports`, `arbitrary_uid`),
+as `docker_run` flags and `kubernetes` container settings; `verified` says whether the
+current release's tests passed under it (its lock records it) or it is only declared.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from builder import changelog_md, render
 from builder.fsutil import write_many_atomic
 from builder.graph import Channel
+from builder.images import ImageSpec
+from builder.lock import Lock
 from builder.releases import RELEASES_NAME, Record, read
+from builder.runtime import Profile
 from builder.sbom import SBOM_NAME
 from builder.settings import Settings
 
@@ -30,6 +39,13 @@ def _current_tags(record: Record) -> dict[str, str]:
             for tag in release.tags:
                 tags[tag] = release.lock.result.digest
     return dict(sorted(tags.items()))
+
+
+def runtime(image: ImageSpec, lock: Lock) -> dict[str, Any]:
+    """The profile the release was verified under; the recipe's, unverified, for older locks."""
+    profile = lock.runtime or Profile.of(image.runtime, image.user.uid, image.user.gid)
+    return {**profile.model_dump(mode="json"), "verified": lock.runtime is not None,
+            "docker_run": profile.docker_run_flags(), "kubernetes": profile.kubernetes()}
 
 
 def build(settings: Settings, channel: Channel) -> dict[str, Any]:
@@ -60,6 +76,7 @@ def build(settings: Settings, channel: Channel) -> dict[str, Any]:
                 "cves_fixed": changelog_md.cves_fixed(release),
                 "sbom": str(sbom.relative_to(settings.root)) if release is record.last else None,
             } for release in reversed(record.releases)],
+            "runtime": runtime(image, record.last.lock),
         })
     return {"schema_version": SCHEMA_VERSION, "registry": settings.registry,
             "namespace": settings.namespace, "images": images}
@@ -85,7 +102,30 @@ def readme(index: dict[str, Any]) -> str:
         changelog = f"{item['image']}/{changelog_md.CHANGELOG_NAME}"
         lines.append(f"| [{item['image']}]({changelog}) | {item['form']} | {item['current']} | {pull} | "
                      f"`{str(latest['digest'])[:19]}` | {latest['date']} | {latest['packages']} | {size} | {cves} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _run_sections(index)) + "\n"
+
+
+def _run_sections(index: dict[str, Any]) -> list[str]:
+    lines = ["", "## Running an image with its strict profile", "",
+             "Each image's tests pass with a read-only root, no capabilities and no new privileges;",
+             "these are the flags and the Kubernetes container settings that match. An image marked",
+             "*declared* has not been rebuilt since the profile was introduced: its tests have not",
+             "run under it yet."]
+    for item in index["images"]:
+        profile = item["runtime"]
+        suffix = f"-{item['variant']}" if item["variant"] else ""
+        state = "verified" if profile["verified"] else "declared"
+        anyone = ("; it also runs as any uid with gid 0 (`runAsGroup: 0`, OpenShift)"
+                  if profile["arbitrary_uid"] else "")
+        reference = f"{item['repository']}:{item['current']}{suffix}"
+        settings = profile["kubernetes"]
+        container = {"name": re.sub(r"[._]", "-", item["name"]), "image": reference,
+                     **{key: value for key, value in settings["container"].items() if value}}
+        pod = {"containers": [container], **({"volumes": settings["volumes"]} if settings["volumes"] else {})}
+        lines += ["", f"### {item['image']} ({state}{anyone})", "", "```sh",
+                  f"docker run {' '.join(profile['docker_run'])} {reference}", "```", "",
+                  "```yaml", "# in a pod's spec", yaml.safe_dump(pod, sort_keys=False).rstrip(), "```"]
+    return lines
 
 
 def write(settings: Settings, channel: Channel) -> list[Path]:

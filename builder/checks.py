@@ -17,9 +17,10 @@ from typing import Any
 
 from builder import aptsources, distroless, names, packages
 from builder import filesystem_checks as fs
-from builder.engine import Engine
+from builder.engine import Engine, RunResult
 from builder.images import ImageSpec
 from builder.lock import AptSource, OsRelease, Package
+from builder.model import TestSpec
 
 CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
@@ -146,8 +147,7 @@ def _describe(member: tarfile.TarInfo, archive: tarfile.TarFile) -> tuple[str, s
 _NUMERIC_USER = re.compile(r"^(\d+)(?::(\d+))?$")
 
 
-def static_checks(image: ImageSpec, facts: ImageFacts, writable_paths: Iterable[str] = ()) -> list[CheckResult]:
-    """Every check of the image's config and files; `writable_paths`: what it may write at run time."""
+def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
     results = []
     match = _NUMERIC_USER.match(facts.user)
     if match is None:
@@ -180,7 +180,7 @@ def static_checks(image: ImageSpec, facts: ImageFacts, writable_paths: Iterable[
     results += [CheckResult(f.id, f.title, not f.problems, fs.listing(f.problems)) for f in fs.findings(
         facts.files, user=facts.user, home=image.user.home_dir,
         capabilities_allow=image.recipe.hardening.capabilities_allow, user_owned=user_owned,
-        writable_paths=writable_paths)]
+        writable_paths=image.runtime.writable, extra_groups=(0,) if image.runtime.arbitrary_uid else ())]
     if image.final == "distroless":
         results.append(_distroless_check(image, facts))
     if any(i.kind == "file" for i in image.inputs):
@@ -256,17 +256,22 @@ def _shadow_check(shadow: str | None) -> CheckResult:
 def run_tests(engine: Engine, image_ref: str, image: ImageSpec) -> list[CheckResult]:
     results = []
     for test in image.tests:
-        outcome = engine.run(image_ref, list(test.run))
-        problems = []
-        if outcome.exit_code != test.exit_code:
-            problems.append(f"exit code {outcome.exit_code}, expected {test.exit_code}")
-        if test.stdout is not None and outcome.stdout.strip() != test.stdout.strip():
-            problems.append(f"stdout {_clip(outcome.stdout)!r}, expected {test.stdout!r}")
-        if problems and outcome.stderr.strip():
-            problems.append(f"stderr {_clip(outcome.stderr)!r}")
+        problems = test_problems(test, engine.run(image_ref, list(test.run)))
         results.append(CheckResult(f"test:{test.name}", f"recipe test {test.name!r}", not problems,
                                    "; ".join(problems)))
     return results
+
+
+def test_problems(test: TestSpec, outcome: RunResult) -> list[str]:
+    """How `outcome` differs from what `test` expects; empty when it passed."""
+    problems = []
+    if outcome.exit_code != test.exit_code:
+        problems.append(f"exit code {outcome.exit_code}, expected {test.exit_code}")
+    if test.stdout is not None and outcome.stdout.strip() != test.stdout.strip():
+        problems.append(f"stdout {_clip(outcome.stdout)!r}, expected {test.stdout!r}")
+    if problems and outcome.stderr.strip():
+        problems.append(f"stderr {_clip(outcome.stderr)!r}")
+    return problems
 
 
 def failed(results: Iterable[CheckResult]) -> list[CheckResult]:

@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BuilderError as exc:
         if exc.problems:
             report.problems(exc.problems)
-            print(f"error: {exc.message} ({len(exc.problems)} problem(s))", file=sys.stderr)
+            report.error_lines([f"{exc.message} ({len(exc.problems)} problem(s))"])
         else:
             report.error_lines(exc.lines())
             if report.in_github_actions():

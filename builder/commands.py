@@ -32,6 +32,7 @@ from builder import (
 )
 from builder import plan as plan_mod
 from builder import settings as settings_mod
+from builder.candidates import Candidates
 from builder.errors import (
     BotError,
     BuildFailed,
@@ -43,7 +44,6 @@ from builder.errors import (
 )
 from builder.fsutil import read_if_exists, write_atomic
 from builder.graph import Channel
-from builder.lock import Update
 from builder.settings import Settings
 
 SCHEMA_FILE = "recipe.schema.json"
@@ -136,35 +136,34 @@ def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
     return eng, resolve
 
 
-def _watch(ctx: Context, selected: list[str]) -> watch.Report:
+def _watch(ctx: Context, selected: list[str], known: Candidates) -> watch.Report:
     client = registry.RegistryClient(registry.docker_config_credentials())
     indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors))
     logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
-    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs)
+    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs,
+                     candidates=known)
 
 
-def _update_reasons(ctx: Context, selected: list[str]) -> tuple[dict[str, list[str]], dict[str, tuple[Update, ...]]]:
-    """Package updates found by watch (`--watch`): plan reasons, and what each build fixes."""
+def _update_reasons(ctx: Context, selected: list[str], known: Candidates) -> dict[str, list[str]]:
+    """Package updates found by watch (`--watch`), as plan reasons."""
     reasons: dict[str, list[str]] = {}
-    updates: dict[str, tuple[Update, ...]] = {}
-    for item in _watch(ctx, selected).images:
+    for item in _watch(ctx, selected, known).images:
         for finding in item.findings:
             if finding.kind == "security-update":
                 reasons.setdefault(item.image, []).append(finding.summary)
-                updates[item.image] = tuple(
-                    Update(name=p.name, old=p.old, new=p.new, cves=p.cves, advisories=p.advisories)
-                    for p in finding.packages)
         for error in item.errors:
-            print(f"warning: {item.image}: {error}", file=sys.stderr)
-    return reasons, updates
+            report.say(f"warning: {item.image}: {error}", sys.stderr)
+    return reasons
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     resolve = None if args.offline else _resolver()[1]
-    extra = _update_reasons(ctx, selected)[0] if args.watch and not args.offline else None
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
+    known = Candidates(ctx.settings)
+    extra = _update_reasons(ctx, selected, known) if args.watch and not args.offline else None
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
+                             candidates=known)
     if args.json:
         report.emit_json(the_plan.as_json())
         return 0
@@ -172,7 +171,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"level {number}:")
         for step in level:
             why = ", ".join(step.reasons) if step.needed else "up to date"
-            print(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
+            report.say(f"  {'build' if step.needed else 'skip '} {step.image}: {why}")
     print(f"{len(the_plan.to_build())} of {len(the_plan.steps())} image(s) to build")
     return 0
 
@@ -181,20 +180,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     eng, resolve = _resolver()
-    extra, updates = _update_reasons(ctx, selected) if args.watch else ({}, {})
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra)
+    known = Candidates(ctx.settings)
+    extra = _update_reasons(ctx, selected, known) if args.watch else {}
+    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
+                             candidates=known)
     if not the_plan.to_build():
         print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
         return 0
     options = build.Options(push=args.push, jobs=args.jobs, revision=vcs.revision(ctx.settings.root),
-                            source_url=ctx.settings.source_url or None, log=build.print_log,
-                            updates=updates)
+                            source_url=ctx.settings.source_url or None, log=build.print_log)
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
-        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options)
+        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known)
     for outcome in outcomes:
-        print(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
+        report.say(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
         for line in outcome.tail[-10:]:
-            print(f"         | {line}")
+            report.say(f"         | {line}")
     report.step_summary(build.summary_markdown(outcomes))
     failed = [o for o in outcomes if o.status in ("failed", "skipped")]
     if failed:
@@ -209,7 +209,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
-    result = _watch(ctx, selected)
+    result = _watch(ctx, selected, Candidates(ctx.settings))
     if args.json:
         report.emit_json(result.as_json())
     else:
@@ -217,13 +217,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
             state = "ERROR" if item.errors else ("stale" if item.stale else "ok")
             print(f"{item.image:<24} {state}")
             for finding in item.findings:
-                print(f"  {finding.kind}: {finding.summary}")
+                report.say(f"  {finding.kind}: {finding.summary}")
                 for update in finding.packages:
                     fixes = ", ".join(update.cves + update.advisories)
-                    print(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
-                          + (f" fixes {fixes}" if fixes else ""))
+                    report.say(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
+                               + (f" fixes {fixes}" if fixes else ""))
             for error in item.errors:
-                print(f"  error: {error}")
+                report.say(f"  error: {error}")
         print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "
               f"{len(result.failed)} could not be fully checked")
     report.step_summary(watch_markdown(result))
@@ -293,12 +293,12 @@ def cmd_check_pins(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    found = pins.check(paths, index)
+    found = pins.check(paths, index, str(catalog_path))
     for pin in found:
         print(str(pin))
     if args.fix:
         for path in pins.fix(found):
-            print(f"fixed {path}")
+            report.say(f"fixed {path}")
         return 0
     print(f"{len(found)} outdated pin(s)")
     return PINS_OUTDATED if found else 0
@@ -314,7 +314,7 @@ def cmd_bot(args: argparse.Namespace) -> int:
     lines = sorted({ctx.channel.images[i].name for i in selected})
     outcomes = bot.Bot(ctx.settings, ctx.channel, client, base=args.base).run(lines)
     for outcome in outcomes:
-        print(str(outcome))
+        report.say(str(outcome))
     report.step_summary("### builder bot\n\n" + "\n".join(f"- `{o.line}`: {o.action} {o.detail}" for o in outcomes))
     failed = [o for o in outcomes if o.action == "failed"]
     if failed:

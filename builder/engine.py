@@ -20,6 +20,7 @@ import docker.errors
 import requests
 
 from builder.errors import BuildError, EngineError, RegistryError
+from builder.runtime import TMPFS_OPTIONS, Confinement
 
 TAIL_LINES = 25
 
@@ -176,12 +177,24 @@ class Engine:
             with contextlib.suppress(docker.errors.APIError):
                 self._api.remove_container(container, force=True)
 
-    def run(self, image: str, argv: list[str], timeout: int = 120) -> RunResult:
-        """Run argv in the image with the network off; the image's own user and workdir."""
-        host = self._api.create_host_config(network_mode="none", auto_remove=False)
+    def run(self, image: str, argv: list[str], timeout: int = 120, *,
+            confinement: Confinement | None = None) -> RunResult:
+        """Run argv in the image with the network off; the image's own user and workdir.
+
+        With `confinement`: also no capabilities, no new privileges, a read-only root with
+        tmpfs mounts, and the given user.
+        """
+        strict: dict[str, Any] = {}
+        if confinement is not None:
+            strict = {"read_only": confinement.read_only, "cap_drop": ["ALL"],
+                      "security_opt": ["no-new-privileges"],
+                      "tmpfs": dict.fromkeys(confinement.tmpfs, TMPFS_OPTIONS)}
+        host = self._api.create_host_config(network_mode="none", auto_remove=False, **strict)
+        user = confinement.user if confinement is not None else None
         try:
             container = self._api.create_container(image, entrypoint=argv[:1], command=argv[1:],
-                                                   host_config=host, network_disabled=True)["Id"]
+                                                   host_config=host, network_disabled=True,
+                                                   user=user)["Id"]
         except docker.errors.APIError as exc:
             raise EngineError(f"cannot run {argv[0]} in {image}: {_short(exc)}") from None
         try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from builder import plaintext
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -34,7 +36,8 @@ class Problem:
         text += f": {self.message}"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        # Fields and messages quote what the recipe said: never raw onto a terminal.
+        return plaintext.line(text)
 
 
 class BuilderError(Exception):
@@ -50,7 +53,7 @@ class BuilderError(Exception):
     def lines(self) -> list[str]:
         if self.problems:
             return [str(p) for p in self.problems]
-        return [self.message]
+        return [plaintext.line(self.message)]
 
 
 class UsageError(BuilderError):

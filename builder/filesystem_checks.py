@@ -13,6 +13,8 @@ import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from builder import plaintext
+
 CAPABILITY_KEYS = ("SCHILY.xattr.security.capability", "LIBARCHIVE.xattr.security.capability")
 ACCOUNT_FILES = ("etc/passwd", "etc/group", "etc/shadow", "etc/gshadow")
 # Shared temporary folders of the FHS: sticky, so no user can replace another's files, and
@@ -72,8 +74,8 @@ class FileFacts:
 
 
 def shown(text: str) -> str:
-    """Text from the image as it may be printed: as is if printable, else escaped and quoted."""
-    return text if text.isprintable() else ascii(text)
+    """Text from the image as it may be printed: control, bidi and invisible characters escaped."""
+    return plaintext.escape(text)
 
 
 def describe_capability(pax: Mapping[str, str]) -> str:
@@ -98,8 +100,11 @@ class Finding:
 
 
 def findings(files: FileFacts, *, user: str, home: str, capabilities_allow: Iterable[str],
-             user_owned: Iterable[str] = (), writable_paths: Iterable[str] = ()) -> list[Finding]:
-    """IC010-IC016, in order; `user_owned`: destinations the recipe gives the runtime user."""
+             user_owned: Iterable[str] = (), writable_paths: Iterable[str] = (),
+             extra_groups: Iterable[int] = ()) -> list[Finding]:
+    """IC010-IC016, in order; `user_owned`: destinations the recipe gives the runtime user;
+    `writable_paths`: the runtime profile's; `extra_groups`: groups it may also run with (gid 0
+    for an arbitrary uid)."""
     allowed = set(capabilities_allow)
     accounts = _rows(files.passwd)
     return [
@@ -113,7 +118,8 @@ def findings(files: FileFacts, *, user: str, home: str, capabilities_allow: Iter
         Finding("IC014", "no password in /etc/passwd", tuple(_passwd_passwords(accounts))),
         Finding("IC015", "account files are regular files", tuple(sorted(files.account_links))),
         Finding("IC016", "the runtime user writes only its home, /tmp and declared writable paths",
-                tuple(_user_writable(files, user, (home, "/tmp", *writable_paths), set(user_owned)))),  # noqa: S108
+                tuple(_user_writable(files, user, (home, "/tmp", *writable_paths), set(user_owned),  # noqa: S108
+                                     set(extra_groups)))),
     ]
 
 
@@ -169,11 +175,13 @@ def _runtime_ids(user: str, files: FileFacts) -> tuple[int, set[int]] | None:
     return (int(uid), ids) if uid.isdigit() else None
 
 
-def _user_writable(files: FileFacts, user: str, roots: tuple[str, ...], user_owned: set[str]) -> list[str]:
+def _user_writable(files: FileFacts, user: str, roots: tuple[str, ...], user_owned: set[str],
+                   extra_groups: set[int]) -> list[str]:
     ids = _runtime_ids(user, files)
     if ids is None:
         return [f"cannot tell who the runtime user {shown(user)} is from /etc/passwd and /etc/group"]
     uid, groups = ids
+    groups |= extra_groups
     if uid == 0:
         return ["the runtime user is root, who can write everything"]
     problems = []

@@ -8,15 +8,18 @@ errors name the request, never its headers.
 
 from __future__ import annotations
 
+import email.utils
 import os
+import re
 import time
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from builder.errors import GitHubError
+from builder.errors import ConfigError, GitHubError
 
 API_VERSION = "2022-11-28"
 MAX_BODY = 65536  # characters GitHub accepts in a pull request body
@@ -31,19 +34,25 @@ class PullRequest:
     base: str
     state: str
     url: str
+    head_sha: str = ""
+    merged: bool = False
+    labels: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PullRequest:
+        labels = tuple(str(label["name"]) for label in data.get("labels") or () if isinstance(label, dict))
         return cls(int(data["number"]), str(data.get("title") or ""), str(data.get("body") or ""),
                    str(data["head"]["ref"]), str(data["base"]["ref"]), str(data["state"]),
-                   str(data.get("html_url") or ""))
+                   str(data.get("html_url") or ""), str(data["head"].get("sha") or ""),
+                   bool(data.get("merged_at")), labels)
 
 
 def token_from_env(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     token = env.get("BUILDER_GITHUB_TOKEN") or env.get("GITHUB_TOKEN")
     if not token:
-        raise GitHubError("no GitHub token: set GITHUB_TOKEN (or BUILDER_GITHUB_TOKEN)")
+        raise ConfigError("no GitHub token: set BUILDER_GITHUB_TOKEN (a GitHub App installation token or a "
+                          "fine-grained personal token) or GITHUB_TOKEN; see README, section 'The bot'")
     return token
 
 
@@ -74,6 +83,13 @@ class GitHub:
         pulls = [PullRequest.from_json(item) for item in found]
         return min(pulls, key=lambda p: p.number) if pulls else None
 
+    def last_closed_pull(self, branch: str) -> PullRequest | None:
+        """The most recently created closed pull request from `branch`, merged or not."""
+        found = self._call("GET", f"/repos/{self.repository}/pulls",
+                           params={"head": f"{self.owner}:{branch}", "state": "closed", "sort": "created",
+                                   "direction": "desc", "per_page": 1})
+        return PullRequest.from_json(found[0]) if found else None
+
     def open_pulls(self) -> list[PullRequest]:
         found = self._call("GET", f"/repos/{self.repository}/pulls", params={"state": "open", "per_page": 100})
         return [PullRequest.from_json(item) for item in found]
@@ -91,6 +107,18 @@ class GitHub:
     def add_labels(self, number: int, labels: list[str]) -> None:
         self._call("POST", f"/repos/{self.repository}/issues/{number}/labels", json={"labels": labels})
 
+    def remove_label(self, number: int, label: str) -> None:
+        try:
+            self._call("DELETE", f"/repos/{self.repository}/issues/{number}/labels/{_quote(label)}")
+        except GitHubError as exc:
+            if exc.status != 404:  # 404: the label is not on the pull request any more
+                raise
+
+    def set_status(self, sha: str, state: str, context: str, description: str) -> None:
+        """A commit status on `sha`: what the channel's own checks found, shown on the pull request."""
+        self._call("POST", f"/repos/{self.repository}/statuses/{sha}",
+                   json={"state": state, "context": context, "description": description[:140]})
+
     def request_reviewers(self, number: int, reviewers: list[str]) -> None:
         if reviewers:
             self._call("POST", f"/repos/{self.repository}/pulls/{number}/requested_reviewers",
@@ -103,7 +131,8 @@ class GitHub:
         try:
             self._call("DELETE", f"/repos/{self.repository}/git/refs/heads/{branch}")
         except GitHubError as exc:
-            if exc.status != 422:  # already gone
+            # GitHub answers 422 both for a branch already gone and for one it refuses to delete.
+            if exc.status != 422 or "Reference does not exist" not in exc.message:
                 raise
 
     # -- plumbing --------------------------------------------------------------------------
@@ -134,14 +163,38 @@ class GitHub:
     def _rate_limited(self, answer: requests.Response) -> float | None:
         if answer.status_code not in (403, 429):
             return None
-        retry_after = answer.headers.get("retry-after")
-        if retry_after and retry_after.isdigit():
-            return min(float(retry_after), self._max_wait)
+        retry_after = _retry_after(answer.headers.get("retry-after"))
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self._max_wait)
         if answer.headers.get("x-ratelimit-remaining") == "0":
-            reset = answer.headers.get("x-ratelimit-reset", "")
-            delay = float(reset) - time.time() if reset.isdigit() else 60.0
+            reset = _seconds(answer.headers.get("x-ratelimit-reset"))
+            delay = reset - time.time() if reset is not None else 60.0
             return min(max(delay, 1.0), self._max_wait)
         return None
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds: a number or an HTTP date; None when absent or malformed."""
+    seconds = _seconds(value)
+    if seconds is not None or value is None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time() if when.tzinfo is not None else None
+
+
+def _seconds(value: str | None) -> float | None:
+    """A header's whole number of seconds; None when absent or malformed (str.isdigit()
+    also accepts digits that float() refuses, such as "²")."""
+    if value is None or not re.fullmatch(r"[0-9]{1,12}", value.strip()):
+        return None
+    return float(value)
 
 
 def _message(answer: requests.Response) -> str:

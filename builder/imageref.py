@@ -19,11 +19,12 @@ _DOMAIN = rf"{_HOST}(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 
+# Matched against whole values (fullmatch): a final newline is not part of a reference.
 _REFERENCE = re.compile(
-    rf"^(?P<name>(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*))"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
+    rf"(?P<name>(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*))"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?"
 )
-_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 NAME_MAX = 255
 DEFAULT_DOMAIN = "docker.io"
 
@@ -68,9 +69,9 @@ def _looks_like_domain(component: str) -> bool:
 def parse(text: str) -> ImageRef:
     if not text:
         raise ReferenceError("empty image reference")
-    match = _REFERENCE.match(text)
+    match = _REFERENCE.fullmatch(text)
     if match is None:
-        if _REFERENCE.match(text.lower()):
+        if _REFERENCE.fullmatch(text.lower()):
             raise ReferenceError(f"{text!r}: repository names must be lowercase")
         raise ReferenceError(f"{text!r} is not a valid image reference (expected NAME[:TAG][@DIGEST],"
                              " e.g. debian:bookworm-slim)")
@@ -91,10 +92,10 @@ def parse(text: str) -> ImageRef:
     if any(c.isupper() for c in path):
         raise ReferenceError(f"{text!r}: repository names must be lowercase")
     digest = match.group("digest")
-    if digest is not None and digest.startswith("sha256:") and not _SHA256.match(digest):
+    if digest is not None and digest.startswith("sha256:") and not _SHA256.fullmatch(digest):
         raise ReferenceError(f"{text!r}: a sha256 digest is 64 lowercase hex characters")
     return ImageRef(domain, path, match.group("tag"), digest)
 
 
 def is_sha256_digest(text: str) -> bool:
-    return bool(_SHA256.match(text))
+    return bool(_SHA256.fullmatch(text))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from builder import distroless
 from builder.lock import InputFile, Spec
 from builder.model import Final, FromSpec, Recipe, TestSpec, User, Variant
+from builder.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,12 @@ class ImageSpec:
             return self.variant.tests
         return self.recipe.tests
 
+    @property
+    def runtime(self) -> Runtime:
+        if self.variant and self.variant.runtime is not None:
+            return self.variant.runtime
+        return self.recipe.runtime
+
 
 def effective_spec(image: ImageSpec) -> Spec:
     """The recipe as this image sees it, in the form locks and releases keep."""
@@ -119,6 +126,7 @@ def effective_spec(image: ImageSpec) -> Spec:
                            for r in image.recipe.repositories),
         final=f"{image.final}-debug" if image.debug else image.final,
         inputs=tuple(item.describe() for item in image.inputs),
+        runtime=image.runtime,
     )
 
 

@@ -138,13 +138,20 @@ def read_committed(root: Path, rel: str) -> bytes | str:
         real = path.resolve(strict=True)
     except (FileNotFoundError, RuntimeError):
         return f"{rel} does not exist in the repository (commit it, or fix the path)"
+    except NotADirectoryError:
+        return f"{rel} goes through a file as if it were a folder; fix the path"
+    except OSError as exc:
+        return f"{rel} cannot be read ({exc.strerror})"
     if not real.is_relative_to(root.resolve()):
         return f"{rel} is a symlink out of the repository; commit the file itself"
     if not real.is_file():
         return f"{rel} is not a regular file"
-    if real.stat().st_size > MAX_BYTES:
-        return f"{rel} is larger than {MAX_BYTES // 1024} KiB; images take small configuration files"
-    data = real.read_bytes()
+    try:
+        if real.stat().st_size > MAX_BYTES:
+            return f"{rel} is larger than {MAX_BYTES // 1024} KiB; images take small configuration files"
+        data = real.read_bytes()
+    except OSError as exc:
+        return f"{rel} cannot be read ({exc.strerror})"
     match = _PRIVATE.search(data)
     if match:
         return (f"{rel} holds a private key ({match.group(0).decode()}): never commit it; remove it "

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from builder import imageref
 from builder.errors import LockError
 from builder.fsutil import write_atomic
+from builder.runtime import Profile, Runtime
 
 LOCK_NAME = "image.lock.json"
 SCHEMA_VERSION = 1
@@ -95,6 +96,7 @@ class Spec(_Frozen):
     repositories: tuple[str, ...] = ()
     final: str = "hardened"  # hardened | distroless | distroless-debug
     inputs: tuple[str, ...] = ()  # InputFile.describe() of each committed file
+    runtime: Runtime | None = None  # None in locks written before the runtime profile
 
 
 class Update(_Frozen):
@@ -135,6 +137,8 @@ class Lock(_Frozen):
     reasons: tuple[str, ...] = ()
     updates: tuple[Update, ...] = ()
     checks: tuple[str, ...] = ()  # each image check and recipe test, with its result
+    fingerprint: str | None = None  # builder.fingerprint.of_lock(): what went in, for "nothing new"
+    runtime: Profile | None = None  # the strict profile its tests passed under; None: not verified
 
 
 def dumps(lock: Lock) -> str:
@@ -153,6 +157,11 @@ def read(path: Path) -> Lock | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"{path}: cannot read lock: {exc}") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, path: str) -> Lock:
+    """A lock from its JSON text; `path` names it in errors (a file, or BRANCH:PATH in git)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

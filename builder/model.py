@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -15,6 +16,7 @@ from pydantic import (
 )
 
 from builder import distroless, names
+from builder.runtime import Runtime, check_hides_nothing
 
 Distro = Literal["debian", "ubuntu", "alpine"]
 # hardened: the upstream base with the packages installed the usual way, then hardened.
@@ -30,14 +32,29 @@ def _schema(**extra: Any) -> Any:
 
 
 ImageName = Annotated[str, AfterValidator(names.image_name),
-                      _schema(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$", maxLength=64)]
+                      _schema(pattern=names.anchored(names.IMAGE_NAME), maxLength=64)]
 AbsPath = Annotated[str, AfterValidator(names.absolute_path),
-                    _schema(pattern=r"^/[A-Za-z0-9._@+/-]*$")]
-EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+                    _schema(pattern=names.anchored(names.ABS_PATH))]
+EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=names.anchored(names.ENV_NAME))]
 LabelKey = Annotated[str, AfterValidator(names.label_key),
-                     _schema(pattern=r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")]
+                     _schema(pattern=names.anchored(names.LABEL_KEY), maxLength=128)]
 Id = Annotated[int, AfterValidator(names.numeric_id), _schema(minimum=1, maximum=names.MAX_ID)]
-Argv = Annotated[tuple[Text, ...], Field(min_length=1)]
+
+
+def _not_empty(values: tuple[str, ...]) -> tuple[str, ...]:
+    # Not Field(min_length=1): pydantic would add "at least 1 item" when an item is refused.
+    if not values:
+        raise ValueError("must not be empty")
+    return values
+
+
+Argv = Annotated[tuple[Text, ...], AfterValidator(_not_empty), _schema(minItems=1)]
+# ENTRYPOINT and CMD are written as JSON arrays into the Dockerfile.
+ExecArgv = Annotated[tuple[Annotated[Text, AfterValidator(names.exec_item)], ...], AfterValidator(_not_empty),
+                     _schema(minItems=1)]
+# Only YAML's plain true and false; the schema still says boolean.
+Flag = Annotated[bool, BeforeValidator(names.boolean)]
+HomePath = Annotated[AbsPath, AfterValidator(names.home_folder)]
 
 DEFAULT_USER = "nonroot"
 DEFAULT_ID = 65532
@@ -100,10 +117,11 @@ class User(_Frozen):
 
     name: Annotated[Text, AfterValidator(names.user_name)] = Field(
         description="User (and group) name",
-        json_schema_extra={"pattern": r"^[a-z_][a-z0-9_-]{0,31}$", "not": {"const": "root"}})
+        json_schema_extra={"pattern": names.anchored(names.USER_NAME), "not": {"const": "root"}})
     uid: Id
     gid: Id
-    home: AbsPath | None = Field(None, description="Home directory; default /home/NAME")
+    home: HomePath | None = Field(None, description="Home directory, a folder of its own under /home, /var/lib, "
+                                  "/srv or /opt; default /home/NAME")
 
     @property
     def home_dir(self) -> str:
@@ -111,17 +129,17 @@ class User(_Frozen):
 
 
 class Hardening(_Frozen):
-    strip_setuid: bool = Field(True, description="Remove setuid/setgid bits from every file")
+    strip_setuid: Flag = Field(True, description="Remove setuid/setgid bits from every file")
     setuid_allow: tuple[AbsPath, ...] = Field((), description="Files that keep setuid/setgid bits")
     capabilities_allow: tuple[AbsPath, ...] = Field(
         (), description="Files that may carry file capabilities (security.capability, as setcap sets)")
-    remove_package_manager: bool = Field(
+    remove_package_manager: Flag = Field(
         False, description="Remove the package manager (apt / apk); the package database stays")
-    remove_shells: bool = Field(False, description="Remove shells; needs an exec-form entrypoint")
+    remove_shells: Flag = Field(False, description="Remove shells; needs an exec-form entrypoint")
 
 
 RepoPath = Annotated[str, AfterValidator(names.repository_path),
-                     _schema(pattern=r"^[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$")]
+                     _schema(pattern=names.anchored(names.REPO_PATH))]
 
 
 class Repository(_Frozen):
@@ -134,7 +152,7 @@ class Repository(_Frozen):
     signed_by: RepoPath | None = Field(
         None, description="The repository's public key, committed in this repository: an OpenPGP "
         "key (.asc or .gpg) for apt, an RSA public key (.rsa.pub) for apk")
-    trusted: bool = Field(False, description="Unsigned; only for a repository on 127.0.0.1")
+    trusted: Flag = Field(False, description="Unsigned; only for a repository on 127.0.0.1")
 
     @model_validator(mode="after")
     def _signed_or_local(self) -> Repository:
@@ -216,6 +234,7 @@ class Variant(_Frozen):
     tests: tuple[TestSpec, ...] | None = Field(
         None, description="Replaces the recipe's tests for this variant (e.g. a distroless one, "
         "which has no `id` or `test` to call)")
+    runtime: Runtime | None = Field(None, description="Replaces the recipe's runtime profile")
 
 
 class Recipe(_Frozen):
@@ -235,8 +254,8 @@ class Recipe(_Frozen):
     workdir: AbsPath | None = Field(None, description="Working directory; default the user's home")
     env: dict[EnvName, Text] = Field(default_factory=dict)
     labels: dict[LabelKey, Text] = Field(default_factory=dict)
-    entrypoint: Argv | None = None
-    cmd: Argv | None = None
+    entrypoint: ExecArgv | None = None
+    cmd: ExecArgv | None = None
     hardening: Hardening = Field(default_factory=Hardening)
     final: Final = Field("hardened", description=(
         "hardened: the base image with the packages installed, hardened; distroless: only the files "
@@ -249,6 +268,7 @@ class Recipe(_Frozen):
     files: tuple[FileEntry, ...] = Field((), description="Committed files copied into the image")
     variants: tuple[Variant, ...] = ()
     tests: tuple[TestSpec, ...] = ()
+    runtime: Runtime = Field(default_factory=Runtime, description="What the image needs when it runs")
 
     @field_validator("variants", "tests")
     @classmethod
@@ -279,6 +299,12 @@ class Recipe(_Frozen):
                 raise ValueError(f"files: {entry.destination} is in the home of {self.user.name}, "
                                  "who can replace it whoever owns it: say who owns it, `owner: "
                                  "user` (the program may change it) or `owner: root`")
+        return self
+
+    @model_validator(mode="after")
+    def _tmpfs_hides_no_file(self) -> Recipe:
+        for runtime in (self.runtime, *(v.runtime for v in self.variants if v.runtime)):
+            check_hides_nothing(runtime, (entry.destination for entry in self.files))
         return self
 
     @model_validator(mode="after")

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import semver
+from pydantic import AfterValidator, BaseModel, ValidationError
 
-from builder import dockerfile, imageref
+from builder import dockerfile, imageref, names, plaintext
+from builder.errors import UsageError
 from builder.fsutil import write_atomic
+from builder.yamlsource import format_path
 
 _FROM = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE)
 
@@ -30,7 +33,7 @@ class Pin:
 
     def __str__(self) -> str:
         fix = f" -> {self.replacement}" if self.replacement else ""
-        return f"{self.file}:{self.line}: {self.reference}: {self.message}{fix}"
+        return plaintext.line(f"{self.file}:{self.line}: {self.reference}: {self.message}{fix}")
 
 
 def dockerfiles(paths: list[Path]) -> list[Path]:
@@ -44,13 +47,37 @@ def dockerfiles(paths: list[Path]) -> list[Path]:
     return found
 
 
-def check(paths: list[Path], index: dict[str, Any]) -> list[Pin]:
-    by_repository: dict[str, list[dict[str, Any]]] = {}
-    for image in index.get("images", []):
-        by_repository.setdefault(str(imageref.parse(image["repository"]).repository), []).append(image)
+class _Version(BaseModel):
+    version: Annotated[str, AfterValidator(names.version)]
+    digest: str
+
+
+class _Image(BaseModel):
+    """What check-pins reads of a catalog entry (index.json carries more)."""
+
+    repository: Annotated[str, AfterValidator(lambda v: imageref.parse(v).repository)]
+    variant: str | None
+    tags: dict[str, str]
+    versions: list[_Version]
+
+
+class _Catalog(BaseModel):
+    images: list[_Image] = []
+
+
+def check(paths: list[Path], index: Any, source: str = "index.json") -> list[Pin]:
+    """The outdated pins; UsageError when `index` (read from `source`) or a file is unusable."""
+    by_repository: dict[str, list[_Image]] = {}
+    for image in _catalog(index, source).images:
+        by_repository.setdefault(image.repository, []).append(image)
     pins = []
     for path in dockerfiles(paths):
-        for inst in dockerfile.parse(path.read_text(encoding="utf-8")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise UsageError(f"{path}: cannot read it as a Dockerfile ({reason})") from None
+        for inst in dockerfile.parse(text):
             if inst.keyword != "FROM":
                 continue
             words = [w for w in inst.args.split() if not w.startswith("--")]
@@ -66,29 +93,42 @@ def check(paths: list[Path], index: dict[str, Any]) -> list[Pin]:
     return pins
 
 
+def _catalog(index: Any, source: str) -> _Catalog:
+    try:
+        return _Catalog.model_validate(index)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = format_path(tuple(error["loc"]))
+        raise UsageError(f"{source}: not a channel catalog ({where or 'top level'}: "
+                         f"{error['msg'].removeprefix('Value error, ')}); pass --catalog PATH to the "
+                         "channel's base-images/index.json") from None
+
+
 def _judge(path: Path, line: int, text: str, ref: imageref.ImageRef,
-           images: list[dict[str, Any]]) -> Pin | None:
+           images: list[_Image]) -> Pin | None:
     for image in images:
-        tags: dict[str, str] = image["tags"]
-        versions = {v["version"]: v for v in image["versions"]}
-        by_digest = {v["digest"]: v["version"] for v in image["versions"]}
-        suffix = f"-{image['variant']}" if image["variant"] else ""
+        tags = image.tags
+        versions = {v.version: v for v in image.versions}
+        by_digest = {v.digest: v.version for v in image.versions}
+        suffix = f"-{image.variant}" if image.variant else ""
         if ref.tag is None or (ref.tag not in tags and ref.tag.removesuffix(suffix) not in versions):
             continue
         base = ref.repository
         version = ref.tag.removesuffix(suffix)
-        if version in versions and ref.tag not in ("latest", image["variant"]):
+        if version in versions and ref.tag not in ("latest", image.variant):
             parsed = semver.Version.parse(version)
             newest = max((v for v in versions if semver.Version.parse(v).major == parsed.major),
                          key=semver.Version.parse)
             if newest != version:
                 target = f"{newest}{suffix}"
                 return Pin(path, line, text, f"{version} is outdated: {newest} is the newest {parsed.major}.x",
-                           f"{base}:{target}@{tags.get(target, versions[newest]['digest'])}")
-            if ref.digest and ref.digest != versions[version]["digest"]:
+                           f"{base}:{target}@{tags.get(target, versions[newest].digest)}")
+            if ref.digest and ref.digest != versions[version].digest:
                 return Pin(path, line, text, f"the digest is not the one released as {version}",
-                           f"{base}:{ref.tag}@{versions[version]['digest']}")
+                           f"{base}:{ref.tag}@{versions[version].digest}")
             return None
+        if ref.tag not in tags:
+            continue
         current = tags[ref.tag]
         if ref.digest is None:
             return Pin(path, line, text, f"not pinned by digest; {ref.tag} is {by_digest.get(current, '?')}",

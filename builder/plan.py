@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import semver
 
-from builder import lock as lockfile
 from builder import render
+from builder.candidates import Candidates
 from builder.graph import Channel
 from builder.images import spec_sha256
 from builder.lock import Lock
@@ -64,12 +64,15 @@ def dockerfile_drifted(settings: Settings, channel: Channel, image_id: str, lock
 
 
 def make(settings: Settings, channel: Channel, selected: list[str], resolve: Resolver | None, *,
-         force: bool = False, extra: dict[str, list[str]] | None = None) -> Plan:
+         force: bool = False, extra: dict[str, list[str]] | None = None,
+         candidates: Candidates | None = None) -> Plan:
     """Steps for the selected images and their ancestors, parents first.
 
     `resolve` looks up upstream digests (None: skip that question, e.g. offline); `extra`
-    adds reasons found elsewhere (`builder watch`: package updates).
+    adds reasons found elsewhere (`builder watch`: package updates). Each image is compared
+    with its open candidate when it has one (`candidates`), else with its lock.
     """
+    locks = candidates or Candidates(settings)
     wanted = channel.with_ancestors(set(selected))
     steps: dict[str, Step] = {}
     levels = []
@@ -78,7 +81,7 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
         row = []
         for image_id in level:
             image = channel.images[image_id]
-            lock = lockfile.read(render.output_dir(settings, image) / lockfile.LOCK_NAME)
+            lock = locks.effective(image)
             base, display = render.base_reference(settings, channel, image)
             reasons: list[str] = ["forced"] if force else []
             reasons += (extra or {}).get(image_id, [])
@@ -90,7 +93,8 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
                     resolved[key] = resolve(key)
                 digest = resolved[key]
             reasons += _reasons(settings, channel, image_id, lock, digest=digest, display=display,
-                                parent_step=steps.get(parent.id) if parent else None)
+                                parent_step=steps.get(parent.id) if parent else None,
+                                parent_lock=locks.effective(parent) if parent else None)
             step = Step(image_id, tuple(dict.fromkeys(reasons)), display, digest)
             steps[image_id] = step
             if image_id in selected or step.needed:
@@ -101,7 +105,7 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
 
 
 def _reasons(settings: Settings, channel: Channel, image_id: str, lock: Lock | None, *,
-             digest: str | None, display: str, parent_step: Step | None) -> list[str]:
+             digest: str | None, display: str, parent_step: Step | None, parent_lock: Lock | None) -> list[str]:
     image = channel.images[image_id]
     if lock is None or lock.result is None:
         return ["never built"]
@@ -120,9 +124,6 @@ def _reasons(settings: Settings, channel: Channel, image_id: str, lock: Lock | N
     if parent is not None:
         if parent_step is not None and parent_step.needed:
             reasons.append(f"parent {parent.id} is rebuilt")
-        else:
-            parent_lock = lockfile.read(render.output_dir(settings, parent) / lockfile.LOCK_NAME)
-            if (parent_lock and parent_lock.result
-                    and parent_lock.result.digest != lock.base.digest):
-                reasons.append(f"parent {parent.id} was rebuilt")
+        elif parent_lock and parent_lock.result and parent_lock.result.digest != lock.base.digest:
+            reasons.append(f"parent {parent.id} was rebuilt")
     return reasons

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from builder import dockerfile, hadolint, names
+from builder import dockerfile, hadolint, names, plaintext
 from builder.fsutil import read_if_exists
 from builder.graph import Channel
 from builder.images import ImageSpec
@@ -35,8 +35,8 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return (f"{where}: {self.rule.id} {self.rule.severity}: {self.message} "
-                f"(fix: {self.rule.hint})")
+        return plaintext.line(f"{where}: {self.rule.id} {self.rule.severity}: {self.message} "
+                              f"(fix: {self.rule.hint})")
 
     def as_json(self) -> dict[str, object]:
         return {"rule": self.rule.id, "title": self.rule.title, "severity": self.rule.severity,
@@ -92,7 +92,7 @@ RULES = {rule.id: rule for rule in (
 EXPIRY_WARNING = dt.timedelta(days=30)
 
 _ESCALATION = {"sudo", "doas", "sudo-ldap", "su-exec"}
-_USER = re.compile(r"^(\d+):(\d+)$")
+_USER = re.compile(r"(\d+):(\d+)")
 
 
 def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = None) -> list[Finding]:
@@ -107,9 +107,9 @@ def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = N
     hardening = image.recipe.hardening
     if not hardening.strip_setuid:
         add("HB003", ("hardening", "strip_setuid"), "setuid/setgid stripping is turned off")
-    for index, package in enumerate(image.recipe.packages):
+    for path, package in _packages(image):
         if package in _ESCALATION:
-            add("HB011", ("packages", index), f"{package} lets a process become root")
+            add("HB011", path, f"{package} lets a process become root")
     for key in image.env:
         if names.looks_secret(key):
             add("HB008", ("env", key), f"environment variable {key} looks like a secret")
@@ -128,6 +128,17 @@ def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = N
                     f"{cert.subject} in {item.path} expires on {cert.not_after[:10]} "
                     f"({max(0, left.days)} days left)")
     return findings
+
+
+def _packages(image: ImageSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """The image's packages with where each was written: the recipe's, then its variant's."""
+    found: list[tuple[tuple[str | int, ...], str]] = [
+        (("packages", index), package) for index, package in enumerate(image.recipe.packages)]
+    if image.variant is not None:
+        at = image.recipe.variants.index(image.variant)
+        found += [(("variants", at, "packages", index), package)
+                  for index, package in enumerate(image.variant.packages)]
+    return found
 
 
 def check_dockerfile(image: ImageSpec, path: str, text: str) -> list[Finding]:
@@ -156,7 +167,7 @@ def check_dockerfile(image: ImageSpec, path: str, text: str) -> list[Finding]:
         add("HB002", None, "no USER instruction: the image would run as root")
     else:
         last = users[-1]
-        match = _USER.match(last.args)
+        match = _USER.fullmatch(last.args)
         if match is None:
             add("HB002", last.line, f"USER {last.args} is not numeric uid:gid")
         elif int(match.group(1)) == 0 or int(match.group(2)) == 0:

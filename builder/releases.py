@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from builder import names
 from builder.errors import LockError
 from builder.fsutil import write_atomic
 from builder.lock import Lock
+from builder.yamlsource import format_path
 
 RELEASES_NAME = "releases.json"
 
@@ -22,7 +25,7 @@ RELEASES_NAME = "releases.json"
 class Release(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: str
+    version: Annotated[str, AfterValidator(names.version)]
     date: str
     tags: tuple[str, ...]
     lock: Lock
@@ -50,7 +53,12 @@ def read(path: Path, image: str) -> Record:
         return Record(image=image)
     try:
         return Record.model_validate(json.loads(text))
-    except (ValueError, ValidationError) as exc:
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = format_path(tuple(error["loc"]))
+        raise LockError(f"{path}: not a valid release record ({where}: "
+                        f"{error['msg'].removeprefix('Value error, ')}); restore it from git") from None
+    except ValueError as exc:
         raise LockError(f"{path}: not a valid release record ({str(exc).splitlines()[0]}); "
                         "restore it from git") from None
 

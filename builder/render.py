@@ -105,6 +105,7 @@ def render_dockerfile(data: RenderInput) -> str:
         "env": [(key, quote(value)) for key, value in sorted(image.env.items())],
         "entrypoint": exec_form(image.recipe.entrypoint) if image.recipe.entrypoint else "",
         "cmd": exec_form(image.recipe.cmd) if image.recipe.cmd else "",
+        "ports": list(image.runtime.ports),
     }
     if image.final == "distroless":
         return _render_distroless(data, context)

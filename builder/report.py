@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from builder import plaintext
 from builder.errors import Problem
 
 
@@ -17,7 +18,7 @@ def in_github_actions() -> bool:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return plaintext.line(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:
@@ -49,7 +50,12 @@ def problems(items: tuple[Problem, ...] | list[Problem], stream: TextIO | None =
 def error_lines(lines: list[str], stream: TextIO | None = None) -> None:
     out = stream or sys.stderr
     for line in lines:
-        print(f"error: {line}", file=out)
+        print(f"error: {plaintext.line(line)}", file=out)
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """One line of output that may quote what others wrote (recipes, servers, build logs)."""
+    print(plaintext.line(text), file=stream or sys.stdout)
 
 
 def emit_json(data: Any) -> None:
@@ -60,9 +66,9 @@ def emit_json(data: Any) -> None:
 def group(title: str) -> Iterator[None]:
     """Fold long output in GitHub Actions; a plain heading elsewhere."""
     if in_github_actions():
-        print(f"::group::{title}", flush=True)
+        print(f"::group::{_escape_data(title)}", flush=True)
     else:
-        print(f"==> {title}", file=sys.stderr, flush=True)
+        print(f"==> {plaintext.line(title)}", file=sys.stderr, flush=True)
     try:
         yield
     finally:

@@ -13,8 +13,8 @@ from pathlib import Path
 from builder import imageref
 from builder.errors import ConfigError
 
-_REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?$")
-_NAMESPACE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_REGISTRY = re.compile(r"[a-zA-Z0-9.-]+(?::[0-9]+)?")
+_NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
 KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url",
         "apt_mirrors", "cache_dir", "github_repository", "github_api_url", "reviewers", "git_remote",
         "auto_release")
@@ -107,17 +107,17 @@ def _validate(root: Path, table: dict[str, object]) -> Settings:
         return value
 
     registry = text("registry", "127.0.0.1:5000")
-    if not _REGISTRY.match(registry):
+    if not _REGISTRY.fullmatch(registry):
         raise ConfigError(f"[tool.builder] registry: {registry!r} is not HOST[:PORT]")
     namespace = text("namespace", "base")
-    if not _NAMESPACE.match(namespace):
+    if not _NAMESPACE.fullmatch(namespace):
         raise ConfigError(f"[tool.builder] namespace: {namespace!r} is not a repository path "
                           "(lowercase components separated by /)")
     mirrors = table.get("upstream_mirrors", {})
     if not isinstance(mirrors, dict):
         raise ConfigError("[tool.builder] upstream_mirrors: expected a table of DOMAIN = MIRROR")
     for domain, mirror in mirrors.items():
-        if not isinstance(mirror, str) or not _REGISTRY.match(mirror) or not _REGISTRY.match(domain):
+        if not isinstance(mirror, str) or not _REGISTRY.fullmatch(mirror) or not _REGISTRY.fullmatch(domain):
             raise ConfigError(f"[tool.builder] upstream_mirrors: {domain} = {mirror!r} is not "
                               "DOMAIN = HOST[:PORT]")
     apt_mirrors = table.get("apt_mirrors", {})

@@ -4,7 +4,7 @@ A rebuild with no recipe change (upstream moved, package updates) bumps the patc
 backward-compatible change (packages, env or labels added, repositories changed) the
 minor; a breaking one (packages or env removed or changed, user, workdir, entrypoint or
 cmd changed, another distro or distro release, another final form, hardening that removes
-tools) the major.
+tools, a runtime profile that needs more of the consumer) the major.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Literal
 
 import semver
 
+from builder import runtime
 from builder.lock import Spec
 
 Bump = Literal["major", "minor", "patch"]
@@ -54,6 +55,8 @@ def classify(old: Spec, new: Spec) -> tuple[Bump, list[str]]:
             major.append(f"removed: {', '.join(gone)}")
         else:
             minor.append("CA certificates, repository keys or files changed")
+    if old.runtime is not None and new.runtime is not None and old.runtime != new.runtime:
+        (major if runtime.breaks(old.runtime, new.runtime) else minor).append("runtime profile changed")
     if old.hardening != new.hardening:
         removes = any(new.hardening.get(k) and not old.hardening.get(k)
                       for k in ("remove_shells", "remove_package_manager"))

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 from debian.debian_support import Version
 
-from builder import apkversion, aptindex, changelogs, render
-from builder import lock as lockfile
+from builder import apkversion, aptindex, changelogs, fingerprint, fixes, render
+from builder.candidates import Candidates
 from builder.errors import BuilderError, WatchError
 from builder.graph import Channel
 from builder.images import spec_sha256
 from builder.lock import AptSource, Lock
-from builder.plan import dockerfile_drifted
+from builder.plan import dockerfile_sha256
 from builder.settings import Settings
 
 JSON_SCHEMA_VERSION = 1
@@ -64,13 +64,17 @@ class ImageReport:
     image: str
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    compared_with: str = "lock"  # lock | candidate: the open candidate on the bot branch
+    fingerprint: str | None = None  # of the inputs offered now (builder.fingerprint)
+    built_fingerprint: str | None = None  # of what the lock or candidate was built from
 
     @property
     def stale(self) -> bool:
         return bool(self.findings)
 
     def as_json(self) -> dict[str, object]:
-        return {"image": self.image, "stale": self.stale,
+        return {"image": self.image, "stale": self.stale, "compared_with": self.compared_with,
+                "fingerprint": self.fingerprint, "built_fingerprint": self.built_fingerprint,
                 "findings": [f.as_json() for f in self.findings], "errors": self.errors}
 
 
@@ -94,18 +98,26 @@ class Report:
 
 
 def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
-        indexes: aptindex.IndexCache, logs: changelogs.ChangelogCache) -> Report:
+        indexes: aptindex.IndexCache, logs: changelogs.ChangelogCache,
+        candidates: Candidates | None = None) -> Report:
+    """Each image against its open candidate when it has one, else against its lock."""
+    known = candidates or Candidates(settings)
     wanted = channel.with_ancestors(set(selected))
-    locks = {image_id: _read_lock(settings, channel, image_id) for image_id in wanted}
+    locks = {image_id: _read_lock(known, channel, image_id) for image_id in wanted}
     reports = {image_id: ImageReport(image_id) for image_id in wanted}
     for image_id, lock in locks.items():
         if isinstance(lock, BuilderError):
             reports[image_id].errors.append(lock.message)
-    _upstream(channel, locks, reports, digest_of, settings)
+        elif lock is not None and known.lock(channel.images[image_id]) == lock:
+            reports[image_id].compared_with = "candidate"
+    current = _upstream(channel, locks, reports, digest_of, settings)
     _updates(locks, reports, indexes, logs)
     for image_id, lock in locks.items():
         if isinstance(lock, Lock):
-            reports[image_id].findings.extend(_recipe_changes(settings, channel, image_id, lock))
+            rendered = _rendered_sha256(settings, channel, image_id, lock)
+            reports[image_id].findings.extend(_recipe_changes(channel, image_id, lock, rendered))
+            _fingerprints(channel, image_id, lock, rendered, upstream=current, locks=locks,
+                          report=reports[image_id])
         elif lock is None:
             reports[image_id].findings.append(Finding("not-built", "no image.lock.json yet"))
     for level in channel.levels(wanted):  # parents are settled before their children
@@ -116,10 +128,9 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
     return Report(ordered, stamp)
 
 
-def _read_lock(settings: Settings, channel: Channel, image_id: str) -> Lock | BuilderError | None:
-    path = render.output_dir(settings, channel.images[image_id]) / lockfile.LOCK_NAME
+def _read_lock(candidates: Candidates, channel: Channel, image_id: str) -> Lock | BuilderError | None:
     try:
-        lock = lockfile.read(path)
+        lock = candidates.effective(channel.images[image_id])
     except BuilderError as exc:
         return exc
     if lock is not None and lock.result is None:
@@ -128,8 +139,10 @@ def _read_lock(settings: Settings, channel: Channel, image_id: str) -> Lock | Bu
 
 
 def _upstream(channel: Channel, locks: dict[str, Lock | BuilderError | None],
-              reports: dict[str, ImageReport], digest_of: DigestLookup, settings: Settings) -> None:
+              reports: dict[str, ImageReport], digest_of: DigestLookup, settings: Settings) -> dict[str, str]:
+    """Findings for moved upstream digests; returns each root image's current upstream digest."""
     resolved: dict[str, str | BuilderError] = {}
+    current_of: dict[str, str] = {}
     for image_id, lock in locks.items():
         image = channel.images[image_id]
         if channel.parent(image) is not None or not isinstance(lock, Lock):
@@ -145,10 +158,13 @@ def _upstream(channel: Channel, locks: dict[str, Lock | BuilderError | None],
         current = resolved[display]
         if isinstance(current, BuilderError):
             reports[image_id].errors.append(f"upstream {display}: {current.message}")
-        elif current != lock.base.digest:
+            continue
+        current_of[image_id] = current
+        if current != lock.base.digest:
             reports[image_id].findings.append(Finding(
                 "upstream-digest", f"{display} moved: {lock.base.digest[:19]} -> {current[:19]}",
                 old=lock.base.digest, new=current))
+    return current_of
 
 
 def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, ImageReport],
@@ -187,8 +203,7 @@ def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, Im
 
 
 def _arch(lock: Lock) -> str:
-    arches = {p.architecture for p in lock.packages if p.architecture != "all"}
-    return sorted(arches)[0] if arches else "amd64"
+    return fixes.arch_of(lock.packages)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -280,14 +295,40 @@ def _update(entry: aptindex.Entry, locked: str, text: str | WatchError) -> Packa
     return PackageUpdate(entry.name, entry.source, locked, entry.version, entry.suite, cves, advisories, summary)
 
 
-def _recipe_changes(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> list[Finding]:
+def _rendered_sha256(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> str:
+    """The Dockerfile the recipe renders to now, with the lock's base and version."""
+    return dockerfile_sha256(render.render_dockerfile(
+        render.render_input(settings, channel, channel.images[image_id], lock)))
+
+
+def _recipe_changes(channel: Channel, image_id: str, lock: Lock, rendered: str) -> list[Finding]:
     image = channel.images[image_id]
     found = []
     if lock.recipe_sha256 != spec_sha256(image):
         found.append(Finding("recipe-changed", f"recipes/{image.name}.yaml changed since the last build"))
-    elif dockerfile_drifted(settings, channel, image_id, lock):
+    elif lock.dockerfile_sha256 != rendered:
         found.append(Finding("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
     return found
+
+
+def _fingerprints(channel: Channel, image_id: str, lock: Lock, rendered: str, *, upstream: dict[str, str],
+                  locks: dict[str, Lock | BuilderError | None], report: ImageReport) -> None:
+    """What the next build would be made of, against what the lock or candidate was made of."""
+    image = channel.images[image_id]
+    parent = channel.parent(image)
+    base = lock.base.digest
+    if parent is None:
+        base = upstream.get(image_id, base)
+    else:
+        parent_lock = locks.get(parent.id)
+        if isinstance(parent_lock, Lock) and parent_lock.result is not None:
+            base = parent_lock.result.digest
+    offers = {p.name: p.version for p in lock.packages}
+    for finding in report.findings:
+        offers.update({p.name: p.new for p in finding.packages})
+    report.fingerprint = fingerprint.of(recipe_sha256=spec_sha256(image), dockerfile_sha256=rendered,
+                                        base_digest=base, inputs=image.inputs, offers=offers)
+    report.built_fingerprint = lock.fingerprint or fingerprint.of_lock(lock)
 
 
 def _cascade(channel: Channel, image_id: str, locks: dict[str, Lock | BuilderError | None],

@@ -2,9 +2,10 @@
 
 PyYAML's constructors turn `1.10` into 1.1 and `no` into False, accept duplicate keys
 silently and expand aliases without bound. Here the document is composed into nodes and
-converted by hand: plain scalars stay the text that was written (the model coerces them
-where a number or boolean is wanted), duplicate keys and merge keys are errors, alias
-expansion is bounded, and each value's line and column are kept for error messages.
+converted by hand: scalars stay the text that was written (the model coerces plain ones
+where a number or boolean is wanted; quoted ones are `Quoted`, never a boolean),
+duplicate keys and merge keys are errors, alias expansion is bounded, and each value's line
+and column are kept for error messages.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ Path_ = tuple[str | int, ...]
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NULL_TAG = "tag:yaml.org,2002:null"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls besides tab and line ends (YAML reads U+0085 as one: a line would move).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -55,6 +57,12 @@ class Document:
     def problem(self, path: Path_, message: str, hint: str = "") -> Problem:
         line, column = self.position(path)
         return Problem(self.file, line, column, format_path(path), message, hint)
+
+
+class Quoted(str):
+    """A scalar written quoted or as a block: text, never a boolean or number in disguise."""
+
+    __slots__ = ()
 
 
 # Where a value was written: its document and its path there.
@@ -156,7 +164,7 @@ class _Converter:
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _NULL_TAG and not node.style:  # plain style: None or ""
                 return None
-            return str(node.value)
+            return Quoted(node.value) if node.style else str(node.value)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):

@@ -345,6 +345,7 @@ class GitHubStandIn:
         self.api_versions: list[str | None] = []  # X-GitHub-Api-Version per request (None: not sent)
         self.response_errors: list[str] = []  # this stand-in's answers that break the response schemas
         self.deleted_refs: list[tuple[str, str, str]] = []  # (owner, repo, ref)
+        self.statuses: list[dict[str, Any]] = []  # commit statuses, in order: sha, state, context, description
         self._repos: dict[tuple[str, str], _Repo] = {}
         self._pulls: dict[tuple[str, str], dict[int, _Pull]] = {}
         self._ids = itertools.count(1000)
@@ -427,6 +428,18 @@ class GitHubStandIn:
             now = _now()
             pull.state, pull.closed, pull.merged, pull.merged_by = "closed", now, now, self.login
             pull.updated, pull.touched = now, next(self._ticks)
+
+    def decline(self, owner: str, repo: str, number: int) -> None:
+        """Close a pull request without merging it, as a maintainer declining it would."""
+        with self.lock:
+            pull = self._pull(self._repo(owner, repo), number)
+            now = _now()
+            pull.state, pull.closed, pull.updated, pull.touched = "closed", now, now, next(self._ticks)
+
+    def writes(self) -> int:
+        """How many requests so far could change something (every method but GET)."""
+        with self.lock:
+            return sum(1 for method, _ in self.requests if method != "GET")
 
     def _repo(self, owner: str, repo: str) -> _Repo:
         try:
@@ -721,6 +734,36 @@ class GitHubStandIn:
                 target.append(name)
         pull.updated, pull.touched = _now(), next(self._ticks)
         return Reply(200, [self._label_json(record, name) for name in pull.labels])
+
+    def _op_issues_remove_label(self, call: Call) -> Reply:
+        record, pull = self._found_pull(call.op, call.args)
+        name = str(call.args["name"])
+        if name not in pull.labels:
+            raise _Rejected(_error(404, "Label does not exist", call.op.docs_url))
+        pull.labels.remove(name)
+        pull.updated, pull.touched = _now(), next(self._ticks)
+        return Reply(200, [self._label_json(record, label) for label in pull.labels])
+
+    def _op_repos_create_commit_status(self, call: Call) -> Reply:
+        record = self._found(call.args)
+        sha = str(call.args["sha"])
+        known = record.git_dir is None or subprocess.run(
+            ["git", "--git-dir", str(record.git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
+            check=False, capture_output=True).returncode == 0
+        if not known:
+            raise _Rejected(_error(422, f"No commit found for SHA: {sha}", call.op.docs_url))
+        payload = call.payload or {}
+        number = next(self._ids)
+        now = _stamp(_now())
+        status = {"id": number, "node_id": f"SC_{number}", "state": payload["state"],
+                  "description": payload.get("description"), "target_url": payload.get("target_url"),
+                  "context": payload.get("context", "default"), "created_at": now, "updated_at": now,
+                  "url": f"{self.url}/repos/{record.owner}/{record.name}/statuses/{sha}",
+                  "avatar_url": None, "creator": self._user_json(self.login)}
+        self.statuses.append({"sha": sha, **{k: status[k] for k in ("state", "context", "description")}})
+        reply = Reply(201, copy.deepcopy(status))
+        reply.headers["location"] = str(status["url"])
+        return reply
 
     def _op_issues_create_comment(self, call: Call) -> Reply:
         record, pull = self._found_pull(call.op, call.args)

@@ -7,6 +7,9 @@
         proxy.stall(2.0)                       # answer late: client read timeouts
         proxy.truncate()                       # full Content-Length, half the body, then close
         proxy.drop()                           # close without answering
+        proxy.drip(0.1)                        # the body one byte at a time: each read is quick, the answer never ends
+        proxy.inflate(64 * 2**20)              # the body padded to 64 MiB, chunked; `written` says what got out
+        proxy.add_headers({"Link": "<...>; rel=next"})
 
 Rules are queued: a request fires the first rule that matches it, and a rule fires `times` times. Requests
 that match no rule are forwarded untouched (apart from hop-by-hop headers and upstream `Location`s).
@@ -16,13 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import socket
 import threading
 import types
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, cast
 
 from tests.serving import BackgroundServer
 
@@ -31,7 +35,8 @@ from tests.serving import BackgroundServer
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                         "te", "trailer", "trailers", "transfer-encoding", "upgrade", "expect"})
 
-Kind = Literal["fail", "stall", "truncate", "drop"]
+Kind = Literal["fail", "stall", "truncate", "drop", "drip", "inflate", "headers"]
+BLOCK = 64 * 1024
 
 
 @dataclass
@@ -43,6 +48,8 @@ class Rule:
     status: int = 0
     headers: dict[str, str] | None = None
     seconds: float = 0.0
+    size: int = 0
+    declare: bool = False  # inflate: send the true Content-Length; drip: drip the headers too
 
     def matches(self, method: str, path: str) -> bool:
         return self.path_contains in path and (self.method is None or self.method.upper() == method)
@@ -71,6 +78,8 @@ class FaultProxy:
         self.timeout = timeout
         # (method, path, status sent) per request, in the order answered; status 0 means dropped unanswered.
         self.requests: list[tuple[str, str, int]] = []
+        # (path, body bytes written) per dripped or inflated answer, once it ended or the client hung up.
+        self.written: list[tuple[str, int]] = []
         self._rules: list[Rule] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -95,6 +104,20 @@ class FaultProxy:
     def drop(self, times: int = 1, path_contains: str = "") -> None:
         """Close the connection without answering (the upstream is not contacted)."""
         self._add(Rule("drop", times, path_contains))
+
+    def drip(self, seconds: float, times: int = 1, path_contains: str = "", headers_too: bool = False) -> None:
+        """Forward, then send the upstream's headers (full Content-Length) and the body one byte every `seconds`;
+        the status line and headers too if `headers_too`."""
+        self._add(Rule("drip", times, path_contains, seconds=seconds, declare=headers_too))
+
+    def inflate(self, size: int, times: int = 1, path_contains: str = "", declare: bool = False) -> None:
+        """Forward, then send the upstream's body padded with spaces to `size` bytes (JSON stays JSON), chunked
+        without a Content-Length, or with the true one if `declare`."""
+        self._add(Rule("inflate", times, path_contains, size=size, declare=declare))
+
+    def add_headers(self, headers: dict[str, str], times: int = 1, path_contains: str = "") -> None:
+        """Forward, adding (or replacing) `headers` in the upstream's answer."""
+        self._add(Rule("headers", times, path_contains, headers=headers))
 
     def clear(self) -> None:
         """Forget the faults that have not fired yet."""
@@ -264,34 +287,86 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             proxy._record(method, path, 502)
             return
         try:
-            self._send_upstream(upstream, truncate=rule is not None and rule.kind == "truncate")
+            self._send_upstream(upstream, rule)
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (a stall outlasting its timeout): nothing left to answer.
             self.close_connection = True
         proxy._record(method, path, upstream.status)
 
-    def _send_upstream(self, upstream: Upstream, truncate: bool) -> None:
+    def _send_upstream(self, upstream: Upstream, rule: Rule | None) -> None:
         proxy = self.server.proxy
+        kind = rule.kind if rule is not None else None
+        extra = (rule.headers or {}) if rule is not None and kind == "headers" else {}
+        replaced = {name.lower() for name in extra}
         connection_tokens = {token.strip().lower() for name, value in upstream.headers
                              if name.lower() == "connection" for token in value.split(",")}
         # HEAD, 1xx, 204 and 304 carry no body: their Content-Length describes the resource, keep it.
         bodiless = self.command == "HEAD" or upstream.status < 200 or upstream.status in (204, 304)
+        chunked = rule is not None and kind == "inflate" and not rule.declare and not bodiless
+        size = max(rule.size, len(upstream.body)) if rule is not None and kind == "inflate" else len(upstream.body)
         self.send_response_only(upstream.status, upstream.reason)
         for name, value in upstream.headers:
             lower = name.lower()
-            if lower in HOP_BY_HOP or lower in connection_tokens or (lower == "content-length" and not bodiless):
+            if (lower in HOP_BY_HOP or lower in connection_tokens or lower in replaced
+                    or (lower == "content-length" and not bodiless)):
                 continue
             self.send_header(name, proxy._rewrite_location(value) if lower == "location" else value)
-        if not bodiless:
-            self.send_header("Content-Length", str(len(upstream.body)))
-        if truncate:
+        for name, value in extra.items():
+            self.send_header(name, value)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif not bodiless:
+            self.send_header("Content-Length", str(size))
+        if kind in ("truncate", "drip", "inflate"):
             # No "Connection: close" warning: a transfer cut mid-body gives the client no notice either.
             self.close_connection = True
+        if rule is not None and kind == "drip":
+            self._drip(b"" if bodiless else upstream.body, rule)
+            return
         self.end_headers()
         if bodiless:
             return
-        self.wfile.write(upstream.body[: len(upstream.body) // 2] if truncate else upstream.body)
+        if rule is not None and kind == "inflate":
+            self._inflate(upstream.body, size, chunked)
+            return
+        self.wfile.write(upstream.body[: len(upstream.body) // 2] if kind == "truncate" else upstream.body)
         self.wfile.flush()
+
+    def _drip(self, body: bytes, rule: Rule) -> None:
+        """Send the buffered headers (dripped too if the rule says so) and the body a byte at a time."""
+        proxy = self.server.proxy
+        out = self.wfile
+        drip = _DripWriter(out, rule.seconds, proxy._closing)
+        try:
+            if rule.declare:
+                self.wfile = cast(io.BufferedIOBase, drip)  # end_headers() writes the headers through it
+            self.end_headers()
+            drip.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            self.wfile = out
+            with proxy._lock:
+                proxy.written.append((self.path, drip.count))
+
+    def _inflate(self, body: bytes, size: int, chunked: bool) -> None:
+        """Send `body` padded to `size`; record how much of it got out before the end or a hang-up."""
+        proxy = self.server.proxy
+        written = 0
+        try:
+            while written < size and not proxy._closing.is_set():
+                block = body[written:written + BLOCK] if written < len(body) else b""
+                block += b" " * (min(BLOCK, size - written) - len(block))
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
+                written += len(block)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            with proxy._lock:
+                proxy.written.append((self.path, written))
 
     def _send_fault(self, rule: Rule) -> None:
         body = f"fault proxy: injected {rule.status}\n".encode()
@@ -306,3 +381,25 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+class _DripWriter:
+    """Writes one byte every `seconds` (a file-like `wfile` stand-in); stops once `closing` is set."""
+
+    def __init__(self, out: io.BufferedIOBase, seconds: float, closing: threading.Event) -> None:
+        self.out = out
+        self.seconds = seconds
+        self.closing = closing
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        for offset in range(len(data)):
+            self.out.write(data[offset:offset + 1])
+            self.out.flush()
+            self.count += 1
+            if self.closing.wait(self.seconds):
+                raise BrokenPipeError("the fault proxy is closing")
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.flush()

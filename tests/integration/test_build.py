@@ -47,6 +47,10 @@ def test_every_sample_image_is_pushed_with_lock_sbom_and_pinned_dockerfile(built
         sbom = json.loads((folder / "sbom.spdx.json").read_text())
         assert len(sbom["packages"]) == len(lock.packages) + 1
         assert set(image.packages) <= {p.name for p in lock.packages}
+        # Every sample passes its tests under the strict runtime profile too.
+        assert lock.runtime is not None
+        assert [c for c in lock.checks if c.startswith("strict:")] == [
+            f"strict:{test.name} strict runtime profile: ok" for test in image.tests]
     assert cli.main(["--root", str(built), "render", "--check"]) == 0
 
 

@@ -145,8 +145,8 @@ def image_files(engine: Engine, image: str, wanted: set[str]) -> dict[str, tarfi
 
 def test_the_merge_refuses_each_hostile_package_by_name_and_path(built: Built) -> None:
     assert built.lines["refused/slim"].startswith("failed: build of ")
-    # The last lines of the build log, which the engine wraps in colour codes when they are stderr.
-    tail = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip().removeprefix("| ") for line in built.out.splitlines()]
+    # The last lines of the build log: stderr comes in colour codes, which the CLI shows escaped.
+    tail = [re.sub(r"\\x1b\[[0-9;]*m", "", line).strip().removeprefix("| ") for line in built.out.splitlines()]
     refusals = [line for line in tail if line.startswith("staging refused")]
     assert refusals == [
         "staging refused: package aa-escape: /usr/lib/aa-escape leads out of the root",

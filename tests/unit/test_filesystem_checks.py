@@ -107,7 +107,7 @@ def replaced(name: str, text: str) -> list[tuple[tarfile.TarInfo, bytes]]:
      [("IC016", "/usr/local/lib/plugins (folder, 0775) is writable by group 65532 of the runtime user")]),
     ([entry("etc/motd", mode=0o666)], [("IC016", "/etc/motd (file, 0666) is writable by everyone")]),
     ([entry("srv/\x1b[31mred\n", tarfile.CHRTYPE, device=(1, 5))],
-     [("IC011", "'/srv/\\x1b[31mred\\n' (character device 1,5)")]),
+     [("IC011", "/srv/\\x1b[31mred\\x0a (character device 1,5)")]),
 ])
 def test_each_hostile_entry_fails_its_check(members: list[tuple[tarfile.TarInfo, bytes]],
                                             expected: list[tuple[str, str]]) -> None:
@@ -199,3 +199,11 @@ def test_long_lists_are_cut() -> None:
 def test_capabilities_allow_takes_absolute_paths(tmp_path: Path, value: str, problem: str) -> None:
     text = GOOD + f"hardening: {{capabilities_allow: {value}}}\n"
     assert problems_of(tmp_path, {"app.yaml": text}) == [problem]
+
+
+def test_an_arbitrary_uid_runs_with_group_0() -> None:
+    data = archive([*base_image(), entry("opt/cache", tarfile.DIRTYPE, 0o775)])
+    facts = checks.gather(ArchiveEngine(data, "65532:65532"), "image")
+    assert fs.findings(facts.files, user=facts.user, home="/home/nonroot", capabilities_allow=())[-1].problems == ()
+    found = fs.findings(facts.files, user=facts.user, home="/home/nonroot", capabilities_allow=(), extra_groups=[0])
+    assert found[-1].problems == ("/opt/cache (folder, 0775) is writable by group 0 of the runtime user",)

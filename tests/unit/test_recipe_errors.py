@@ -92,7 +92,8 @@ BAD_FIELDS = [
     ('env: {A: "one\\ntwo"}', "recipes/app.yaml:7:7: env.A: contains the control character U+000A; "
      "use a single line of printable text"),
     ("labels: {Org.Example: x}", "recipes/app.yaml:7:10: labels.Org.Example: 'Org.Example' is not "
-     "a valid label key (lowercase reverse-DNS such as org.example.team: letters, digits, . and -)"),
+     "a valid label key (lowercase reverse-DNS such as org.example.team: letters, digits, . and -, "
+     "starting with a letter, no .. or --)"),
     ('entrypoint: "python3 -c"', "recipes/app.yaml:7:1: entrypoint: expected a list, e.g. [a, b], "
      "got 'python3 -c'"),
     ("entrypoint: []", "recipes/app.yaml:7:1: entrypoint: must not be empty"),
@@ -121,15 +122,20 @@ BAD_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("line", "expected"), BAD_FIELDS, ids=[b[0][:40] for b in BAD_FIELDS])
-def test_bad_field(tmp_path: Path, line: str, expected: str) -> None:
+def with_line(line: str) -> str:
+    """GOOD with `line` replacing the line of the same field, or added at the end."""
     key = line.split(":", 1)[0]
     kept = [row for row in GOOD.splitlines() if not row.startswith(f"{key}:")]
     replaced = len(kept) != len(GOOD.splitlines())
     lines = GOOD.splitlines()
     text = "\n".join(line if row.startswith(f"{key}:") else row for row in lines) if replaced \
         else GOOD + line
-    assert problems_of(tmp_path, {"app.yaml": text + "\n"}) == [expected]
+    return text + "\n"
+
+
+@pytest.mark.parametrize(("line", "expected"), BAD_FIELDS, ids=[b[0][:40] for b in BAD_FIELDS])
+def test_bad_field(tmp_path: Path, line: str, expected: str) -> None:
+    assert problems_of(tmp_path, {"app.yaml": with_line(line)}) == [expected]
 
 
 BAD_FILES: list[tuple[str, str | bytes, str]] = [
