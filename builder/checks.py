@@ -144,12 +144,12 @@ def _describe(member: tarfile.TarInfo, archive: tarfile.TarFile) -> tuple[str, s
     return (digest, f"{member.mode & 0o7777:04o}", f"{member.uid}:{member.gid}")
 
 
-_NUMERIC_USER = re.compile(r"^(\d+)(?::(\d+))?$")
+_NUMERIC_USER = re.compile(r"(\d+)(?::(\d+))?")
 
 
 def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
     results = []
-    match = _NUMERIC_USER.match(facts.user)
+    match = _NUMERIC_USER.fullmatch(facts.user)
     if match is None:
         results.append(CheckResult("IC001", "numeric non-root user", False,
                                    f"config User is {facts.user or 'empty (root)'!r}, not uid:gid"))

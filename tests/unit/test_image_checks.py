@@ -93,6 +93,9 @@ ROOT_WRITES = ("IC016", "the runtime user is root, who can write everything")
                        ("IC016", "cannot tell who the runtime user app is from /etc/passwd and /etc/group")]),
     ({"user": "0:0"}, [("IC001", "config User 0:0 is root"), ROOT_WRITES]),
     ({"user": "1000:0"}, [("IC001", "config User 1000:0 is root")]),
+    ({"user": "65532:65532\n"}, [("IC001", "config User is '65532:65532\\n', not uid:gid"),
+                                  ("IC016", "cannot tell who the runtime user 65532:65532\\x0a is from /etc/passwd "
+                                            "and /etc/group")]),
     ({"setuid": ["/usr/bin/su"]}, [("IC002", "/usr/bin/su")]),
     ({"shadow": "root::19000:0:99999:7:::\n"}, [("IC003", "root has an empty password")]),
     ({"shadow": "app:$6$salt$hash:19000::::::\n"}, [("IC003", "app has a password hash")]),
