@@ -13,13 +13,13 @@ import re
 from typing import Any
 
 _VERSION = re.compile(
-    r"^(\d+(?:\.\d+)*)([a-z]?)((?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*)(?:-r(\d+))?$")
+    r"(\d+(?:\.\d+)*)([a-z]?)((?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*)(?:-r(\d+))?")
 _SUFFIX = re.compile(r"_(alpha|beta|pre|rc|cvs|svn|git|hg|p)(\d*)")
 _RANK = {"alpha": 0, "beta": 1, "pre": 2, "rc": 3, "": 4, "cvs": 5, "svn": 6, "git": 7, "hg": 8, "p": 9}
 
 
 def _parse(version: str) -> tuple[list[str], str, list[tuple[str, int]], int]:
-    match = _VERSION.match(version)
+    match = _VERSION.fullmatch(version)
     if match is None:
         raise ValueError(f"{version!r} is not an apk version")
     suffixes = [(name, int(number or 0)) for name, number in _SUFFIX.findall(match.group(3))]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from builder import aptsources, distroless, names, packages
+from builder import filesystem_checks as fs
 from builder.engine import Engine, RunResult
 from builder.images import ImageSpec
 from builder.lock import AptSource, OsRelease, Package
@@ -44,6 +45,7 @@ class ImageFacts:
     apk_installed: str | None = None
     os_release: str | None = None
     apt_lists: dict[str, str] = field(default_factory=dict)  # path -> text
+    files: fs.FileFacts = field(default_factory=fs.FileFacts)
 
     def os(self) -> OsRelease | None:
         return aptsources.parse_os_release(self.os_release) if self.os_release else None
@@ -103,6 +105,7 @@ _WATCHED = frozenset((*distroless.SHELLS, *distroless.PACKAGE_TOOLS, distroless.
 
 
 def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
+    facts.files.note(path, member, archive)
     if path in _WATCHED:
         facts.present.add(path)
     if path in facts.wanted:
@@ -141,12 +144,12 @@ def _describe(member: tarfile.TarInfo, archive: tarfile.TarFile) -> tuple[str, s
     return (digest, f"{member.mode & 0o7777:04o}", f"{member.uid}:{member.gid}")
 
 
-_NUMERIC_USER = re.compile(r"^(\d+)(?::(\d+))?$")
+_NUMERIC_USER = re.compile(r"(\d+)(?::(\d+))?")
 
 
 def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
     results = []
-    match = _NUMERIC_USER.match(facts.user)
+    match = _NUMERIC_USER.fullmatch(facts.user)
     if match is None:
         results.append(CheckResult("IC001", "numeric non-root user", False,
                                    f"config User is {facts.user or 'empty (root)'!r}, not uid:gid"))
@@ -172,6 +175,12 @@ def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
                                f"{count} packages" if count else
                                "no /var/lib/dpkg/status, /var/lib/dpkg/status.d/ or "
                                "/lib/apk/db/installed: scanners would see an empty image"))
+    runtime = f"{image.user.uid}:{image.user.gid}"
+    user_owned = [i.destination for i in image.inputs if i.kind == "file" and i.owner == runtime]
+    results += [CheckResult(f.id, f.title, not f.problems, fs.listing(f.problems)) for f in fs.findings(
+        facts.files, user=facts.user, home=image.user.home_dir,
+        capabilities_allow=image.recipe.hardening.capabilities_allow, user_owned=user_owned,
+        writable_paths=image.runtime.writable, extra_groups=(0,) if image.runtime.arbitrary_uid else ())]
     if image.final == "distroless":
         results.append(_distroless_check(image, facts))
     if any(i.kind == "file" for i in image.inputs):

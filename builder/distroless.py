@@ -9,8 +9,11 @@ scripts never run, so what they would have done for a runtime is done explicitly
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import resources
 
 STAGING = "/staging"
+UNPACKED = "/var/cache/builder/unpack"  # one folder per package, merged into STAGING
+STAGE_SCRIPT = "/var/cache/builder/stage.py"
 DEBUG = "debug"
 BUSYBOX_DIR = "/busybox"
 BUSYBOX_SHELL = f"{BUSYBOX_DIR}/sh"
@@ -68,3 +71,12 @@ def accounts(user: str, uid: int, gid: int, home: str) -> tuple[list[str], list[
 
 NSSWITCH = ("passwd: files", "group: files", "shadow: files", "hosts: files dns",
             "networks: files", "protocols: files", "services: files", "ethers: files", "rpc: files")
+
+
+def stage_script() -> list[str]:
+    """builder/staging.py line by line, each to be written inside single quotes in a RUN."""
+    text = resources.files("builder").joinpath("staging.py").read_text(encoding="utf-8")
+    if "'" in text or "\\" in text:
+        raise ValueError("builder/staging.py must hold no quote or backslash: the Dockerfile writes it "
+                         "line by line in single-quoted shell strings")
+    return text.splitlines()

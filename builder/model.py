@@ -132,6 +132,8 @@ class User(_Frozen):
 class Hardening(_Frozen):
     strip_setuid: Flag = Field(True, description="Remove setuid/setgid bits from every file")
     setuid_allow: tuple[AbsPath, ...] = Field((), description="Files that keep setuid/setgid bits")
+    capabilities_allow: tuple[AbsPath, ...] = Field(
+        (), description="Files that may carry file capabilities (security.capability, as setcap sets)")
     remove_package_manager: Flag = Field(
         False, description="Remove the package manager (apt / apk); the package database stays")
     remove_shells: Flag = Field(False, description="Remove shells; needs an exec-form entrypoint")

@@ -139,6 +139,9 @@ def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
     context.update({
         "debug": image.debug,
         "staging": distroless.STAGING,
+        "unpacked": distroless.UNPACKED,
+        "stage_script": distroless.stage_script(),
+        "stage_script_path": distroless.STAGE_SCRIPT,
         "busybox": distroless.BUSYBOX_DIR,
         "packages": sorted(requested - set(distroless.DATA_ONLY)),
         # Files go straight into the staged root; certificates and keys serve the build stage.

@@ -30,7 +30,7 @@ def test_equal(version: str) -> None:
     assert compare(version, version) == 0
 
 
-@pytest.mark.parametrize("bad", ["", "v1.2", "1.2-3", "1..2", "1.2_foo"])
+@pytest.mark.parametrize("bad", ["", "v1.2", "1.2-3", "1..2", "1.2_foo", "1.2\n", "1.2-r1\n"])
 def test_unparsable_versions_fail_closed(bad: str) -> None:
     with pytest.raises(ValueError, match="not an apk version"):
         compare(bad, "1.0")

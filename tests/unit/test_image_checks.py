@@ -80,29 +80,37 @@ def test_static_checks_pass_on_a_hardened_image() -> None:
     results = checks.static_checks(sample_image(), good_facts())
     assert [(r.id, r.passed) for r in results] == [
         ("IC001", True), ("IC002", True), ("IC003", True), ("IC004", True), ("IC005", True),
-        ("IC006", True)]
+        ("IC006", True), ("IC010", True), ("IC011", True), ("IC012", True), ("IC013", True), ("IC014", True),
+        ("IC015", True), ("IC016", True)]
 
 
-@pytest.mark.parametrize(("change", "failing", "detail"), [
-    ({"user": ""}, "IC001", "config User is 'empty (root)', not uid:gid"),
-    ({"user": "app"}, "IC001", "config User is 'app', not uid:gid"),
-    ({"user": "0:0"}, "IC001", "config User 0:0 is root"),
-    ({"user": "1000:0"}, "IC001", "config User 1000:0 is root"),
-    ({"setuid": ["/usr/bin/su"]}, "IC002", "/usr/bin/su"),
-    ({"shadow": "root::19000:0:99999:7:::\n"}, "IC003", "root has an empty password"),
-    ({"shadow": "app:$6$salt$hash:19000::::::\n"}, "IC003", "app has a password hash"),
-    ({"cache_files": ["/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease"]}, "IC004",
-     "/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease"),
-    ({"env": {"DB_PASSWORD": "x"}}, "IC005", "DB_PASSWORD"),
-    ({"dpkg_status": None}, "IC006", "no /var/lib/dpkg/status, /var/lib/dpkg/status.d/ or "
-     "/lib/apk/db/installed: scanners would see an empty image"),
+ROOT_WRITES = ("IC016", "the runtime user is root, who can write everything")
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"user": ""}, [("IC001", "config User is 'empty (root)', not uid:gid"), ROOT_WRITES]),
+    ({"user": "app"}, [("IC001", "config User is 'app', not uid:gid"),
+                       ("IC016", "cannot tell who the runtime user app is from /etc/passwd and /etc/group")]),
+    ({"user": "0:0"}, [("IC001", "config User 0:0 is root"), ROOT_WRITES]),
+    ({"user": "1000:0"}, [("IC001", "config User 1000:0 is root")]),
+    ({"user": "65532:65532\n"}, [("IC001", "config User is '65532:65532\\n', not uid:gid"),
+                                  ("IC016", "cannot tell who the runtime user 65532:65532\\x0a is from /etc/passwd "
+                                            "and /etc/group")]),
+    ({"setuid": ["/usr/bin/su"]}, [("IC002", "/usr/bin/su")]),
+    ({"shadow": "root::19000:0:99999:7:::\n"}, [("IC003", "root has an empty password")]),
+    ({"shadow": "app:$6$salt$hash:19000::::::\n"}, [("IC003", "app has a password hash")]),
+    ({"cache_files": ["/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease"]},
+     [("IC004", "/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease")]),
+    ({"env": {"DB_PASSWORD": "x"}}, [("IC005", "DB_PASSWORD")]),
+    ({"dpkg_status": None}, [("IC006", "no /var/lib/dpkg/status, /var/lib/dpkg/status.d/ or "
+                              "/lib/apk/db/installed: scanners would see an empty image")]),
 ])
-def test_each_check_fails_on_its_own_fault(change: dict[str, object], failing: str, detail: str) -> None:
+def test_each_check_fails_on_its_own_fault(change: dict[str, object], expected: list[tuple[str, str]]) -> None:
     facts = good_facts()
     for key, value in change.items():
         setattr(facts, key, value)
     bad = checks.failed(checks.static_checks(sample_image(), facts))
-    assert [(r.id, r.detail) for r in bad] == [(failing, detail)]
+    assert [(r.id, r.detail) for r in bad] == expected
 
 
 def test_sbom_lists_every_locked_package_with_a_purl() -> None:
