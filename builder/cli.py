@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--watch", action="store_true",
                    help="also rebuild images with package updates in their apt sources (as `builder watch`)")
+    p.add_argument("--exact", action="store_true",
+                   help="NAME is one image id, not its whole line (one build job per image of a plan matrix)")
     p.set_defaults(func=cmd_build)
     _release_commands(sub)
     _signing_commands(sub)

@@ -71,13 +71,16 @@ def _load(args: argparse.Namespace) -> Context:
     return Context(settings, graph.build(loaded))
 
 
-def _select(channel: Channel, wanted: Sequence[str]) -> list[str]:
-    """Image ids for NAME or NAME/VARIANT arguments; every image when none are given."""
+def _select(channel: Channel, wanted: Sequence[str], *, exact: bool = False) -> list[str]:
+    """Image ids for NAME (its whole line) or NAME/VARIANT arguments; every image when none are given.
+
+    `exact`: each argument is one image id, so NAME is the line's main image alone.
+    """
     if not wanted:
         return sorted(channel.images)
     selected: set[str] = set()
     for item in wanted:
-        matches = {i for i in channel.images if i == item or i.split("/")[0] == item}
+        matches = {i for i in channel.images if i == item or (not exact and i.split("/")[0] == item)}
         if not matches:
             close = difflib.get_close_matches(item, sorted(channel.images), 1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -184,7 +187,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     ctx = _load(args)
-    selected = _select(ctx.channel, args.names)
+    selected = _select(ctx.channel, args.names, exact=args.exact)
     eng, resolve = _resolver()
     known = Candidates(ctx.settings)
     extra = _update_reasons(ctx, selected, known) if args.watch else {}

@@ -94,7 +94,7 @@ def main() -> None:
         builds: list[tuple[str, float, int]] = []
         for level in json.loads(out)["matrix"]:
             for image in level["image"]:
-                seconds, code, _ = timed(root, "build", "--push", "--watch", image)
+                seconds, code, _ = timed(root, "build", "--push", "--watch", "--exact", image)
                 builds.append((image, seconds, code))
         bot_s, code, out = timed(root, "bot")
         total = time.perf_counter() - start

@@ -98,7 +98,8 @@ class Schedule:
                     job = self.checkout()
                     _unpack(artifacts, job)
                     row.builds += 1
-                    code, out = self.cli(job, "build", "--push", "--watch", *(["--force"] if force else []), image)
+                    flags = ["--push", "--watch", "--exact", *(["--force"] if force else [])]
+                    code, out = self.cli(job, "build", *flags, image)
                     row.pushes += sum(1 for line in out.splitlines() if line.strip().startswith("pushed "))
                     self.cli(job, "release", "--auto", image)
                     _pack(job, image, artifacts)
