@@ -51,6 +51,7 @@ def test_vendored_description_holds_the_bot_operations_as_valid_schemas() -> Non
     spec = OpenAPI()
     assert sorted((op.method, op.template) for op in spec.operations) == [
         ("DELETE", "/repos/{owner}/{repo}/git/refs/{ref}"),
+        ("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"),
         ("GET", "/repos/{owner}/{repo}"),
         ("GET", "/repos/{owner}/{repo}/pulls"),
         ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"),
@@ -59,6 +60,7 @@ def test_vendored_description_holds_the_bot_operations_as_valid_schemas() -> Non
         ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
         ("POST", "/repos/{owner}/{repo}/pulls"),
         ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
+        ("POST", "/repos/{owner}/{repo}/statuses/{sha}"),
     ]
     # Meta-checking the big response schemas takes seconds; the request side, and one answer that has
     # nullable, oneOf and additionalProperties, show the OpenAPI -> JSON Schema mapping is sound.
