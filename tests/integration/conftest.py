@@ -71,6 +71,14 @@ def auth_registry() -> str:
     return AUTH_REGISTRY
 
 
+@pytest.fixture(scope="session")
+def build_proxy() -> str:
+    """The apt cache of .ci/local-env, which the builds go through (BUILDER_BUILD_PROXY)."""
+    proxy = os.environ.get("BUILDER_BUILD_PROXY", "")
+    if not proxy:
+        _unavailable("BUILDER_BUILD_PROXY is not set (the apt cache of .ci/local-env)")
+    return proxy
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[AptRepo]:
