@@ -14,7 +14,7 @@ import requests
 
 from builder.engine import Engine
 from builder.errors import EngineError
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
+from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.integration.tests_support import NAMESPACES
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
@@ -88,3 +88,13 @@ def repo(tmp_path: Path) -> Iterator[AptRepo]:
         apt.publish()
         apt.serve()
         yield apt
+
+
+@pytest.fixture
+def signed_repo(tmp_path: Path) -> Iterator[tuple[AptRepo, SigningKey]]:
+    """The same repository, signed: InRelease, which recipes check with `signed_by`."""
+    with SigningKey() as key, AptRepo(tmp_path / "apt", suite="bookworm-security", signing_key=key) as apt:
+        apt.add_package("demo", "1.0-1", changelog=[ChangelogEntry("1.0-1", lines=["Initial release."])])
+        apt.publish()
+        apt.serve()
+        yield apt, key
