@@ -110,9 +110,9 @@ def test_registry_down_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_builds_fetch_through_the_build_proxy_which_stays_out_of_the_image(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str, build_proxy: str) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str, apt_cache: str) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {"proxied": recipe("proxied")})
-    with FaultProxy(build_proxy) as recorder:  # a recording hop in front of the apt cache
+    with FaultProxy(apt_cache) as recorder:  # a recording hop in front of the apt cache
         hop = recorder.start()
         monkeypatch.setenv("BUILDER_BUILD_PROXY", hop)
         assert cli.main(["--root", str(root), "build", "--push"]) == 0
