@@ -46,7 +46,8 @@ def verified_text(signed: bytes, keyring: Path, url: str) -> bytes:
         try:
             key_bytes = keyring.read_bytes()
         except OSError as exc:
-            raise WatchError(f"{url}: cannot read the keyring {keyring}: {exc.strerror}") from None
+            hint = " (apt-get install debian-archive-keyring)" if keyring == DEBIAN_KEYRING else ""
+            raise WatchError(f"{url}: cannot read the keyring {keyring}: {exc.strerror}{hint}") from None
         (folder / "keyring.gpg").write_bytes(_dearmored(key_bytes, keyring, url))
         try:
             result = subprocess.run(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from builder import inrelease
 from builder.aptindex import IndexCache
 from builder.errors import WatchError
 from builder.lock import AptSource
@@ -179,3 +180,15 @@ def test_errors_name_the_source(case: str, prepare: Any, message: str, key: Sign
         dists=DISTS, base=BASE, got=hashlib.sha256(served).hexdigest()[:16], size=len(served),
         want=hashlib.sha256(want).hexdigest()[:16], want_size=len(want))
     assert not (tmp_path / "indexes" / "parsed").exists()  # nothing unverified is kept
+
+
+def test_without_debian_keyring_the_error_says_what_to_install(key: SigningKey, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = Mirror(key)
+    mirror.publish(packages("1.0-1"))
+    missing = tmp_path / "debian-archive-keyring.gpg"
+    monkeypatch.setattr(inrelease, "DEBIAN_KEYRING", missing)  # as on a machine without the package
+    with pytest.raises(WatchError) as caught:
+        versions(cache(mirror, tmp_path, debian_keyring=missing))
+    assert caught.value.message == (f"{DISTS}/InRelease: cannot read the keyring {missing}: No such file or "
+                                    "directory (apt-get install debian-archive-keyring)")
