@@ -178,8 +178,8 @@ class IndexCache:
             raise WatchError(f"{url}: not found (HTTP 404), though the release lists it")
         actual = hashlib.sha256(data).hexdigest()
         if actual != digest or len(data) != size:
-            raise WatchError(f"{url}: SHA256 mismatch: got {actual[:16]}… ({len(data)} bytes), the signed "
-                             f"release says {digest[:16]}… ({size} bytes); the mirror is inconsistent or tampered with")
+            raise WatchError(f"{url}: SHA256 mismatch: got {actual[:16]}… ({len(data)} bytes), the release "
+                             f"says {digest[:16]}… ({size} bytes); the mirror is inconsistent or tampered with")
         return data
 
     def _apkindex_text(self, base: str, arch: str) -> str:

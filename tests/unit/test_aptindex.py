@@ -154,7 +154,7 @@ def hostile_index(mirror: Mirror) -> None:
 
 ERRORS = [
     ("index not matching its signed hash", hostile_index,
-     "{dists}/main/binary-amd64/Packages.xz: SHA256 mismatch: got {got}… ({size} bytes), the signed release "
+     "{dists}/main/binary-amd64/Packages.xz: SHA256 mismatch: got {got}… ({size} bytes), the release "
      "says {want}… ({want_size} bytes); the mirror is inconsistent or tampered with"),
     ("expired", lambda m: m.publish(packages("1.0-1"), valid_until="Fri, 29 May 2026 00:00:00 UTC"),
      "{dists}/InRelease: expired on 2026-05-29 00:00 UTC (Valid-Until): the mirror serves a stale release; "
