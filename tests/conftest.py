@@ -14,17 +14,19 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-# The slowest tests start first, so that parallel workers (-n) finish together rather than
-# waiting for one long test collected last. Seconds measured on a 2-core machine.
-SLOW_FIRST = ("test_schedule.py", "test_build.py", "test_overlay.py", "test_release.py", "test_loop.py",
-              "test_watch.py", "test_build_faults.py")
+# The slowest integration files, slowest first (a whole file where its tests share a build and so
+# one worker: xdist_group). With -n N, pytest-xdist hands each worker a unit of work and keeps up
+# to three tests queued per worker: the N slowest units start at once, each followed by a quick
+# unit test rather than by another slow one, so that no slow test waits behind another.
+SLOW_FIRST = ("test_schedule.py", "test_overlay.py", "test_build.py", "test_loop.py", "test_release.py",
+              "test_build_faults.py", "test_watch.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_subprocess: the unit test may start processes")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {name: index for index, name in enumerate(SLOW_FIRST)}
 
     def position(item: pytest.Item) -> int:
@@ -32,7 +34,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             return len(SLOW_FIRST)
         return rank.get(item.path.name, len(SLOW_FIRST))
 
-    items.sort(key=position)  # stable: the order within a file stays
+    ordered = sorted(items, key=position)  # stable: the order within a file stays
+    slow = [item for item in ordered if position(item) < len(SLOW_FIRST)]
+    quick = [item for item in ordered if item.path.parent.name != "integration"]
+    rest = [item for item in ordered if position(item) == len(SLOW_FIRST) and item.path.parent.name == "integration"]
+    units: list[list[pytest.Item]] = []  # what xdist hands out at once: a test, or a group's tests
+    for item in slow:
+        if units and _group(item) is not None and _group(item) == _group(units[-1][0]):
+            units[-1].append(item)
+        else:
+            units.append([item])
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 0))
+    first = [item for unit in units[:workers] for item in unit]
+    later = [item for unit in units[workers:] for item in unit]
+    items[:] = first + quick[:workers] + later + rest + quick[workers:]
+
+
+def _group(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return None
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name"))
 
 
 @pytest.fixture(autouse=True)
