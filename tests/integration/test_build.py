@@ -19,7 +19,6 @@ from builder.engine import Engine
 from tests.integration.tests_support import make_channel, pushed
 
 UPSTREAM_BOOKWORM = "library/debian:bookworm-slim"
-pytestmark = pytest.mark.xdist_group("sample-channel")  # one worker builds the channel once for them all
 
 
 @pytest.fixture(scope="module")

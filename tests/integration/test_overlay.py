@@ -24,7 +24,6 @@ from tests.integration.tests_support import make_channel, pushed
 from tests.integration.tlsserver import HttpsServer, TestCA
 
 FIX = "Fix CVE-2026-4242: corp-tool trusted any certificate."
-pytestmark = pytest.mark.xdist_group("org-overlay")  # one worker builds the organization's channel for them all
 PIP_CONF = b"[global]\nindex-url = https://pypi.internal.example.com/simple\n"
 APP_FILES = """\
 files:
