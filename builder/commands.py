@@ -147,7 +147,10 @@ def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
 
 def _watch(ctx: Context, selected: list[str], known: Candidates) -> watch.Report:
     client = registry.RegistryClient(registry.docker_config_credentials())
-    indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors))
+    repositories = {(r.url, r.signed_by, r.trusted) for image in ctx.channel.images.values()
+                    for r in image.recipe.repositories}
+    indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors),
+                                  keyrings=aptindex.channel_keyrings(ctx.settings.root, repositories))
     logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
     return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs,
                      candidates=known)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tarfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +24,8 @@ from builder.errors import BuildError, EngineError, RegistryError
 from builder.runtime import TMPFS_OPTIONS, Confinement
 
 TAIL_LINES = 25
+# BUILDER_BUILD_PROXY: an HTTP proxy for the package manager of every build (an apt cache).
+_PROXY = re.compile(r"http://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/?")
 
 
 @dataclass(frozen=True)
@@ -46,18 +49,23 @@ def credentials(registry: str, environ: Mapping[str, str] | None = None) -> dict
 
 
 class Engine:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, build_proxy: str = "") -> None:
         self._api = client
+        self._build_args = _proxy_args(build_proxy)
 
     @classmethod
     def connect(cls, timeout: int = 600) -> Engine:
+        proxy = os.environ.get("BUILDER_BUILD_PROXY", "")
+        if proxy and not _PROXY.fullmatch(proxy):
+            raise EngineError(f"BUILDER_BUILD_PROXY: {proxy!r} is not http://HOST:PORT "
+                              "(an HTTP proxy such as apt-cacher-ng, e.g. http://127.0.0.1:3142)")
         try:
             client = docker.APIClient(base_url=_base_url(), timeout=timeout)
             client.ping()
         except (docker.errors.DockerException, requests.RequestException) as exc:
             raise EngineError(f"cannot reach Docker Engine at {_base_url()}: {_short(exc)} "
                               "(start it, e.g. `bash .ci/local-env`, or set DOCKER_HOST)") from None
-        return cls(client)
+        return cls(client, proxy)
 
     # -- registry side -----------------------------------------------------------------
     def resolve_digest(self, reference: str, auth: dict[str, str] | None = None) -> str:
@@ -116,7 +124,8 @@ class Engine:
         """Build from a context holding only the Dockerfile and `files` (path: bytes and mode).
 
         Host networking, so the package manager reaches its mirror without a bridge; no
-        build cache, so a package layer is never reused from an older index.
+        build cache, so a package layer is never reused from an older index. The build proxy
+        goes in as Docker's predefined build arguments: RUN sees it, the image does not.
         """
         context = _context_tar(dockerfile, files or {})
         tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -124,7 +133,8 @@ class Engine:
         try:
             stream = self._api.build(fileobj=context, custom_context=True, encoding=None,
                                      tag=tag, labels=dict(labels), nocache=True, pull=pull,
-                                     rm=True, forcerm=True, network_mode="host", decode=True)
+                                     rm=True, forcerm=True, network_mode="host", decode=True,
+                                     buildargs=self._build_args)
             for item in stream:
                 if "error" in item:
                     detail = item.get("errorDetail", {}).get("message") or item["error"]
@@ -211,6 +221,13 @@ class Engine:
         finally:
             with contextlib.suppress(docker.errors.APIError):
                 self._api.remove_container(container, force=True)
+
+
+def _proxy_args(proxy: str) -> dict[str, str]:
+    """http_proxy and no_proxy are predefined build arguments: RUN gets them as variables, and
+    unless the Dockerfile declares them (ours never do) they stay out of the image's config and
+    history. Repositories on loopback (the tests', an organization's mirror) bypass the proxy."""
+    return {"http_proxy": proxy, "no_proxy": "127.0.0.1,localhost,::1"} if proxy else {}
 
 
 def _base_url() -> str:

@@ -259,9 +259,9 @@ class AptRepo:
 
     # -- indexes ----------------------------------------------------------------------------------
 
-    def publish(self, date: dt.datetime | None = None) -> None:
+    def publish(self, date: dt.datetime | None = None, valid_until: dt.datetime | None = None) -> None:
         """Regenerate Packages(.gz/.xz) and Release from the pool, and with a `signing_key` InRelease and
-        Release.gpg, both signed at the Release `Date`.
+        Release.gpg, both signed at the Release `Date`. `valid_until` adds a Valid-Until field.
 
         The Release `Date` defaults to a fixed epoch plus one minute per publish: deterministic, in the
         past, and increasing, as apt expects of a repository that changes.
@@ -298,6 +298,8 @@ class AptRepo:
             f"Components: {self.component}",
             f"Description: builder test repository ({'signed' if self.signing_key else 'unsigned'})",
         ]
+        if valid_until is not None:
+            lines.append(f"Valid-Until: {email.utils.format_datetime(valid_until.astimezone(dt.UTC), usegmt=True)}")
         for title, algorithm in (("MD5Sum", "md5"), ("SHA256", "sha256")):
             lines.append(f"{title}:")
             lines += [f" {hashlib.new(algorithm, data).hexdigest()} {len(data):>8} {relative}"

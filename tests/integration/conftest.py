@@ -14,11 +14,12 @@ import requests
 
 from builder.engine import Engine
 from builder.errors import EngineError
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
+from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.integration.tests_support import NAMESPACES
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 AUTH_REGISTRY = os.environ.get("BUILDER_TEST_AUTH_REGISTRY", "127.0.0.1:5001")
+APT_CACHE = "http://127.0.0.1:3142"  # .ci/local-env's apt-cacher-ng
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,6 +72,30 @@ def auth_registry() -> str:
     return AUTH_REGISTRY
 
 
+@pytest.fixture(scope="session", autouse=True)
+def build_proxy() -> Iterator[str]:
+    """The apt cache every build of the session goes through: BUILDER_BUILD_PROXY, else the one
+    .ci/local-env starts when it answers ("" when there is none: builds then fetch directly)."""
+    proxy = os.environ.get("BUILDER_BUILD_PROXY", "")
+    if not proxy:
+        try:
+            page = requests.get(f"{APT_CACHE}/acng-report.html", timeout=3)
+            proxy = APT_CACHE if "Apt-Cacher NG" in page.text else ""
+        except requests.RequestException:
+            proxy = ""
+    with pytest.MonkeyPatch.context() as patch:
+        if proxy:
+            patch.setenv("BUILDER_BUILD_PROXY", proxy)
+        yield proxy
+
+
+@pytest.fixture
+def apt_cache(build_proxy: str) -> str:
+    """The build proxy, for the tests about it: without one they fail in CI and skip elsewhere."""
+    if not build_proxy:
+        _unavailable("no apt cache: set BUILDER_BUILD_PROXY or start the one of .ci/local-env")
+    return build_proxy
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[AptRepo]:
@@ -80,3 +105,13 @@ def repo(tmp_path: Path) -> Iterator[AptRepo]:
         apt.publish()
         apt.serve()
         yield apt
+
+
+@pytest.fixture
+def signed_repo(tmp_path: Path) -> Iterator[tuple[AptRepo, SigningKey]]:
+    """The same repository, signed: InRelease, which recipes check with `signed_by`."""
+    with SigningKey() as key, AptRepo(tmp_path / "apt", suite="bookworm-security", signing_key=key) as apt:
+        apt.add_package("demo", "1.0-1", changelog=[ChangelogEntry("1.0-1", lines=["Initial release."])])
+        apt.publish()
+        apt.serve()
+        yield apt, key

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from builder import cli
 from builder.engine import Engine
-from tests.integration.tests_support import make_channel
+from tests.integration.faultproxy import FaultProxy
+from tests.integration.tests_support import make_channel, pushed
 
 SMALL = """\
 name: {name}
@@ -104,3 +107,19 @@ def test_registry_down_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("error: cannot resolve 127.0.0.1:5999/library/debian:bookworm-slim: ")
+
+
+def test_builds_fetch_through_the_build_proxy_which_stays_out_of_the_image(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str, apt_cache: str) -> None:
+    root = make_channel(tmp_path, registry, monkeypatch, {"proxied": recipe("proxied")})
+    with FaultProxy(apt_cache) as recorder:  # a recording hop in front of the apt cache
+        hop = recorder.start()
+        monkeypatch.setenv("BUILDER_BUILD_PROXY", hop)
+        assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    fetched = [path for _, path, status in recorder.requests if status == 200]
+    assert any(re.fullmatch(r"http://deb\.debian\.org/debian/dists/bookworm/InRelease", p) for p in fetched)
+    assert any(p.endswith(".deb") for p in fetched), fetched
+    reference, _ = pushed(root, "proxied")
+    details = engine.inspect(reference)
+    assert hop not in json.dumps(details)
+    assert not [var for var in details["Config"]["Env"] or [] if var.lower().startswith(("http_proxy", "no_proxy"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import http.server
 import io
@@ -20,7 +21,7 @@ from builder.engine import Engine
 from builder.images import spec_sha256
 from builder.lock import AptSource, BaseLock, ImageLock, Lock, OsRelease, Package
 from builder.registry import RegistryClient
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
+from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.integration.tests_support import make_channel
 
 FIX = "Fix CVE-2026-1234: heap overflow in the frobnicator (Closes: #1000001)"
@@ -40,7 +41,8 @@ def findings(item: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 def test_security_fix_and_moved_upstream_are_reported_with_cascade(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        engine: Engine, registry: str, repo: AptRepo) -> None:
+        engine: Engine, registry: str, signed_repo: tuple[AptRepo, SigningKey]) -> None:
+    repo, key = signed_repo
     # An upstream of our own, so that moving it disturbs nothing else.
     upstream = f"{registry}/up-{secrets.token_hex(3)}/debian"
     engine.tag(f"{registry}/library/debian:bookworm-slim", upstream, "bookworm-slim")
@@ -49,11 +51,12 @@ def test_security_fix_and_moved_upstream_are_reported_with_cascade(
     root = make_channel(tmp_path, registry, monkeypatch, {
         "demo": (f"name: demo\ndescription: installs demo\nversion: 1.0.0\ndistro: debian\n"
                  f"from: {upstream_name}:bookworm-slim\npackages: [demo]\n"
-                 f"repositories: [{{url: '{repo.url}', suite: bookworm-security, trusted: true}}]\n"),
+                 f"repositories: [{{url: '{repo.url}', suite: bookworm-security, signed_by: keys/repo.asc}}]\n"),
         "app": "name: app\ndescription: on demo\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: demo}\n",
         "other": (f"name: other\ndescription: no demo\nversion: 1.0.0\ndistro: debian\n"
                   f"from: {upstream_name}:bookworm-slim\n"),
     })
+    key.export_public(root / "keys" / "repo.asc", armored=True)
     monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))
     assert cli.main(["--root", str(root), "build", "--push"]) == 0
     lock = json.loads((root / "base-images" / "demo" / "image.lock.json").read_text())
@@ -79,12 +82,13 @@ def test_security_fix_and_moved_upstream_are_reported_with_cascade(
     assert findings(items["other"], "security-update") == [] or all(
         p["name"] != "demo" for f in findings(items["other"], "security-update") for p in f["packages"])
 
-    # The index was fetched once for the three images, then answered 304 on the next run.
+    # Nothing changed: the signed InRelease answers 304 and no index is fetched again.
     index_path = "/dists/bookworm-security/main/binary-amd64/Packages.xz"
-    before = repo.hits[index_path]
+    before = dict(repo.hits)
     watch_json(root, capsys)
-    assert repo.hits[index_path] == before + 1
-    assert ("GET", index_path, 304) in repo.requests
+    assert repo.hits[index_path] == before[index_path]
+    assert repo.hits["/dists/bookworm-security/InRelease"] == before["/dists/bookworm-security/InRelease"] + 1
+    assert repo.requests[-1] == ("GET", "/dists/bookworm-security/InRelease", 304)
 
     # A new upstream image under the same tag.
     changed = engine.build(f"FROM {upstream}:bookworm-slim\nRUN echo patched > /etc/upstream-patch\n",
@@ -113,8 +117,8 @@ def test_a_broken_index_fails_that_image_only(tmp_path: Path, monkeypatch: pytes
         (repo.root / "dists" / "bookworm-security" / "main" / "binary-amd64" / name).unlink()
     code, items = watch_json(root, capsys)
     assert code == 12
-    assert items["demo"]["errors"] == [f"no Packages index at {repo.url.rstrip('/')}/dists/bookworm-security/"
-                                       "main/binary-amd64/Packages(.xz|.gz)"]
+    assert items["demo"]["errors"] == [f"{repo.url.rstrip('/')}/dists/bookworm-security/main/binary-amd64/"
+                                       "Packages.xz: not found (HTTP 404), though the release lists it"]
     assert items["plain"]["errors"] == []
 
 
@@ -172,3 +176,44 @@ def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.Monkey
         assert code == 1
     finally:
         server.shutdown()
+
+
+def test_a_signed_repository_that_fails_its_checks_is_an_error_for_its_images(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        engine: Engine, registry: str, signed_repo: tuple[AptRepo, SigningKey]) -> None:
+    repo, key = signed_repo
+    root = make_channel(tmp_path, registry, monkeypatch, {
+        "demo": (f"name: demo\ndescription: installs demo\nversion: 1.0.0\ndistro: debian\n"
+                 f"from: debian:bookworm-slim\npackages: [demo]\n"
+                 f"repositories: [{{url: '{repo.url}', suite: bookworm-security, signed_by: keys/repo.asc}}]\n"),
+        "plain": "name: plain\ndescription: plain\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n",
+    })
+    key.export_public(root / "keys" / "repo.asc", armored=True)
+    monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))
+    assert cli.main(["--root", str(root), "build", "--push"]) == 0
+    dists = f"{repo.url.rstrip('/')}/dists/bookworm-security"
+
+    repo.publish(valid_until=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))  # stale: a mirror frozen in the past
+    code, items = watch_json(root, capsys)
+    assert (code, items["demo"]["errors"], items["plain"]["errors"]) == (12, [
+        f"{dists}/InRelease: expired on 2026-01-02 00:00 UTC (Valid-Until): the mirror serves a stale release; "
+        "use an up-to-date mirror"], [])
+
+    with SigningKey(user_id="Someone Else <else@builder.invalid>") as other:
+        repo.signing_key = other
+        repo.publish()
+    code, items = watch_json(root, capsys)
+    assert (code, items["demo"]["errors"]) == (12, [
+        f"{dists}/InRelease: bad signature: not signed by a key in {root / 'keys' / 'repo.asc'}"])
+
+    repo.signing_key = key
+    repo.add_package("demo", "1.1-1", changelog=[ChangelogEntry("1.1-1", lines=[FIX])])
+    index = repo.root / "dists" / "bookworm-security" / "main" / "binary-amd64" / "Packages.xz"
+    old_index = index.read_bytes()
+    repo.publish()
+    index.write_bytes(old_index)  # the mirror serves an index that is not the one its InRelease names
+    code, items = watch_json(root, capsys)
+    assert code == 12
+    assert len(items["demo"]["errors"]) == 1
+    assert items["demo"]["errors"][0].startswith(f"{dists}/main/binary-amd64/Packages.xz: SHA256 mismatch: ")
+    assert findings(items["demo"], "security-update") == []  # nothing unverified is used
