@@ -77,9 +77,10 @@ class _Context:
 
 
 def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
-        options: Options, *, candidates: Candidates | None = None) -> list[Outcome]:
+        options: Options, *, candidates: Candidates | None = None,
+        indexes: aptindex.IndexCache | None = None) -> list[Outcome]:
     ctx = _Context(settings, channel, eng, options, candidates or Candidates(settings),
-                   aptindex.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
+                   indexes or aptindex.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
                    changelogs.ChangelogCache(settings.cache_dir))
     for level in plan.levels:
         steps = [s for s in level if s.needed]

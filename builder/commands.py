@@ -145,14 +145,18 @@ def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
     return eng, resolve
 
 
-def _watch(ctx: Context, selected: list[str], known: Candidates) -> watch.Report:
-    client = registry.RegistryClient(registry.docker_config_credentials())
+def _indexes(ctx: Context) -> aptindex.IndexCache:
+    """The package indexes, each verified with its repository's key (Debian's archive keyring by default)."""
     repositories = {(r.url, r.signed_by, r.trusted) for image in ctx.channel.images.values()
                     for r in image.recipe.repositories}
-    indexes = aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors),
-                                  keyrings=aptindex.channel_keyrings(ctx.settings.root, repositories))
+    return aptindex.IndexCache(ctx.settings.cache_dir, mirrors=dict(ctx.settings.apt_mirrors),
+                               keyrings=aptindex.channel_keyrings(ctx.settings.root, repositories))
+
+
+def _watch(ctx: Context, selected: list[str], known: Candidates) -> watch.Report:
+    client = registry.RegistryClient(registry.docker_config_credentials())
     logs = changelogs.ChangelogCache(ctx.settings.cache_dir)
-    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=indexes, logs=logs,
+    return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=_indexes(ctx), logs=logs,
                      candidates=known)
 
 
@@ -202,7 +206,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     options = build.Options(push=args.push, jobs=args.jobs, revision=vcs.revision(ctx.settings.root),
                             source_url=ctx.settings.source_url or None, log=build.print_log)
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
-        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known)
+        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known,
+                             indexes=_indexes(ctx))
     for outcome in outcomes:
         report.say(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
         for line in outcome.tail[-10:]:
