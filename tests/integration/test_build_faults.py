@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,22 @@ def test_builds_fetch_through_the_build_proxy_which_stays_out_of_the_image(
     details = engine.inspect(reference)
     assert hop not in json.dumps(details)
     assert not [var for var in details["Config"]["Env"] or [] if var.lower().startswith(("http_proxy", "no_proxy"))]
+
+
+def test_a_home_that_already_exists_in_the_base_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        engine: Engine, registry: str) -> None:
+    # A base that already holds the folder: the runtime user must never be given an existing one.
+    upstream = f"{registry}/library/home-{secrets.token_hex(4)}"
+    engine.build(f"FROM {registry}/library/debian:bookworm-slim\nRUN mkdir -p /opt/app/bin\n", f"{upstream}:bookworm",
+                 {}, pull=False, on_line=lambda _line: None)
+    engine.push(upstream, "bookworm")
+    name = upstream.rsplit("/", 1)[1]
+    root = make_channel(tmp_path, registry, monkeypatch, {
+        "taken": recipe("taken", extra=f"from: {name}:bookworm\nuser: {{name: app, uid: 10001, gid: 10001, "
+                        "home: /opt/app}").replace("from: debian:bookworm-slim\n", "")})
+    assert cli.main(["--root", str(root), "build", "--push"]) == 9
+    out = capsys.readouterr().out
+    assert "user.home /opt/app exists in the base image: choose a new folder" in out
+    assert not (root / "base-images" / "taken" / "image.lock.json").exists()
+    engine.remove(f"{upstream}:bookworm")
