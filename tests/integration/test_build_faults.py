@@ -85,7 +85,9 @@ def test_push_with_wrong_credentials_fails_and_records_nothing(
     assert cli.main(["--root", str(root), "build", "--push"]) == 9
     captured = capsys.readouterr()
     line = outcome_lines(captured.out)["denied"]
-    assert line.startswith(f"failed: push of {auth_registry}/")
+    # Refused before anything is built: the version tags are looked up with the same credentials.
+    assert line.startswith(f"failed: HEAD http://{auth_registry}/v2/")
+    assert line.endswith("HTTP 401: access denied (check the credentials for this registry)")
     assert "not-the-password" not in captured.out + captured.err
     assert not (root / "base-images" / "denied" / "image.lock.json").exists()
 
