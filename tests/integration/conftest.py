@@ -72,10 +72,14 @@ def auth_registry() -> str:
     return AUTH_REGISTRY
 
 
-@pytest.fixture(scope="session", autouse=True)
-def build_proxy() -> Iterator[str]:
-    """The apt cache every build of the session goes through: BUILDER_BUILD_PROXY, else the one
-    .ci/local-env starts when it answers ("" when there is none: builds then fetch directly)."""
+@pytest.fixture(scope="session")
+def build_proxy() -> str:
+    """The apt cache the build-proxy tests go through: BUILDER_BUILD_PROXY, else the one
+    .ci/local-env starts when it answers ("" when there is none).
+
+    The other builds fetch directly: apt-cacher-ng was seen to hang an `apt-get update` for good
+    when two builds refreshed the same InRelease at once ("Failure to move file ... out of the way").
+    """
     proxy = os.environ.get("BUILDER_BUILD_PROXY", "")
     if not proxy:
         try:
@@ -83,10 +87,7 @@ def build_proxy() -> Iterator[str]:
             proxy = APT_CACHE if "Apt-Cacher NG" in page.text else ""
         except requests.RequestException:
             proxy = ""
-    with pytest.MonkeyPatch.context() as patch:
-        if proxy:
-            patch.setenv("BUILDER_BUILD_PROXY", proxy)
-        yield proxy
+    return proxy
 
 
 @pytest.fixture
