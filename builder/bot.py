@@ -26,7 +26,7 @@ import git
 
 from builder import candidates, changelog_md, fingerprint, pr_body, releases, render
 from builder import lock as lockfile
-from builder.errors import BotError, GitHubError, LockError
+from builder.errors import BotError, GitHubError
 from builder.github import GitHub, PullRequest
 from builder.graph import Channel
 from builder.settings import Settings
@@ -164,13 +164,10 @@ class Bot:
         found = {}
         listing = self.repo.git.ls_tree("-r", "--name-only", commit, "--", folder)
         for path in listing.splitlines():
-            if path.endswith(f"/{lockfile.LOCK_NAME}"):
-                try:
-                    lock = lockfile.parse(self.repo.git.show(f"{commit}:{path}"), f"{commit[:12]}:{path}")
-                except LockError:
-                    continue
-                if lock.result is not None:
-                    found[path] = lock
+            lock = candidates.pushed_lock_at(self.repo, commit, path) if path.endswith(
+                f"/{lockfile.LOCK_NAME}") else None
+            if lock is not None:
+                found[path] = lock
         return found
 
     def _reconcile_labels(self, pull: PullRequest, line: str, wanted: list[str]) -> None:

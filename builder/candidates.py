@@ -27,6 +27,15 @@ def branch(line: str) -> str:
     return f"{BRANCH_PREFIX}{line}"
 
 
+def pushed_lock_at(repo: git.Repo, revision: str, path: str) -> Lock | None:
+    """The lock at `path` in `revision` when it records a pushed image; None when absent or broken."""
+    try:
+        found = lockfile.parse(repo.git.show(f"{revision}:{path}"), f"{revision}:{path}")
+    except (git.GitCommandError, LockError):
+        return None  # no such image at that revision, or a broken lock: the next build replaces it
+    return found if found.result is not None else None
+
+
 class Candidates:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -66,13 +75,8 @@ class Candidates:
         ref = self._refs.get(image.name)
         if ref is None or self._repo is None:
             return None
-        path = self._relative(render.output_dir(self._settings, image) / lockfile.LOCK_NAME)
-        try:
-            text = self._repo.git.show(f"{ref}:{path}")
-            candidate = lockfile.parse(text, f"{ref}:{path}")
-        except (git.GitCommandError, LockError):
-            return None  # no such image on the branch, or a broken candidate: the next build replaces it
-        return candidate if candidate.result is not None else None
+        return pushed_lock_at(self._repo, ref, self._relative(render.output_dir(self._settings, image)
+                                                              / lockfile.LOCK_NAME))
 
     def _uncommitted(self, path: Path) -> bool:
         if self._repo is None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*")
 
 
 def quote(value: str) -> str:
@@ -53,7 +53,7 @@ def parse(text: str) -> list[Instruction]:
     index = 0
     # Parser directives come first, before any comment, blank line or instruction.
     while index < len(lines):
-        match = _DIRECTIVE.match(lines[index])
+        match = _DIRECTIVE.fullmatch(lines[index])
         if not match:
             break
         if match.group(1).lower() == "escape":

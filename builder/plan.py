@@ -57,10 +57,15 @@ def dockerfile_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def rendered_sha256(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> str:
+    """The Dockerfile the recipe renders to now, with the lock's base and version."""
+    return dockerfile_sha256(render.render_dockerfile(
+        render.render_input(settings, channel, channel.images[image_id], lock)))
+
+
 def dockerfile_drifted(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> bool:
     """Does the recipe now render to another Dockerfile than the one this lock was built from?"""
-    expected = render.render_dockerfile(render.render_input(settings, channel, channel.images[image_id], lock))
-    return lock.dockerfile_sha256 != dockerfile_sha256(expected)
+    return lock.dockerfile_sha256 != rendered_sha256(settings, channel, image_id, lock)
 
 
 def make(settings: Settings, channel: Channel, selected: list[str], resolve: Resolver | None, *,

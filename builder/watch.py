@@ -16,7 +16,7 @@ from builder.errors import BuilderError, WatchError
 from builder.graph import Channel
 from builder.images import spec_sha256
 from builder.lock import AptSource, Lock
-from builder.plan import dockerfile_sha256
+from builder.plan import rendered_sha256
 from builder.settings import Settings
 
 JSON_SCHEMA_VERSION = 1
@@ -114,7 +114,7 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
     _updates(locks, reports, indexes, logs)
     for image_id, lock in locks.items():
         if isinstance(lock, Lock):
-            rendered = _rendered_sha256(settings, channel, image_id, lock)
+            rendered = rendered_sha256(settings, channel, image_id, lock)
             reports[image_id].findings.extend(_recipe_changes(channel, image_id, lock, rendered))
             _fingerprints(channel, image_id, lock, rendered, upstream=current, locks=locks,
                           report=reports[image_id])
@@ -175,7 +175,7 @@ def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, Im
     for lock in locks.values():
         if isinstance(lock, Lock):
             for source in lock.apt_sources:
-                wanted.setdefault((source, _arch(lock)), set()).update(p.name for p in lock.packages)
+                wanted.setdefault((source, fixes.arch_of(lock.packages)), set()).update(p.name for p in lock.packages)
     available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError] = {}
     for key, names in wanted.items():
         try:
@@ -191,7 +191,7 @@ def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, Im
         except BuilderError as exc:
             reports[image_id].errors.append(exc.message)
             continue
-        for key in ((s, _arch(lock)) for s in lock.apt_sources):
+        for key in ((s, fixes.arch_of(lock.packages)) for s in lock.apt_sources):
             failure = available.get(key)
             if isinstance(failure, BuilderError):
                 reports[image_id].errors.append(failure.message)
@@ -200,10 +200,6 @@ def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, Im
             summary = f"{len(updates)} package update(s)" + (f", fixing {', '.join(cves)}" if cves else "")
             reports[image_id].findings.append(Finding("security-update", summary,
                                                       packages=tuple(updates)))
-
-
-def _arch(lock: Lock) -> str:
-    return fixes.arch_of(lock.packages)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -229,7 +225,7 @@ class _Memo:
 
 def _image_updates(lock: Lock, available: dict[tuple[AptSource, str], dict[str, list[aptindex.Entry]] | BuilderError],
                    memo: _Memo) -> list[PackageUpdate]:
-    arch = _arch(lock)
+    arch = fixes.arch_of(lock.packages)
     sources = memo.sources_key(lock.apt_sources)
     newest: list[tuple[str, aptindex.Entry]] = []  # (locked version, newer entry)
     for package in lock.packages:
@@ -293,12 +289,6 @@ def _update(entry: aptindex.Entry, locked: str, text: str | WatchError) -> Packa
     cves = tuple(dict.fromkeys(c for change in changes for c in change.cves))
     advisories = tuple(dict.fromkeys(a for change in changes for a in change.advisories))
     return PackageUpdate(entry.name, entry.source, locked, entry.version, entry.suite, cves, advisories, summary)
-
-
-def _rendered_sha256(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> str:
-    """The Dockerfile the recipe renders to now, with the lock's base and version."""
-    return dockerfile_sha256(render.render_dockerfile(
-        render.render_input(settings, channel, channel.images[image_id], lock)))
 
 
 def _recipe_changes(channel: Channel, image_id: str, lock: Lock, rendered: str) -> list[Finding]:
