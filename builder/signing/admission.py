@@ -15,8 +15,8 @@ import json
 import textwrap
 from pathlib import Path
 
-from builder.fsutil import write_many_atomic
-from builder.settings import Settings
+from builder.core.files import write_many_atomic
+from builder.core.settings import Settings
 from builder.signing import keys
 
 NAME = "builder-channel"

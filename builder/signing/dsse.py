@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from builder.plaintext import escape
+from builder.core.plaintext import escape
 from builder.signing.errors import NotSigned
 from builder.signing.keys import PublicKey, SigningKey
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builder.errors import BuilderError
+from builder.core.errors import BuilderError
 
 
 class SigningError(BuilderError):

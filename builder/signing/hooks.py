@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder import lock as lockfile
-from builder import registry, releases, render
-from builder.graph import Channel
-from builder.release import Step
-from builder.settings import Settings
+from builder.channel import history
+from builder.channel.layout import ImageFiles
+from builder.core.settings import Settings
+from builder.recipe.graph import Channel
+from builder.release.publish import Step
 from builder.signing import admission, sign
 from builder.signing.store import Store
+from builder.upstream import registry
 
 
 def signer(settings: Settings, channel: Channel) -> sign.Signer | None:
@@ -28,9 +29,9 @@ def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, 
     """Sign and attest the candidate of `step` as the release it is about to become."""
     if signer is None:
         return []
-    lock = lockfile.read(render.output_dir(settings, channel.images[step.image]) / lockfile.LOCK_NAME)
+    lock = ImageFiles.of(settings, channel.images[step.image]).read_lock()
     assert lock is not None  # noqa: S101 - the step was planned from it
-    release = releases.from_lock(lock, step.version, today, tuple(m.tag for m in step.moves if m.action != "hold"))
+    release = history.from_lock(lock, step.version, today, tuple(m.tag for m in step.moves if m.action != "hold"))
     signed = signer.sign(step.image, release, lock).signed
     return [f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
             f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)"]

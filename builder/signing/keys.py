@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from builder.plaintext import escape
+from builder.core.plaintext import escape
 from builder.signing.errors import SigningError
 
 PRIVATE_PEM = "ENCRYPTED SIGSTORE PRIVATE KEY"

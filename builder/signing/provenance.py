@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from builder import __version__, sbom
-from builder.lock import Lock
-from builder.releases import Release
+from builder import __version__
+from builder.channel import sbom
+from builder.channel.history import Release
+from builder.channel.lock import Lock
 
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 BUILD_TYPE = "urn:builder:buildtype:recipe:v1"

@@ -19,22 +19,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from builder import lock as lockfile
-from builder import releases as releases_mod
-from builder import render, sbom
-from builder.errors import LockError, RegistryError
-from builder.fsutil import write_atomic
-from builder.graph import Channel
-from builder.images import ImageSpec
-from builder.lock import Lock
-from builder.overlay import OVERLAY_NAME
-from builder.releases import Release
-from builder.settings import Settings
+from builder.channel import sbom
+from builder.channel.history import Release
+from builder.channel.layout import ImageFiles
+from builder.channel.lock import Lock
+from builder.core.errors import LockError, RegistryError
+from builder.core.files import write_atomic
+from builder.core.settings import Settings
+from builder.recipe.graph import Channel
+from builder.recipe.overlay import OVERLAY_NAME
+from builder.recipe.variants import ImageSpec
 from builder.signing import admission, dsse, keys, provenance, simplesigning, vex
 from builder.signing.errors import NotSigned, SigningError
 from builder.signing.store import Layer, Store, sha256, tag_for
 
-SIGNATURES_NAME = "signatures.json"
 SBOM_TYPE = "https://spdx.dev/Document"
 PREDICATE_TYPES = (SBOM_TYPE, provenance.PREDICATE_TYPE, vex.PREDICATE_TYPE)
 Say = Callable[[str], None]
@@ -134,7 +132,7 @@ class Signer:
                                "again to finish)") from None
         signed = Signed(digest=digest, key=self.key.public.id, signature=signature, attestations=attestations,
                         predicate_types=tuple(kind for kind in PREDICATE_TYPES if kind in statements))
-        path = render.output_dir(self.settings, image) / SIGNATURES_NAME
+        path = ImageFiles.of(self.settings, image).signatures
         record = read_record(path, image_id)
         kept = tuple(s for s in record.signed if not (s.digest == digest and s.key == signed.key))
         updated = SignedRecord(image=image_id, signed=(*kept, signed))
@@ -145,10 +143,10 @@ class Signer:
         """Sign every release of `image_ids` not recorded as signed with this key; how many were."""
         count = 0
         for image_id in image_ids:
-            folder = render.output_dir(self.settings, self.channel.images[image_id])
-            record = releases_mod.read(folder / releases_mod.RELEASES_NAME, image_id)
-            signed = read_record(folder / SIGNATURES_NAME, image_id)
-            lock = lockfile.read(folder / lockfile.LOCK_NAME)
+            files = ImageFiles.of(self.settings, self.channel.images[image_id])
+            record = files.read_history()
+            signed = read_record(files.signatures, image_id)
+            lock = files.read_lock()
             for release in record.releases:
                 if signed.has(release.digest, self.key.public.id):
                     continue
@@ -224,12 +222,12 @@ class Signer:
         overlay_path = self.settings.recipes_dir / OVERLAY_NAME
         overlay = ((str(overlay_path.relative_to(root)), sha256(overlay_path.read_bytes()).removeprefix("sha256:"))
                    if overlay_path.is_file() else None)
-        folder = render.output_dir(self.settings, image)
+        files = ImageFiles.of(self.settings, image)
         predicates: dict[str, Any] = {
             SBOM_TYPE: json.loads(sbom.render(lock, distro, lock.os.version_id if lock.os else None)),
             provenance.PREDICATE_TYPE: provenance.predicate(
                 release, lock, image_id=image.id, recipe_path=image.source, overlay=overlay, distro=distro,
-                dockerfile_path=str((folder / render.DOCKERFILE).relative_to(root)),
+                dockerfile_path=str((files.dockerfile).relative_to(root)),
                 source_url=self.settings.source_url, environ=self.environ),
             vex.PREDICATE_TYPE: vex.document(release, image.recipe.vex,
                                              self.settings.github_repository or self.settings.source_url or "builder"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from builder import imageref
-from builder.plaintext import escape
+from builder.core import reference as imageref
+from builder.core.plaintext import escape
 from builder.signing.errors import NotSigned
 
 MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"

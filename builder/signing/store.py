@@ -18,9 +18,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder import imageref
-from builder.errors import RegistryError
-from builder.registry import Manifest, RegistryClient, RegistryNotFound, RegistryOffsite, _origin
+from builder.core import reference as imageref
+from builder.core.errors import RegistryError
+from builder.upstream.registry import Manifest, RegistryClient, RegistryNotFound, RegistryOffsite, _origin
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"

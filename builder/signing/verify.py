@@ -13,9 +13,9 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder import imageref
-from builder.errors import UsageError
-from builder.plaintext import escape
+from builder.core import reference as imageref
+from builder.core.errors import UsageError
+from builder.core.plaintext import escape
 from builder.signing import dsse, simplesigning
 from builder.signing.errors import NotInChannel, NotSigned, StaleRelease
 from builder.signing.keys import PublicKey

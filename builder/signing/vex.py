@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from builder.releases import Release
-from builder.signing.vexentry import VexEntry
+from builder.channel.history import Release
+from builder.recipe.vex_entry import VexEntry
 
 PREDICATE_TYPE = "https://openvex.dev/ns/v0.2.0"
 def product(repository: str, digest: str) -> str:

@@ -19,10 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from builder import cli, graph, recipes, settings
-from builder import lock as lockfile
-from builder.engine import Engine
-from builder.images import ImageSpec
+from builder.channel import layout
+from builder.channel import lock as lockfile
+from builder.cli import main as cli
+from builder.core import settings
+from builder.image.engine import Engine
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import ImageSpec
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
@@ -64,11 +68,11 @@ def main() -> None:
         print("(2) image size against a naive Dockerfile with the same packages on the same base")
         print(f"{'image':>14} {'hardened MB':>12} {'naive MB':>9} {'ratio':>6}")
         for image_id, image in sorted(channel.images.items()):
-            lock = lockfile.read(config.output_dir / image_id / lockfile.LOCK_NAME)
+            lock = lockfile.read(config.output_dir / image_id / layout.LOCK)
             assert lock is not None
             assert lock.result is not None
             root_image = channel.root_of(image)
-            root_lock = lockfile.read(config.output_dir / root_image.id / lockfile.LOCK_NAME)
+            root_lock = lockfile.read(config.output_dir / root_image.id / layout.LOCK)
             assert root_lock is not None
             upstream = f"{root_lock.base.reference}@{root_lock.base.digest}"
             wanted = tuple(sorted({p for img in _chain(channel, image) for p in img.packages}))

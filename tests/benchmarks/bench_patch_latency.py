@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from builder import cli
+from builder.cli import main as cli
 from tests.github.standin import GitHubStandIn
 from tests.integration.aptrepo import AptRepo, ChangelogEntry
 

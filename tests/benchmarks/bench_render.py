@@ -14,7 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from builder import graph, recipes, render, settings
+from builder.core import settings
+from builder.dockerfile import render
+from builder.recipe import graph
+from builder.recipe import load as recipes
 
 SIZES = (1, 100, 1000)
 REPEATS = 5

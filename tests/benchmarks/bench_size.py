@@ -23,12 +23,16 @@ from typing import Any
 
 import yaml
 
-from builder import cli, distroless, graph, recipes, settings
-from builder import lock as lockfile
-from builder.build import CANDIDATE
-from builder.engine import Engine
-from builder.errors import BuilderError
-from builder.images import ImageSpec
+from builder.channel import layout
+from builder.channel import lock as lockfile
+from builder.cli import main as cli
+from builder.core import settings
+from builder.core.errors import BuilderError
+from builder.image.build import CANDIDATE
+from builder.image.engine import Engine
+from builder.recipe import distroless, graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import ImageSpec
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
@@ -176,7 +180,7 @@ def built_size(engine: Engine, config: settings.Settings, channel: graph.Channel
     if image_id is None:
         return Size(None)
     # The lock records the engine's inspect "Size" of the pushed image.
-    lock = lockfile.read(config.output_dir / image_id / lockfile.LOCK_NAME)
+    lock = lockfile.read(config.output_dir / image_id / layout.LOCK)
     if lock is not None and lock.result is not None:
         return Size(lock.result.size)
     # A rejected build writes no lock but keeps its candidate tag; the namespace is this
@@ -191,7 +195,7 @@ def built_size(engine: Engine, config: settings.Settings, channel: graph.Channel
 
 def naive_size(engine: Engine, channel: graph.Channel, output_dir: Path, image: ImageSpec,
                tag: str) -> int | None:
-    root_lock = lockfile.read(output_dir / channel.root_of(image).id / lockfile.LOCK_NAME)
+    root_lock = lockfile.read(output_dir / channel.root_of(image).id / layout.LOCK)
     if root_lock is None or not root_lock.base.digest:
         print(f"{image.id}: its root image has no lock, so no upstream digest to build naive on")
         return None

@@ -24,12 +24,19 @@ from pathlib import Path
 
 import requests
 
-from builder import aptindex, changelogs, graph, plan, recipes, render, settings, watch
-from builder import lock as lockfile
-from builder.engine import Engine
-from builder.images import spec_sha256
-from builder.lock import AptSource, BaseLock, ImageLock, Lock, OsRelease, Package
-from builder.registry import RegistryClient
+from builder.channel import lock as lockfile
+from builder.channel.layout import ImageFiles
+from builder.channel.lock import Lock
+from builder.core import settings
+from builder.core.facts import AptSource, BaseLock, ImageLock, OsRelease, Package
+from builder.dockerfile import render
+from builder.image import plan, watch
+from builder.image.engine import Engine
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import spec_sha256
+from builder.upstream import apt_index, debian_changelog
+from builder.upstream.registry import RegistryClient
 from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
@@ -74,7 +81,7 @@ def make_channel(root: Path, count: int, upstreams: list[str], sources: tuple[Ap
                                      image_id=digest, size=1),
                     os=OsRelease(id="debian", version_id="12", codename="bookworm"), apt_sources=sources,
                     packages=tuple(Package(name=n, version="1.0-1", source=n, architecture="amd64") for n in names))
-        lockfile.write(render.output_dir(config, image) / lockfile.LOCK_NAME, lock)
+        lockfile.write(ImageFiles.of(config, image).lock, lock)
 
 
 @dataclass
@@ -94,9 +101,9 @@ def run(root: Path, cache: Path, keyrings: dict[str, Path | None]) -> Run:
     session = requests.Session()
     answered: list[int] = []
     session.hooks["response"].append(lambda answer, *_args, **_kwargs: answered.append(answer.status_code))
-    indexes = aptindex.IndexCache(cache, session=session, keyrings=keyrings)
+    indexes = apt_index.IndexCache(cache, session=session, keyrings=keyrings)
     report = watch.run(config, channel, sorted(channel.images), RegistryClient(session=session).digest,
-                       indexes=indexes, logs=changelogs.ChangelogCache(cache, session=session))
+                       indexes=indexes, logs=debian_changelog.ChangelogCache(cache, session=session))
     seconds = time.perf_counter() - start
     assert not report.failed, [r.errors for r in report.failed]
     # The process's high-water mark (KiB on Linux): includes everything loaded so far.
@@ -113,7 +120,7 @@ def debian_indexes(cache: Path) -> None:
     wanted = {"libc6", "openssl", "libssl3", "curl", "python3.11", "tzdata"}
     seconds: dict[str, float] = {}
     for state in ("cold", "warm"):
-        indexes = aptindex.IndexCache(cache)
+        indexes = apt_index.IndexCache(cache)
         start = time.perf_counter()
         for url, suite in DEBIAN:
             indexes.entries(AptSource(url=url, suite=suite, components=("main",)), "amd64", wanted)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from builder.engine import Engine
-from builder.errors import EngineError
+from builder.core.errors import EngineError
+from builder.image.engine import Engine
 from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.integration.tests_support import NAMESPACES
 

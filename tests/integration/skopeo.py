@@ -11,7 +11,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from builder.registry import RegistryClient
+from builder.upstream.registry import RegistryClient
 
 CONTAINER_DIR = "/work"
 

@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 from debian.debian_support import Version
 
-from builder import checks, cli, graph, recipes, settings
-from builder import lock as lockfile
-from builder.engine import Engine
+from builder.channel import layout
+from builder.channel import lock as lockfile
+from builder.channel.layout import ImageFiles
+from builder.cli import main as cli
+from builder.core import settings
+from builder.image import checks
+from builder.image.engine import Engine
+from builder.recipe import graph
+from builder.recipe import load as recipes
 from builder.signing.sign import PREDICATE_TYPES
 from builder.signing.store import Store
 from tests.integration.tests_support import make_channel, pushed
@@ -39,14 +45,14 @@ def load(root: Path) -> tuple[settings.Settings, graph.Channel]:
 def test_every_sample_image_is_pushed_with_lock_sbom_and_pinned_dockerfile(built: Path) -> None:
     config, channel = load(built)
     for image in channel.images.values():
-        folder = config.output_dir / image.id
-        lock = lockfile.read(folder / lockfile.LOCK_NAME)
+        files = ImageFiles.of(config, image)
+        lock = files.read_lock()
         assert lock is not None, image.id
         assert lock.result is not None
         assert lock.result.repository == config.image_repository(image.name)
-        dockerfile = (folder / "Dockerfile").read_text()
+        dockerfile = files.dockerfile.read_text()
         assert re.search(rf"^FROM \S+@{lock.base.digest}( AS rootfs)?$", dockerfile, re.MULTILINE)
-        sbom = json.loads((folder / "sbom.spdx.json").read_text())
+        sbom = json.loads(files.sbom.read_text())
         assert len(sbom["packages"]) == len(lock.packages) + 1
         assert set(image.packages) <= {p.name for p in lock.packages}
         # Every sample passes its tests under the strict runtime profile too.
@@ -60,7 +66,7 @@ def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(
         built: Path, engine: Engine) -> None:
     config, channel = load(built)
     for image in channel.images.values():
-        lock = lockfile.read(config.output_dir / image.id / lockfile.LOCK_NAME)
+        lock = lockfile.read(config.output_dir / image.id / layout.LOCK)
         assert lock is not None
         assert lock.result is not None
         reference = f"{lock.result.repository}@{lock.result.digest}"
@@ -78,7 +84,7 @@ def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(
 def test_security_updates_are_applied_over_the_lagging_upstream(built: Path, engine: Engine,
                                                                 registry: str) -> None:
     config, _ = load(built)
-    lock = lockfile.read(config.output_dir / "debian-base" / lockfile.LOCK_NAME)
+    lock = lockfile.read(config.output_dir / "debian-base" / layout.LOCK)
     assert lock is not None
     upstream = {p.name: p.version for p in checks.gather(engine, f"{registry}/{UPSTREAM_BOOKWORM}").packages()}
     newer = [p.name for p in lock.packages

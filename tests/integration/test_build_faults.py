@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli
-from builder.engine import Engine
+from builder.cli import main as cli
+from builder.image.engine import Engine
 from tests.integration.faultproxy import FaultProxy
 from tests.integration.tests_support import make_channel, pushed
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from builder.errors import ConfigError, GitHubError
-from builder.github import GitHub, token_from_env
+from builder.core.errors import ConfigError, GitHubError
+from builder.github.client import GitHub, token_from_env
 from tests.github.standin import GitHubStandIn
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli
-from builder.engine import Engine
+from builder.cli import main as cli
+from builder.image.engine import Engine
 from tests.integration.aptrepo import AptRepo
 from tests.integration.hostile import NET_RAW, Member, add_deb, file_tree
 from tests.integration.test_build_faults import outcome_lines

@@ -17,10 +17,14 @@ from pathlib import Path
 import git
 import pytest
 
-from builder import bot, cli, graph, recipes, settings
-from builder.engine import Engine
-from builder.github import GitHub
-from builder.registry import RegistryClient
+from builder.cli import main as cli
+from builder.core import settings
+from builder.github import bot
+from builder.github.client import GitHub
+from builder.image.engine import Engine
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.upstream.registry import RegistryClient
 from tests.github.standin import GitHubStandIn
 from tests.integration.aptrepo import AptRepo, ChangelogEntry
 from tests.integration.tests_support import make_channel

@@ -17,8 +17,8 @@ import docker
 import pytest
 from cryptography.hazmat.primitives import hashes
 
-from builder import cli
-from builder.engine import Engine
+from builder.cli import main as cli
+from builder.image.engine import Engine
 from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.integration.tests_support import make_channel, pushed
 from tests.integration.tlsserver import HttpsServer, TestCA

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from builder.errors import RegistryError
-from builder.registry import (
+from builder.core.errors import RegistryError
+from builder.upstream.registry import (
     ACCEPT,
     MAX_MANIFEST,
     RegistryAuthError,

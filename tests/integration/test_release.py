@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli, release
-from builder.engine import Engine
-from builder.errors import RegistryError
-from builder.registry import Manifest, RegistryClient
+from builder.cli import main as cli
+from builder.core.errors import RegistryError
+from builder.image.engine import Engine
+from builder.release import publish as release
+from builder.upstream.registry import Manifest, RegistryClient
 from tests.integration.aptrepo import AptRepo, ChangelogEntry
 from tests.integration.faultproxy import FaultProxy
 from tests.integration.tests_support import make_channel

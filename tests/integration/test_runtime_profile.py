@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli
-from builder.engine import Engine
-from builder.runtime import Confinement
+from builder.cli import main as cli
+from builder.core.runtime import Confinement
+from builder.image.engine import Engine
 from tests.integration.test_build_faults import outcome_lines, recipe
 from tests.integration.tests_support import make_channel, pushed
 

@@ -23,17 +23,18 @@ from typing import Any
 
 import pytest
 
-from builder import cli
-from builder.engine import Engine
-from builder.errors import RegistryError
-from builder.registry import RegistryClient
+from builder.channel import layout
+from builder.cli import main as cli
+from builder.core.errors import RegistryError
+from builder.image.engine import Engine
+from builder.upstream.registry import RegistryClient
 from tests.github.standin import GitHubStandIn
 from tests.integration.aptrepo import AptRepo, ChangelogEntry
 from tests.integration.tests_support import make_channel
 
 OWNER, NAME = "acme", "channel"
 LINES = ("demo", "other")
-ARTIFACTS = ("Dockerfile", "image.lock.json", "sbom.spdx.json", "releases.json", "CHANGELOG.md")
+ARTIFACTS = ("Dockerfile", "image.lock.json", layout.SBOM, "releases.json", "CHANGELOG.md")
 
 
 def git(cwd: Path, *args: str) -> str:

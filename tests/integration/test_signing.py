@@ -18,13 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli, graph, recipes, releases, settings
-from builder import lock as lockfile
-from builder.engine import Engine
-from builder.registry import INDEX_TYPES, Manifest, RegistryClient
+from builder.channel import history, layout
+from builder.channel import lock as lockfile
+from builder.cli import main as cli
+from builder.core import settings
+from builder.image.engine import Engine
+from builder.recipe import graph
+from builder.recipe import load as recipes
 from builder.signing import admission, dsse, keys, sign, simplesigning
 from builder.signing.errors import SigningError
 from builder.signing.store import Layer, Store, sha256, tag_for
+from builder.upstream.registry import INDEX_TYPES, Manifest, RegistryClient
 from tests.integration import skopeo
 from tests.integration.faultproxy import FaultProxy
 from tests.integration.tests_support import make_channel
@@ -251,8 +255,8 @@ def test_an_index_is_signed_with_its_platform_manifests(released: Released) -> N
     store.put_manifest(f"{released.repository}:multi", index)
     config = settings.load(released.root)
     channel = graph.build(recipes.load_dir(config.recipes_dir, released.root))
-    record = releases.read(config.output_dir / "app" / releases.RELEASES_NAME, "app")
-    lock = lockfile.read(config.output_dir / "app" / lockfile.LOCK_NAME)
+    record = history.read(config.output_dir / "app" / layout.RELEASES, "app")
+    lock = lockfile.read(config.output_dir / "app" / layout.LOCK)
     assert lock is not None
     assert lock.result is not None
     as_index = record.releases[0].model_copy(update={"digest": index.digest})

@@ -15,12 +15,19 @@ from typing import Any
 
 import pytest
 
-from builder import cli, graph, plan, recipes, render, settings
-from builder import lock as lockfile
-from builder.engine import Engine
-from builder.images import spec_sha256
-from builder.lock import AptSource, BaseLock, ImageLock, Lock, OsRelease, Package
-from builder.registry import RegistryClient
+from builder.channel import lock as lockfile
+from builder.channel.layout import ImageFiles
+from builder.channel.lock import Lock
+from builder.cli import main as cli
+from builder.core import settings
+from builder.core.facts import AptSource, BaseLock, ImageLock, OsRelease, Package
+from builder.dockerfile import render
+from builder.image import plan
+from builder.image.engine import Engine
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import spec_sha256
+from builder.upstream.registry import RegistryClient
 from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.integration.tests_support import make_channel
 
@@ -159,7 +166,7 @@ def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.Monkey
         digest = RegistryClient().digest(f"{upstream}:3.20")
         text = render.render_dockerfile(render.RenderInput(image, render.base_reference(config, channel, image)[0]
                                                            .with_digest(digest), display, None))
-        lockfile.write(render.output_dir(config, image) / lockfile.LOCK_NAME, Lock(
+        lockfile.write(ImageFiles.of(config, image).lock, Lock(
             image="tiny", version="1.0.0", recipe_sha256=spec_sha256(image),
             dockerfile_sha256=plan.dockerfile_sha256(text), base=BaseLock(reference=display, digest=digest),
             result=ImageLock(repository="x/tiny", tag="candidate", digest=digest, image_id=digest, size=1),

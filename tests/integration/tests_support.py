@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from builder import lock as lockfile
-from builder import settings
+from builder.channel import layout
+from builder.channel import lock as lockfile
+from builder.core import settings
 
 REPO = Path(__file__).resolve().parents[2]
 # Namespaces this test session pushed to; only their local images are removed afterwards,
@@ -40,7 +41,7 @@ def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
 def pushed(root: Path, image_id: str) -> tuple[str, lockfile.Lock]:
     """The pushed image of `image_id` in the channel at `root`: its digest reference and lock."""
     config = settings.load(root)
-    lock = lockfile.read(config.output_dir / image_id / lockfile.LOCK_NAME)
+    lock = lockfile.read(config.output_dir / image_id / layout.LOCK)
     assert lock is not None, f"{image_id} has no lock"
     assert lock.result is not None, f"{image_id} was not pushed"
     return f"{lock.result.repository}@{lock.result.digest}", lock

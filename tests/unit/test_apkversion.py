@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builder.apkversion import compare
+from builder.upstream.apk_version import compare
 
 
 @pytest.mark.parametrize(("older", "newer"), [

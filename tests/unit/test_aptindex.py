@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import requests
 
-from builder import inrelease
-from builder.aptindex import IndexCache
-from builder.errors import WatchError
-from builder.lock import AptSource
+from builder.core.errors import WatchError
+from builder.core.facts import AptSource
+from builder.upstream import inrelease
+from builder.upstream.apt_index import IndexCache
 from tests.integration.aptrepo import SigningKey
 
 pytestmark = pytest.mark.allow_subprocess  # gpg signs, gpgv verifies

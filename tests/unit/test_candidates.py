@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from builder import lock as lockfile
-from builder import plan, render
-from builder.candidates import Candidates
+from builder.channel.candidates import Candidates
+from builder.channel.layout import ImageFiles
+from builder.image import plan
 from tests.unit.test_plan import UPSTREAM, load, make_channel, record
 
 MOVED = "sha256:" + "9" * 64
@@ -63,7 +63,7 @@ def test_a_local_build_not_yet_committed_wins_over_the_branch(channel: Path) -> 
 def test_a_broken_candidate_is_ignored_and_rebuilt(channel: Path) -> None:
     git(channel, "switch", "-q", "candidate")
     config, loaded = load(channel)
-    path = render.output_dir(config, loaded.images["base"]) / lockfile.LOCK_NAME
+    path = ImageFiles.of(config, loaded.images["base"]).lock
     path.write_text("{not json")
     git(channel, "commit", "-qam", "broken")
     git(channel, "update-ref", "refs/remotes/origin/builder/base", "HEAD")

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from builder.certificates import Certificate, CertificateError, fingerprints, load_pem
+from builder.recipe.certificates import Certificate, CertificateError, fingerprints, load_pem
 
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli
+from builder.cli import main as cli
 
 OLD, NEW, TRIXIE = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
 REPO = "registry.example.com/base/python"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from builder.engine import Engine
-from builder.errors import EngineError
+from builder.core.errors import EngineError
+from builder.image.engine import Engine
 
 
 class FakeClient:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from builder import checks
-from builder import filesystem_checks as fs
-from builder.engine import Engine
+from builder.image import checks
+from builder.image import filesystem_checks as fs
+from builder.image.engine import Engine
 from tests.unit.test_image_checks import sample_image
 from tests.unit.test_recipe_errors import GOOD, problems_of
 

@@ -6,10 +6,12 @@ from collections.abc import Iterable
 
 import pytest
 
-from builder import fingerprint, fixes
-from builder.aptindex import Entry
-from builder.errors import WatchError
-from builder.lock import AptSource, BaseLock, ImageLock, InputFile, Lock, Package, Update
+from builder.channel import fingerprint
+from builder.channel.lock import Lock
+from builder.core.errors import WatchError
+from builder.core.facts import AptSource, BaseLock, ImageLock, InputFile, Package, Update
+from builder.upstream import fixes
+from builder.upstream.apt_index import Entry
 from tests.integration.aptrepo import ChangelogEntry, render_changelog
 
 SOURCE = AptSource(url="http://deb.example/debian", suite="bookworm-security", components=("main",))

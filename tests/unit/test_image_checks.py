@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from builder import checks, graph, packages, recipes, sbom, settings
-from builder.images import ImageSpec
-from builder.lock import BaseLock, ImageLock, Lock, Package
+from builder.channel import sbom
+from builder.channel.lock import Lock
+from builder.core import settings
+from builder.core.facts import BaseLock, ImageLock, Package
+from builder.image import checks
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import ImageSpec
+from builder.upstream import package_db
 from tests.unit.test_overlay import OVERLAY, channel, load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,14 +63,14 @@ def sample_image() -> ImageSpec:
 
 
 def test_dpkg_status_keeps_installed_packages_with_their_source() -> None:
-    assert packages.from_dpkg_status(DPKG_STATUS) == (
+    assert package_db.from_dpkg_status(DPKG_STATUS) == (
         Package(name="bsdutils", version="1:2.38.1-5+deb12u3", source="util-linux", architecture="amd64"),
         Package(name="libssl3", version="3.0.15-1~deb12u1", source="openssl", architecture="amd64"),
     )
 
 
 def test_apk_installed() -> None:
-    assert packages.from_apk_installed(APK_INSTALLED) == (
+    assert package_db.from_apk_installed(APK_INSTALLED) == (
         Package(name="libcrypto3", version="3.3.2-r0", source="openssl", architecture="x86_64"),
         Package(name="musl", version="1.2.5-r0", source="musl", architecture="x86_64"),
     )
@@ -118,7 +124,7 @@ def test_sbom_lists_every_locked_package_with_a_purl() -> None:
                 base=BaseLock(reference="r/library/debian:bookworm-slim", digest="sha256:" + "1" * 64),
                 result=ImageLock(repository="127.0.0.1:5000/base/debian-base", tag="candidate",
                                  digest="sha256:" + "2" * 64, image_id="sha256:" + "3" * 64, size=5),
-                packages=packages.from_dpkg_status(DPKG_STATUS), built_at="2026-01-01T00:00:00Z")
+                packages=package_db.from_dpkg_status(DPKG_STATUS), built_at="2026-01-01T00:00:00Z")
     document = json.loads(sbom.render(lock, "debian", "12"))
     assert document["spdxVersion"] == "SPDX-2.3"
     locators = sorted(ref["referenceLocator"] for p in document["packages"][1:] for ref in p["externalRefs"])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import inrelease
-from builder.errors import WatchError
+from builder.core.errors import WatchError
+from builder.upstream import inrelease
 from tests.integration.aptrepo import SigningKey
 
 URL = "http://mirror.invalid/debian/dists/bookworm-security/InRelease"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import lock, releases
-from builder.errors import LockError
+from builder.channel import history, lock
+from builder.core.errors import LockError
 
 
 def test_not_json(tmp_path: Path) -> None:
@@ -38,4 +38,4 @@ def test_broken_release_record(tmp_path: Path) -> None:
     path = tmp_path / "releases.json"
     path.write_text('{"image": "x", "releases": [{"version": "1.0.0"}]}')
     with pytest.raises(LockError, match=r"releases.json: not a valid release record .*restore it from git"):
-        releases.read(path, "x")
+        history.read(path, "x")

@@ -13,9 +13,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from builder import graph, recipes, render, settings
-from builder.errors import RecipeError
-from builder.images import effective_spec, spec_sha256
+from builder.core import settings
+from builder.core.errors import RecipeError
+from builder.dockerfile import render
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import effective_spec, spec_sha256
 
 RECIPE = """\
 name: app

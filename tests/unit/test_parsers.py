@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from builder import dockerfile, imageref, settings, yamlsource
-from builder.errors import ConfigError
+from builder.core import reference, settings
+from builder.core.errors import ConfigError
+from builder.dockerfile import syntax
+from builder.recipe import source
 
 
 @pytest.mark.parametrize(("text", "normalized"), [
@@ -22,18 +24,18 @@ from builder.errors import ConfigError
     ("a__b--c.d:t", "docker.io/library/a__b--c.d:t"),
 ])
 def test_references(text: str, normalized: str) -> None:
-    assert str(imageref.parse(text)) == normalized
+    assert str(reference.parse(text)) == normalized
 
 
 @pytest.mark.parametrize("text", ["", "Debian:12", "a//b", "a:", "a:-x", "-a:1", "a___b:1",
                                   "img@sha256:abc", "img@sha256:" + "A" * 64, "a b", "a:" + "t" * 129])
 def test_invalid_references(text: str) -> None:
-    with pytest.raises(imageref.ReferenceError):
-        imageref.parse(text)
+    with pytest.raises(reference.ReferenceError):
+        reference.parse(text)
 
 
 def test_yaml_scalars_stay_as_written() -> None:
-    doc = yamlsource.loads(b"version: 1.10\nflag: no\nnum: 010\nempty:\nquoted: 'null'\n", "f.yaml")
+    doc = source.loads(b"version: 1.10\nflag: no\nnum: 010\nempty:\nquoted: 'null'\n", "f.yaml")
     assert doc.data == {"version": "1.10", "flag": "no", "num": "010", "empty": None,
                         "quoted": "null"}
     assert doc.position(("num",)) == (3, 1)
@@ -42,16 +44,16 @@ def test_yaml_scalars_stay_as_written() -> None:
 
 def test_dockerfile_parse_joins_continuations_and_skips_comments() -> None:
     text = "# escape=\\\nFROM a\nRUN one \\\n# inner comment\n\n    two\nENV A='x y' B=\"q\\\"\"\n"
-    parsed = dockerfile.parse(text)
+    parsed = syntax.parse(text)
     assert [(i.keyword, i.args, i.line) for i in parsed] == [
         ("FROM", "a", 2), ("RUN", "one     two", 3), ("ENV", "A='x y' B=\"q\\\"\"", 7)]
-    assert dockerfile.key_values(parsed[2].args) == [("A", "x y"), ("B", 'q"')]
+    assert syntax.key_values(parsed[2].args) == [("A", "x y"), ("B", 'q"')]
 
 
 @pytest.mark.parametrize("args", ["A=$HOME", 'A="$HOME"', "A='x", 'A="x', "NOVALUE"])
 def test_dockerfile_words_reject_expansion_and_bad_quoting(args: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - any of several messages
-        dockerfile.key_values(args)
+        syntax.key_values(args)
 
 
 def test_settings_reject_unknown_keys_with_a_suggestion(tmp_path: Path) -> None:

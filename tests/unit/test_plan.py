@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder import graph, plan, recipes, render, settings
-from builder import lock as lockfile
-from builder.images import spec_sha256
-from builder.lock import BaseLock, ImageLock, Lock
+from builder.channel import lock as lockfile
+from builder.channel.layout import ImageFiles
+from builder.channel.lock import Lock
+from builder.core import settings
+from builder.core.facts import BaseLock, ImageLock
+from builder.dockerfile import render
+from builder.image import plan
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import spec_sha256
 
 BASE = "name: base\ndescription: b\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
 APP = "name: app\ndescription: a\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: base}\n"
@@ -34,7 +40,7 @@ def record(root: Path, image_id: str, base_digest: str, digest: str) -> None:
                 base=BaseLock(reference=display, digest=base_digest),
                 result=ImageLock(repository=config.image_repository(image.name), tag="candidate",
                                  digest=digest, image_id=digest, size=1))
-    lockfile.write(render.output_dir(config, image) / lockfile.LOCK_NAME, lock)
+    lockfile.write(ImageFiles.of(config, image).lock, lock)
 
 
 def make_channel(tmp_path: Path) -> Path:

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli, graph, policy, recipes, settings
-from builder.images import ImageSpec
+from builder.cli import main as cli
+from builder.core import settings
+from builder.dockerfile import policy
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import ImageSpec
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "channel"

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from builder import graph, pr_body, recipes, releases, settings
-from builder.lock import BaseLock, ImageLock, Lock, Package, Spec, Update
-from builder.releases import Record
+from builder.channel import history
+from builder.channel.history import Record
+from builder.channel.lock import Lock
+from builder.core import settings
+from builder.core.facts import BaseLock, ImageLock, Package, Spec, Update
+from builder.github import pr_body
+from builder.recipe import graph
+from builder.recipe import load as recipes
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = Spec(base="debian:bookworm-slim", distro="debian", packages=("python3",))
@@ -31,7 +36,7 @@ def change(version: str, updates: tuple[Update, ...] = (), spec: Spec = SPEC, re
                                    for n, x in packages.items()), spec=s.model_copy(update={"distro": distro}),
                     updates=updates, reasons=reasons, checks=("IC001 numeric non-root user: ok: 65532:65532",))
     after = {"libssl3": "3.0.2", **{f"pkg{i}": "2" for i in range(many)}}
-    released = releases.from_lock(lock("1.4.2", OLD, {"libssl3": "3.0.1"}, SPEC, 1000), "1.4.2", "2026-11-01",
+    released = history.from_lock(lock("1.4.2", OLD, {"libssl3": "3.0.1"}, SPEC, 1000), "1.4.2", "2026-11-01",
                                   ("1.4.2", "1.4", "1", "latest"), {})
     return pr_body.Change(image, lock(version, NEW, after, spec, size), Record(image="python", releases=(released,)),
                           "FROM a\nUSER 1:1\n", "FROM b\nUSER 1:1\n")

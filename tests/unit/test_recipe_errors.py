@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import graph, recipes
-from builder.errors import RecipeError
+from builder.core.errors import RecipeError
+from builder.recipe import graph, load
 
 GOOD = """\
 name: app
@@ -29,7 +29,7 @@ def problems_of(tmp_path: Path, files: dict[str, str | bytes]) -> list[str]:
         else:
             path.write_text(content, encoding="utf-8")
     with pytest.raises(RecipeError) as caught:
-        graph.build(recipes.load_dir(folder, tmp_path))
+        graph.build(load.load_dir(folder, tmp_path))
     return [str(p) for p in caught.value.problems]
 
 

@@ -13,12 +13,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from builder import cli, github, graph, hadolint, imageref, inputs, plaintext, policy, recipes, releases, settings
-from builder.errors import ConfigError, LockError
-from builder.imageref import ImageRef
-from builder.lock import BaseLock, ImageLock, Lock
-from builder.releases import Record
-from builder.render import RenderInput, render_dockerfile
+from builder.channel import history
+from builder.channel.history import Record
+from builder.channel.lock import Lock
+from builder.cli import main as cli
+from builder.core import plaintext, settings
+from builder.core import reference as imageref
+from builder.core.errors import ConfigError, LockError
+from builder.core.facts import BaseLock, ImageLock
+from builder.core.reference import ImageRef
+from builder.dockerfile import hadolint, policy
+from builder.dockerfile.render import RenderInput, render_dockerfile
+from builder.github import client as github
+from builder.recipe import graph, inputs
+from builder.recipe import load as recipes
 from tests.unit.test_recipe_errors import GOOD, problems_of, with_line
 
 REFUSED = [
@@ -308,13 +316,13 @@ def test_a_release_record_with_a_version_that_is_not_semver(tmp_path: Path) -> N
                 base=BaseLock(reference="r/x:1", digest="sha256:" + "a" * 64),
                 result=ImageLock(repository="r/x", tag="candidate", digest="sha256:" + "b" * 64,
                                  image_id="sha256:" + "b" * 64, size=1))
-    record = Record(image="x", releases=(releases.from_lock(lock, "1.0.0", "2026-01-01", ("1.0.0",), {}),))
+    record = Record(image="x", releases=(history.from_lock(lock, "1.0.0", "2026-01-01", ("1.0.0",), {}),))
     path = tmp_path / "releases.json"
-    data = json.loads(releases.dumps(record))
+    data = json.loads(history.dumps(record))
     data["releases"][0]["version"] = "1.x"  # valid JSON, valid shape: only the version is wrong
     path.write_text(json.dumps(data))
     with pytest.raises(LockError) as caught:
-        releases.read(path, "x")
+        history.read(path, "x")
     assert caught.value.message == (f"{path}: not a valid release record (releases[0].version: '1.x' is not a "
                                     "semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)); restore it from git")
 

@@ -9,12 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from builder import changelog_md, graph, recipes, release, releases, settings, versioning
-from builder import lock as lockfile
-from builder.errors import LockError, ReleaseError
-from builder.lock import BaseLock, CertificateInfo, ImageLock, InputFile, Lock, Package, Spec, Update
-from builder.registry import RegistryClient
-from builder.releases import Record
+from builder.channel import changelog as changelog_md
+from builder.channel import history, versioning
+from builder.channel import lock as lockfile
+from builder.channel.history import Record
+from builder.channel.lock import Lock
+from builder.core import settings
+from builder.core.errors import LockError, ReleaseError
+from builder.core.facts import BaseLock, CertificateInfo, ImageLock, InputFile, Package, Spec, Update
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.release import publish
+from builder.upstream.registry import RegistryClient
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "changelog" / "CHANGELOG.md"
@@ -102,12 +108,12 @@ def golden_record() -> Record:
                   else SPEC)
     moving = ("1.0", "1", "latest")
     return Record(image="app", releases=(
-        releases.from_lock(first, "1.0.0", "2026-11-01", ("1.0.0", *moving), {}),
-        releases.from_lock(second, "1.0.2", "2026-11-12", ("1.0.2", *moving),
+        history.from_lock(first, "1.0.0", "2026-11-01", ("1.0.0", *moving), {}),
+        history.from_lock(second, "1.0.2", "2026-11-12", ("1.0.2", *moving),
                            dict.fromkeys(moving, "sha256:" + "a" * 64)),
-        releases.from_lock(third, "1.1.0", "2026-11-23", ("1.1.0", "1.1", "1", "latest"),
+        history.from_lock(third, "1.1.0", "2026-11-23", ("1.1.0", "1.1", "1", "latest"),
                            dict.fromkeys(("1", "latest"), "sha256:" + "b" * 64)),
-        releases.from_lock(fourth, "1.2.0", "2026-11-24", ("1.2.0", "1.2", "1", "latest"),
+        history.from_lock(fourth, "1.2.0", "2026-11-24", ("1.2.0", "1.2", "1", "latest"),
                            {"1": "sha256:" + "c" * 64, "latest": "sha256:" + "9" * 64}),
     ))
 
@@ -122,8 +128,8 @@ def test_changelog_golden() -> None:
 def test_release_tags_carry_the_variant_suffix() -> None:
     config = settings.load(REPO, environ={})
     channel = graph.build(recipes.load_dir(config.recipes_dir, REPO))
-    assert release.tags_for(channel.images["curl"], "1.2.3") == ["1.2.3", "1.2", "1", "latest"]
-    assert release.tags_for(channel.images["curl/trixie"], "1.2.3") == [
+    assert publish.tags_for(channel.images["curl"], "1.2.3") == ["1.2.3", "1.2", "1", "latest"]
+    assert publish.tags_for(channel.images["curl/trixie"], "1.2.3") == [
         "1.2.3-trixie", "1.2-trixie", "1-trixie", "trixie"]
 
 
@@ -132,13 +138,13 @@ def test_a_release_keeps_what_the_changelog_needs_not_the_lock() -> None:
     fixes = tuple(Update(name=f"lib{i}", old="1.0-1", new="1.0-2", cves=(f"CVE-2026-{1010 - i}",)) for i in range(5))
     built = lock("1.0.1", "b", many, 97_000_000, updates=fixes, reasons=("5 package update(s)",)).model_copy(
         update={"checks": tuple(f"IC{i:03} check: ok" for i in range(40))})
-    entry = releases.from_lock(built, "1.0.1", "2026-11-30", ("1.0.1", "1.0", "1", "latest"), {})
+    entry = history.from_lock(built, "1.0.1", "2026-11-30", ("1.0.1", "1.0", "1", "latest"), {})
     assert (entry.digest, entry.size, entry.packages, entry.base) == (built.result.digest if built.result else "",
                                                                       97_000_000, 300, built.base)
     assert entry.cves == ("CVE-2026-1006", "CVE-2026-1007", "CVE-2026-1008", "CVE-2026-1009", "CVE-2026-1010")
     assert entry.updates == fixes
     assert entry.spec == SPEC
-    text = releases.dumps(Record(image="app", releases=(entry,)))
+    text = history.dumps(Record(image="app", releases=(entry,)))
     assert len(text) < 2000, len(text)
     assert "lib299" not in text
     assert "IC001" not in text
@@ -156,7 +162,7 @@ def test_a_schema_1_record_is_converted_when_read(tmp_path: Path) -> None:
          "lock": second.model_dump(mode="json")}]}
     path = tmp_path / "releases.json"
     path.write_text(json.dumps(legacy))
-    record = releases.read(path, "app")
+    record = history.read(path, "app")
     assert record.schema_version == 2
     assert [r.digest for r in record.releases] == ["sha256:" + "a" * 64, "sha256:" + "b" * 64]
     assert record.releases[1].updates == (
@@ -169,8 +175,8 @@ def test_a_schema_1_record_is_converted_when_read(tmp_path: Path) -> None:
     assert "Security rebuild: fixes [CVE-2026-4242](https://security-tracker.debian.org/tracker/CVE-2026-4242)." in text
     assert "| demo | 1.0-1 | 1.1-1 | CVE-2026-4242 |" in text
     assert "Packages added: new.\n\nPackages removed: old." in text
-    releases.write(path, record)
-    assert releases.read(path, "app") == record
+    history.write(path, record)
+    assert history.read(path, "app") == record
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -190,7 +196,7 @@ def test_bad_release_records_are_one_line(tmp_path: Path, text: str, message: st
     path = tmp_path / "releases.json"
     path.write_text(text)
     with pytest.raises(LockError) as caught:
-        releases.read(path, "x")
+        history.read(path, "x")
     assert caught.value.message == message.format(path=path)
 
 
@@ -198,11 +204,11 @@ def test_a_non_semver_version_is_a_lock_error_not_a_traceback() -> None:
     config = settings.load(REPO, environ={})
     channel = graph.build(recipes.load_dir(config.recipes_dir, REPO))
     with pytest.raises(LockError) as caught:
-        release.tags_for(channel.images["curl"], "1.0")
+        publish.tags_for(channel.images["curl"], "1.0")
     assert caught.value.message == ("curl: version: '1.0' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0); "
                                     "restore the file from git or rebuild the image")
     with pytest.raises(LockError) as caught:
-        releases.from_lock(lock("v1", "a", {}, 1), "v1", "2026-11-30", ("v1",))
+        history.from_lock(lock("v1", "a", {}, 1), "v1", "2026-11-30", ("v1",))
     assert caught.value.message == ("app: version: 'v1' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0); "
                                     "restore the file from git or rebuild the image")
 
@@ -280,13 +286,13 @@ def test_cve_links(cve: str, distro: str, text: str) -> None:
 
 
 def test_a_second_release_in_the_same_checkout_is_refused(tmp_path: Path) -> None:
-    with release.exclusive(tmp_path):
-        with pytest.raises(ReleaseError) as caught, release.exclusive(tmp_path):
+    with publish.exclusive(tmp_path):
+        with pytest.raises(ReleaseError) as caught, publish.exclusive(tmp_path):
             pass
         assert caught.value.message == (
             f"{tmp_path / '.release.lock'}: another `builder release` is running in this checkout "
             f"(pid {os.getpid()}); wait for it to finish, then run it again")
-    with release.exclusive(tmp_path):  # free again once the first one is done
+    with publish.exclusive(tmp_path):  # free again once the first one is done
         pass
 
 
@@ -299,6 +305,6 @@ def test_release_plan_reports_a_non_semver_candidate_in_one_line(tmp_path: Path)
     path.parent.mkdir(parents=True)
     lockfile.write(path, lock("1.0", "a", {}, 1))
     with pytest.raises(LockError) as caught:
-        release.plan(config, channel, ["curl"], RegistryClient())
+        publish.plan(config, channel, ["curl"], RegistryClient())
     assert caught.value.message == (f"{path}: version: '1.0' is not a semantic version (MAJOR.MINOR.PATCH, "
                                     "e.g. 1.0.0); restore the file from git or rebuild the image")

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from builder import cli, graph, recipes, render, settings
-from builder.errors import RecipeError
+from builder.cli import main as cli
+from builder.core import settings
+from builder.core.errors import RecipeError
+from builder.dockerfile import render
+from builder.recipe import graph
+from builder.recipe import load as recipes
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "channel"
 ORG_FIXTURE = FIXTURE.parent / "org-channel"

@@ -19,13 +19,14 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from builder import dockerfile, plaintext
-from builder.imageref import ImageRef
-from builder.images import ImageSpec, expand
-from builder.model import Recipe
-from builder.problems import to_problem
-from builder.render import RenderInput, render_dockerfile
-from builder.yamlsource import Document
+from builder.core import plaintext
+from builder.core.reference import ImageRef
+from builder.dockerfile import syntax
+from builder.dockerfile.render import RenderInput, render_dockerfile
+from builder.recipe.model import Recipe
+from builder.recipe.problems import to_problem
+from builder.recipe.source import Document
+from builder.recipe.variants import ImageSpec, expand
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=30)
@@ -142,20 +143,20 @@ def _render(image: ImageSpec) -> str:
 
 def _read_back(image: ImageSpec, text: str) -> None:
     """Both parsers see the template's instructions, and every value as the recipe wrote it."""
-    ours = dockerfile.parse(text)
+    ours = syntax.parse(text)
     parser = DockerfileParser(fileobj=io.BytesIO())
     parser.content = text
     theirs = [i["instruction"] for i in parser.structure if i["instruction"] != "COMMENT"]
     assert [i.keyword for i in ours] == _expected(image)
     assert theirs == _expected(image)
     by_keyword = {i.keyword: i.args for i in ours}
-    labels = dict(dockerfile.key_values(by_keyword["LABEL"]))
+    labels = dict(syntax.key_values(by_keyword["LABEL"]))
     for key, value in image.labels.items():
         assert labels[key] == value
         assert parser.labels[key] == value
     assert labels["org.opencontainers.image.description"] == image.description
     if image.env:
-        assert dict(dockerfile.key_values(by_keyword["ENV"])) == image.env
+        assert dict(syntax.key_values(by_keyword["ENV"])) == image.env
         assert parser.envs == image.env
     assert by_keyword["WORKDIR"] == image.workdir
     assert by_keyword["USER"] == f"{image.user.uid}:{image.user.gid}"

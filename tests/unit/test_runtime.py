@@ -11,16 +11,23 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from builder import catalog, dockerfile, graph, recipes, render, settings, strict, versioning
-from builder import lock as lockfile
-from builder.errors import LockError
-from builder.imageref import ImageRef
-from builder.images import expand, spec_sha256
-from builder.lock import Spec
-from builder.model import Recipe
-from builder.releases import Record, from_lock
-from builder.releases import write as write_record
-from builder.runtime import Profile, Runtime
+from builder.channel import layout, versioning
+from builder.channel import lock as lockfile
+from builder.channel.history import Record, from_lock
+from builder.channel.history import write as write_record
+from builder.channel.layout import ImageFiles
+from builder.core import settings
+from builder.core.errors import LockError
+from builder.core.facts import Spec
+from builder.core.reference import ImageRef
+from builder.core.runtime import Profile, Runtime
+from builder.dockerfile import render, syntax
+from builder.image import strict
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.model import Recipe
+from builder.recipe.variants import expand, spec_sha256
+from builder.release import catalog
 from tests.unit.test_recipe_errors import GOOD, problems_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,7 +122,7 @@ def test_docker_flags_and_kubernetes_settings_of_a_profile() -> None:
 
 
 def test_the_lock_records_the_profile_and_reads_older_locks_as_not_verified(tmp_path: Path) -> None:
-    old = lockfile.read(REPO / "base-images" / "python" / lockfile.LOCK_NAME)
+    old = lockfile.read(REPO / "base-images" / "python" / layout.LOCK)
     assert old is not None
     assert old.runtime is None
     images = expand(recipe(tests=[{"name": "t", "run": ["true"]}]), "r")
@@ -137,14 +144,14 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         "variants: [{name: old}]\n")
     config = settings.load(root, environ={})
     channel = graph.build(recipes.load_dir(config.recipes_dir, root))
-    old = lockfile.read(REPO / "base-images" / "python" / lockfile.LOCK_NAME)
+    old = lockfile.read(REPO / "base-images" / "python" / layout.LOCK)
     assert old is not None
     verified = Profile(user="10001:10001", writable=("/var/cache/web",), ports=("8080/tcp",))
     for image_id, runtime in (("web", verified), ("web/old", None)):
         lock = old.model_copy(update={"image": image_id, "runtime": runtime})
-        folder = render.output_dir(config, channel.images[image_id])
-        folder.mkdir(parents=True, exist_ok=True)
-        write_record(folder / "releases.json", Record(image=image_id, releases=(
+        files = ImageFiles.of(config, channel.images[image_id])
+        files.folder.mkdir(parents=True, exist_ok=True)
+        write_record(files.releases, Record(image=image_id, releases=(
             from_lock(lock, "1.0.0", "2026-11-30", ("1.0.0",), {}),)))
     index = catalog.build(config, channel)
     web, declared = index["images"]
@@ -213,8 +220,8 @@ def test_a_tmpfs_over_a_committed_file_is_refused(tmp_path: Path) -> None:
      "number from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp"),
 ])
 def test_a_hand_edited_profile_in_a_lock_is_refused(tmp_path: Path, runtime: dict[str, object], message: str) -> None:
-    data = json.loads((REPO / "base-images" / "python" / lockfile.LOCK_NAME).read_text())
-    path = tmp_path / lockfile.LOCK_NAME
+    data = json.loads((REPO / "base-images" / "python" / layout.LOCK).read_text())
+    path = tmp_path / layout.LOCK
     path.write_text(json.dumps({**data, "runtime": runtime}))
     with pytest.raises(LockError) as caught:
         lockfile.read(path)
@@ -235,7 +242,7 @@ def test_any_accepted_ports_render_one_expose_of_normalized_ports(ports: list[ob
         return
     image = expand(made, "recipes/app.yaml")[0]
     base = ImageRef("docker.io", "library/debian", "bookworm-slim", "sha256:" + "a" * 64)
-    parsed = dockerfile.parse(render.render_dockerfile(render.RenderInput(image, base, "debian", None)))
+    parsed = syntax.parse(render.render_dockerfile(render.RenderInput(image, base, "debian", None)))
     exposed = [i.args for i in parsed if i.keyword == "EXPOSE"]
     assert [i.keyword for i in parsed][-2:] == (["USER", "EXPOSE"] if ports else ["WORKDIR", "USER"])
     assert exposed == ([" ".join(made.runtime.ports)] if ports else [])

@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from builder import cli, model
+from builder.cli import main as cli
+from builder.recipe import model
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "recipes" / "recipe.schema.json"

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from builder import graph, recipes, settings
-from builder.commands import _select
-from builder.errors import UsageError
+from builder.cli.commands import _select
+from builder.core import settings
+from builder.core.errors import UsageError
+from builder.recipe import graph
+from builder.recipe import load as recipes
 
 
 def test_a_name_is_its_whole_line_unless_exact(channel_copy: Path) -> None:

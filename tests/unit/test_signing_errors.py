@@ -14,9 +14,12 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from builder import cli, graph, recipes, settings
-from builder.errors import ConfigError, RecipeError
-from builder.images import spec_sha256
+from builder.cli import main as cli
+from builder.core import settings
+from builder.core.errors import ConfigError, RecipeError
+from builder.recipe import graph
+from builder.recipe import load as recipes
+from builder.recipe.variants import spec_sha256
 from builder.signing import admission, keys, sign
 from builder.signing.errors import SigningError
 

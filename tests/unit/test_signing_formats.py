@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from builder.errors import RegistryError
-from builder.lock import BaseLock, Update
-from builder.registry import Manifest, RegistryOffsite
-from builder.releases import Release
+from builder.channel.history import Release
+from builder.core.errors import RegistryError
+from builder.core.facts import BaseLock, Update
+from builder.recipe.vex_entry import VexEntry
 from builder.signing import dsse, keys, simplesigning, store, vex
 from builder.signing.errors import NotSigned
-from builder.signing.vexentry import VexEntry
+from builder.upstream.registry import Manifest, RegistryOffsite
 
 # cosign's specification (sigstore/docs, cosign/specifications.md): the payload of an image signature.
 COSIGN_PAYLOAD = (b'{"critical":{"identity":{"docker-reference":"us.gcr.io/dlorenc-vmtest2/demo"},"image":'

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import distroless, staging
+from builder.dockerfile import staging
+from builder.recipe import distroless
 
 
 def unpacked(where: Path, package: str, tree: dict[str, str | bytes | int]) -> Path:

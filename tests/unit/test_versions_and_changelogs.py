@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from debian.debian_support import Version
 
-from builder import changelogs
-from builder.errors import WatchError
+from builder.core.errors import WatchError
+from builder.upstream import debian_changelog
 
 
 @pytest.mark.parametrize(("older", "newer"), [
@@ -46,15 +46,15 @@ openssl (3.0.17-1~deb12u1) bookworm; urgency=medium
 
 
 def test_changes_since_the_locked_version() -> None:
-    changes = changelogs.fixes_since(CHANGELOG, "3.0.17-1~deb12u1")
+    changes = debian_changelog.fixes_since(CHANGELOG, "3.0.17-1~deb12u1")
     assert [(c.version, c.cves, c.advisories) for c in changes] == [
         ("3.0.17-1~deb12u3", ("CVE-2026-1111", "CVE-2026-2222"), ("DSA-6001-1",)),
         ("3.0.17-1~deb12u2", ("CVE-2026-0001", "CVE-2026-1111"), ()),
     ]
     assert changes[0].summary == "Non-maintainer upload by the Security Team."
-    assert changelogs.fixes_since(CHANGELOG, "3.0.17-1~deb12u3") == []
+    assert debian_changelog.fixes_since(CHANGELOG, "3.0.17-1~deb12u3") == []
 
 
 def test_an_unparsable_locked_version_fails_closed() -> None:
     with pytest.raises(WatchError, match="unparsable locked version"):
-        changelogs.fixes_since(CHANGELOG, "not a version!")
+        debian_changelog.fixes_since(CHANGELOG, "not a version!")

@@ -1,0 +1,2 @@
+"""The channel's records per image line: file layout, locks, release history, versions,
+changelogs, SBOMs and open candidates."""

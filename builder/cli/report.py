@@ -1,0 +1,83 @@
+"""Output for people and for CI: plain lines, GitHub Actions annotations and groups."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from builder.core import plaintext
+from builder.core.errors import Problem
+
+
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _escape_data(text: str) -> str:
+    return plaintext.line(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: str, message: str, file: str | None = None, line: int | None = None,
+               title: str | None = None) -> str:
+    props = []
+    if file:
+        props.append(f"file={_escape_property(file)}")
+    if line:
+        props.append(f"line={line}")
+    if title:
+        props.append(f"title={_escape_property(title)}")
+    head = f"::{level} {','.join(props)}" if props else f"::{level}"
+    return f"{head}::{_escape_data(message)}"
+
+
+def problems(items: tuple[Problem, ...] | list[Problem], stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    for problem in items:
+        print(str(problem), file=out)
+        if in_github_actions():
+            print(annotation("error", f"{problem.field}: {problem.message}" if problem.field
+                             else problem.message, problem.file, problem.line), file=out)
+
+
+def error_lines(lines: list[str], stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    for line in lines:
+        print(f"error: {plaintext.line(line)}", file=out)
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """One line of output that may quote what others wrote (recipes, servers, build logs)."""
+    print(plaintext.line(text), file=stream or sys.stdout)
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+@contextmanager
+def group(title: str) -> Iterator[None]:
+    """Fold long output in GitHub Actions; a plain heading elsewhere."""
+    if in_github_actions():
+        print(f"::group::{_escape_data(title)}", flush=True)
+    else:
+        print(f"==> {plaintext.line(title)}", file=sys.stderr, flush=True)
+    try:
+        yield
+    finally:
+        if in_github_actions():
+            print("::endgroup::", flush=True)
+
+
+def step_summary(markdown: str) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown.rstrip() + "\n")

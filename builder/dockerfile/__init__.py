@@ -1,0 +1,1 @@
+"""Recipes rendered into Dockerfiles, and the hardening policy run over both."""

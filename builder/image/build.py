@@ -1,0 +1,234 @@
+"""Execute a plan: build, check, test, push, and record locks, level by level.
+
+Independent images of a level build in parallel; an image whose parent failed is skipped;
+one failure never stops the others. Nothing is recorded for an image that did not pass
+every check, and nothing at all without --push: locks record what was published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from builder.channel import fingerprint, history, sbom, versioning
+from builder.channel import lock as lockfile
+from builder.channel.candidates import Candidates
+from builder.channel.layout import ImageFiles
+from builder.channel.lock import Lock
+from builder.core import plaintext
+from builder.core.errors import BuilderError, BuildError
+from builder.core.facts import BaseLock, ImageLock, Update
+from builder.core.files import write_many_atomic
+from builder.core.reference import ImageRef
+from builder.core.settings import Settings
+from builder.dockerfile import render
+from builder.image import checks, engine, strict
+from builder.image.plan import Plan, Step, dockerfile_sha256
+from builder.recipe import inputs
+from builder.recipe.graph import Channel
+from builder.recipe.variants import ImageSpec, effective_spec, spec_sha256
+from builder.upstream import apt_index, debian_changelog, fixes, registry
+
+CANDIDATE = "candidate"
+
+
+@dataclass
+class Outcome:
+    image: str
+    status: str  # built | pushed | failed | skipped
+    message: str = ""
+    results: list[checks.CheckResult] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)
+    lock: Lock | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    push: bool
+    jobs: int
+    revision: str | None
+    source_url: str | None
+    log: Callable[[str], None]
+
+
+@dataclass
+class _Context:
+    settings: Settings
+    channel: Channel
+    engine: engine.Engine
+    options: Options
+    candidates: Candidates
+    indexes: apt_index.IndexCache
+    logs: debian_changelog.ChangelogCache
+    done: dict[str, Outcome] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
+        options: Options, *, candidates: Candidates | None = None,
+        indexes: apt_index.IndexCache | None = None) -> list[Outcome]:
+    ctx = _Context(settings, channel, eng, options, candidates or Candidates(settings),
+                   indexes or apt_index.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
+                   debian_changelog.ChangelogCache(settings.cache_dir))
+    for level in plan.levels:
+        steps = [s for s in level if s.needed]
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            for outcome in pool.map(lambda s: _one(ctx, s), steps):
+                ctx.done[outcome.image] = outcome
+    return list(ctx.done.values())
+
+
+def _one(ctx: _Context, step: Step) -> Outcome:
+    image = ctx.channel.images[step.image]
+    parent = ctx.channel.parent(image)
+    if parent is not None:
+        parent_outcome = ctx.done.get(parent.id)
+        if parent_outcome is not None and parent_outcome.status in ("failed", "skipped"):
+            return Outcome(image.id, "skipped", f"parent {parent.id} did not build")
+    try:
+        return _build_one(ctx, image, step)
+    except BuildError as exc:
+        return Outcome(image.id, "failed", exc.message, tail=exc.tail)
+    except BuilderError as exc:
+        return Outcome(image.id, "failed", exc.message)
+
+
+def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
+    """The base to build FROM: pinned when its digest is known, and its display name."""
+    base, display = render.base_reference(ctx.settings, ctx.channel, image)
+    parent = ctx.channel.parent(image)
+    if parent is None:
+        if step.base_digest is None:
+            raise BuilderError(f"{image.id}: upstream digest of {display} was not resolved")
+        return base.with_digest(step.base_digest), display
+    rebuilt = ctx.done.get(parent.id)
+    if rebuilt is not None and rebuilt.lock is not None and rebuilt.lock.result is not None:
+        return base.with_digest(rebuilt.lock.result.digest), display
+    if rebuilt is not None:
+        # Built here but not pushed: build FROM the local candidate tag, unpinned.
+        repo = ctx.settings.image_repository(parent.name)
+        domain, path = repo.split("/", 1)
+        return ImageRef(domain, path, f"{CANDIDATE}{parent.tag_suffix}"), display
+    parent_lock = ctx.candidates.effective(parent)  # its open candidate, when it has one
+    if parent_lock is None or parent_lock.result is None:
+        raise BuilderError(f"{image.id}: parent {parent.id} has never been pushed; "
+                           f"build it with --push first")
+    return base.with_digest(parent_lock.result.digest), display
+
+
+def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
+    log = ctx.options.log
+    base, display = _base(ctx, image, step)
+    parent = ctx.channel.parent(image)
+    files = ImageFiles.of(ctx.settings, image)
+    last = files.read_history().last
+    prior = files.read_lock()
+    spec = effective_spec(image)
+    version = versioning.next_version(last.version if last else None, last.spec if last else None,
+                                      spec, image.recipe.version)
+    repository = ctx.settings.image_repository(image.name)
+    skipped: tuple[str, ...] = ()
+    if ctx.options.push:
+        # A release that died after tagging spent its version: never reuse it (tags are immutable).
+        tagged = registry.RegistryClient(registry.docker_config_credentials()).digest_or_none
+        version, skipped = versioning.next_free_version(version, image.tag_suffix,
+                                                        lambda tag: tagged(f"{repository}:{tag}"))
+        for note in skipped:
+            log(f"[{image.id}] warning: {note}")
+    dockerfile = render.render_dockerfile(render.with_ancestry(ctx.channel, render.RenderInput(
+        image, base, display, parent.user if parent else None, version)))
+    tag = f"{CANDIDATE}{image.tag_suffix}"
+    built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    labels = {"org.opencontainers.image.created": built_at}
+    if ctx.options.revision:
+        labels["org.opencontainers.image.revision"] = ctx.options.revision
+    if ctx.options.source_url:
+        labels["org.opencontainers.image.source"] = ctx.options.source_url
+    log(f"[{image.id}] building FROM {base} ({', '.join(step.reasons)})")
+    image_id = ctx.engine.build(dockerfile, f"{repository}:{tag}", labels,
+                                pull=parent is None,
+                                on_line=lambda line: _progress(log, image.id, line),
+                                files=_committed_files(ctx.settings, image))
+    log(f"[{image.id}] checking {image_id[:19]}")
+    facts = checks.gather(ctx.engine, image_id, [i.destination for i in image.inputs if i.kind == "file"])
+    tests = checks.run_tests(ctx.engine, image_id, image)
+    results = checks.static_checks(image, facts) + tests + strict.run_tests(ctx.engine, image_id, image, tests)
+    bad = checks.failed(results)
+    if bad:
+        return Outcome(image.id, "failed", "; ".join(str(r) for r in bad), results)
+    if not ctx.options.push:
+        return Outcome(image.id, "built", f"{image_id[:19]}, {len(results)} checks passed", results)
+    auth = engine.credentials(ctx.settings.registry)
+    log(f"[{image.id}] pushing {repository}:{tag}")
+    digest = ctx.engine.push(repository, tag, auth)
+    base_digest = base.digest or ""
+    new_lock = Lock(
+        image=image.id, version=version, recipe_sha256=spec_sha256(image), spec=spec,
+        reasons=(*step.reasons, *skipped), updates=_fixes(ctx, image, prior, last, facts),
+        checks=tuple(str(r) for r in results),
+        dockerfile_sha256=dockerfile_sha256(dockerfile),
+        base=BaseLock(reference=display, digest=base_digest),
+        result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id,
+                         size=facts.size),
+        os=facts.os(), apt_sources=facts.apt_sources(), inputs=image.inputs,
+        packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
+        runtime=strict.profile(image),
+    )
+    new_lock = new_lock.model_copy(update={"fingerprint": fingerprint.of_lock(new_lock)})
+    with ctx.lock:
+        write_many_atomic({
+            files.dockerfile: dockerfile,
+            files.sbom: sbom.render(new_lock, image.recipe.distro,
+                                                 new_lock.os.version_id if new_lock.os else None),
+        })
+        lockfile.write(files.lock, new_lock)
+    return Outcome(image.id, "pushed", f"{repository}@{digest}", results, lock=new_lock)
+
+
+def _fixes(ctx: _Context, image: ImageSpec, prior: Lock | None, last: history.Release | None,
+           facts: checks.ImageFacts) -> tuple[Update, ...]:
+    """Every package changed since the last release, with the ids it fixes."""
+    released_digest = last.digest if last is not None else None
+    released = fixes.released_packages(prior, released_digest)
+    if released is None:
+        return ()
+    packages = facts.packages()
+    with ctx.lock:  # the index and changelog caches are shared by the builds of a level
+        return fixes.since_release(released, packages, facts.apt_sources(), arch=fixes.arch_of(packages),
+                                   indexes=ctx.indexes, logs=ctx.logs,
+                                   warn=lambda text: ctx.options.log(f"[{image.id}] warning: {text}"))
+
+
+def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[bytes, int]]:
+    """The files the Dockerfile COPYs, with their modes, exactly as checked when the recipes loaded."""
+    files = {}
+    for item in image.inputs:
+        data = inputs.read_committed(settings.root, item.path)
+        if isinstance(data, str):
+            raise BuilderError(f"{image.id}: {data}")
+        if inputs.sha256(data) != item.sha256:
+            raise BuilderError(f"{image.id}: {item.path} changed during the build; run it again")
+        files[item.path] = (data, int(item.mode, 8))
+    return files
+
+
+def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:
+    # The build steps are progress enough; the full output is kept for failures.
+    if line.startswith("Step "):
+        log(f"[{image_id}] {line}")
+
+
+def print_log(line: str) -> None:
+    print(plaintext.line(line), file=sys.stderr, flush=True)
+
+
+def summary_markdown(outcomes: list[Outcome]) -> str:
+    rows = ["| image | result | detail |", "|---|---|---|"]
+    for outcome in outcomes:
+        detail = outcome.message.replace("|", "\\|")
+        rows.append(f"| `{outcome.image}` | {outcome.status} | {detail} |")
+    return "### builder build\n\n" + "\n".join(rows) + "\n"

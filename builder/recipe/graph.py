@@ -1,0 +1,141 @@
+"""The recipe graph: which image builds FROM which, checked and put in build order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from builder.core.errors import Problem, RecipeError
+from builder.recipe.load import LoadedRecipe
+from builder.recipe.variants import ImageSpec, expand
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Every image of the channel, with its parent edges; acyclic by construction."""
+
+    images: dict[str, ImageSpec]
+    recipes: dict[str, LoadedRecipe]
+
+    def parent(self, image: ImageSpec) -> ImageSpec | None:
+        parent_id = image.parent_id
+        return self.images[parent_id] if parent_id else None
+
+    def children(self, image_id: str) -> list[ImageSpec]:
+        return [img for img in self.images.values() if img.parent_id == image_id]
+
+    def root_of(self, image: ImageSpec) -> ImageSpec:
+        """The image at the bottom of the chain, the one that names an upstream image."""
+        while (parent := self.parent(image)) is not None:
+            image = parent
+        return image
+
+    def levels(self, selected: set[str] | None = None) -> list[list[str]]:
+        """Image ids by level: parents before children, independent images side by side."""
+        depth: dict[str, int] = {}
+        for image_id in self.images:
+            chain = 0
+            probe = self.images[image_id]
+            while (parent := self.parent(probe)) is not None:
+                chain += 1
+                probe = parent
+            depth[image_id] = chain
+        wanted = selected if selected is not None else set(self.images)
+        by_level: dict[int, list[str]] = {}
+        for image_id in sorted(wanted):
+            by_level.setdefault(depth[image_id], []).append(image_id)
+        return [by_level[level] for level in sorted(by_level)]
+
+    def with_ancestors(self, image_ids: set[str]) -> set[str]:
+        result: set[str] = set()
+        for image_id in image_ids:
+            probe: ImageSpec | None = self.images[image_id]
+            while probe is not None:
+                result.add(probe.id)
+                probe = self.parent(probe)
+        return result
+
+
+def build(loaded: list[LoadedRecipe]) -> Channel:
+    images: dict[str, ImageSpec] = {}
+    docs = {item.recipe.name: item for item in loaded}
+    for item in loaded:
+        for image in expand(item.recipe, item.source, item.inputs):
+            images[image.id] = image
+    problems: list[Problem] = []
+    for image in images.values():
+        problems.extend(_check_edge(image, images, docs))
+    if problems:
+        raise RecipeError("invalid recipe graph", tuple(problems))
+    problems.extend(_find_cycles(images, docs))
+    if problems:
+        raise RecipeError("invalid recipe graph", tuple(problems))
+    return Channel(images, docs)
+
+
+def _from_path(image: ImageSpec) -> tuple[str | int, ...]:
+    if image.variant is not None and image.variant.from_ is not None:
+        index = image.recipe.variants.index(image.variant)
+        return ("variants", index, "from")
+    return ("from",)
+
+
+def _check_edge(image: ImageSpec, images: dict[str, ImageSpec],
+                docs: dict[str, LoadedRecipe]) -> list[Problem]:
+    parent_id = image.parent_id
+    if parent_id is None:
+        return []
+    doc = docs[image.name].document
+    where = _from_path(image)
+    parent = images.get(parent_id)
+    if parent is None:
+        known = image.from_.recipe in docs
+        what = (f"recipe {image.from_.recipe!r} has no variant {image.from_.variant!r}" if known
+                else f"recipe {image.from_.recipe!r} does not exist")
+        hint = (f"variants of it: {', '.join(v.name for v in docs[str(image.from_.recipe)].recipe.variants) or 'none'}"
+                if known else f"add recipes/{image.from_.recipe}.yaml or fix the name")
+        return [doc.problem(where, f"{image.id} builds FROM {what}", hint)]
+    problems = []
+    hardening = parent.recipe.hardening
+    if parent.final == "distroless":
+        problems.append(doc.problem(where, f"{image.id} builds FROM {parent.id}, a distroless image: "
+                                    "it has no shell or package manager to build with",
+                                    "build FROM the hardened image of that recipe; a distroless "
+                                    "image restates its ancestors' packages itself"))
+    elif hardening.remove_shells or hardening.remove_package_manager:
+        problems.append(doc.problem(where, f"{image.id} builds FROM {parent.id}, which removes its "
+                                    "shell or package manager, so nothing can be installed on it",
+                                    "build FROM its parent instead, or keep them in the parent"))
+    if parent.recipe.distro != image.recipe.distro:
+        problems.append(doc.problem(("distro",), f"{image.id} is {image.recipe.distro} but builds "
+                                    f"FROM {parent.id}, which is {parent.recipe.distro}",
+                                    f"set distro: {parent.recipe.distro}"))
+    mine, theirs = image.user, parent.user
+    if mine != theirs and (mine.name == theirs.name or mine.uid == theirs.uid):
+        problems.append(doc.problem(("user",), f"user {mine.name} {mine.uid}:{mine.gid} clashes with "
+                                    f"{theirs.name} {theirs.uid}:{theirs.gid} of {parent.id}",
+                                    "reuse the parent's user exactly or pick another name and uid"))
+    return problems
+
+
+def _find_cycles(images: dict[str, ImageSpec], docs: dict[str, LoadedRecipe]) -> list[Problem]:
+    problems: list[Problem] = []
+    reported: set[frozenset[str]] = set()
+    for start in sorted(images):
+        path: list[str] = []
+        probe: str | None = start
+        while probe is not None and probe not in path:
+            path.append(probe)
+            probe = images[probe].parent_id
+        if probe is None:
+            continue
+        cycle = path[path.index(probe):]
+        key = frozenset(cycle)
+        if key in reported:
+            continue
+        reported.add(key)
+        first = images[min(cycle)]
+        chain = " -> ".join([*cycle[cycle.index(first.id):], *cycle[:cycle.index(first.id)], first.id])
+        problems.append(docs[first.name].document.problem(
+            _from_path(first), f"recipes build FROM each other in a cycle: {chain}",
+            "one of them must build FROM an upstream image"))
+    return problems

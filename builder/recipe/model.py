@@ -1,0 +1,386 @@
+"""The recipe model: frozen, typed, validated once. No raw dicts past this module."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from builder.core.runtime import Runtime, check_hides_nothing
+from builder.recipe import distroless, names
+from builder.recipe.vex_entry import VexEntry
+
+Distro = Literal["debian", "ubuntu", "alpine"]
+# hardened: the upstream base with the packages installed the usual way, then hardened.
+# distroless: only the files of the packages' dependency closure on scratch; see distroless.py.
+Final = Literal["hardened", "distroless"]
+
+Text = Annotated[str, AfterValidator(names.text)]
+
+
+def _schema(**extra: Any) -> Any:
+    # Constraints for editors only: the validators above give the friendlier messages.
+    return Field(json_schema_extra=extra)
+
+
+ImageName = Annotated[str, AfterValidator(names.image_name),
+                      _schema(pattern=names.anchored(names.IMAGE_NAME), maxLength=64)]
+AbsPath = Annotated[str, AfterValidator(names.absolute_path),
+                    _schema(pattern=names.anchored(names.ABS_PATH))]
+EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=names.anchored(names.ENV_NAME))]
+LabelKey = Annotated[str, AfterValidator(names.label_key),
+                     _schema(pattern=names.anchored(names.LABEL_KEY), maxLength=128)]
+Id = Annotated[int, AfterValidator(names.numeric_id), _schema(minimum=1, maximum=names.MAX_ID)]
+
+
+def _not_empty(values: tuple[str, ...]) -> tuple[str, ...]:
+    # Not Field(min_length=1): pydantic would add "at least 1 item" when an item is refused.
+    if not values:
+        raise ValueError("must not be empty")
+    return values
+
+
+Argv = Annotated[tuple[Text, ...], AfterValidator(_not_empty), _schema(minItems=1)]
+# ENTRYPOINT and CMD are written as JSON arrays into the Dockerfile.
+ExecArgv = Annotated[tuple[Annotated[Text, AfterValidator(names.exec_item)], ...], AfterValidator(_not_empty),
+                     _schema(minItems=1)]
+# Only YAML's plain true and false; the schema still says boolean.
+Flag = Annotated[bool, BeforeValidator(names.boolean)]
+HomePath = Annotated[AbsPath, AfterValidator(names.home_folder)]
+
+DEFAULT_USER = "nonroot"
+DEFAULT_ID = 65532
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _check_package(value: str, info: ValidationInfo) -> str:
+    distro = (info.context or {}).get("distro")
+    return names.package(value, distro) if distro in names.PACKAGE_RULES else value
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice; list each package once")
+        seen.add(value)
+    return values
+
+
+def _description(value: str) -> str:
+    if not value.strip() or len(value) > 200:
+        raise ValueError("write one line of 1 to 200 characters")
+    return value
+
+
+Package = Annotated[Text, AfterValidator(_check_package)]
+Packages = Annotated[tuple[Package, ...], AfterValidator(_unique)]
+
+
+class FromSpec(_Frozen):
+    """What the image builds on: an upstream image by tag, or another recipe of the channel."""
+
+    image: Annotated[Text, AfterValidator(names.upstream_image)] | None = Field(
+        None, description="Upstream image by tag, e.g. debian:bookworm-slim (digest goes in the lock)")
+    recipe: ImageName | None = Field(None, description="Another recipe of this channel to build FROM")
+    variant: ImageName | None = Field(None, description="With `recipe`: which variant of it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _image_shorthand(cls, value: object) -> object:
+        # `from: debian:bookworm-slim` is short for `from: {image: debian:bookworm-slim}`.
+        return {"image": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FromSpec:
+        if (self.image is None) == (self.recipe is None):
+            raise ValueError("give exactly one of `image` (an upstream tag) or `recipe` "
+                             "(another recipe of this channel)")
+        if self.variant is not None and self.recipe is None:
+            raise ValueError("`variant` only applies with `recipe`")
+        return self
+
+
+class User(_Frozen):
+    """The non-root user the image runs as. Never root, never uid or gid 0."""
+
+    name: Annotated[Text, AfterValidator(names.user_name)] = Field(
+        description="User (and group) name",
+        json_schema_extra={"pattern": names.anchored(names.USER_NAME), "not": {"const": "root"}})
+    uid: Id
+    gid: Id
+    home: HomePath | None = Field(None, description="Home directory, a folder of its own under /home, /var/lib, "
+                                  "/srv or /opt; default /home/NAME")
+
+    @property
+    def home_dir(self) -> str:
+        return self.home or f"/home/{self.name}"
+
+
+class Hardening(_Frozen):
+    strip_setuid: Flag = Field(True, description="Remove setuid/setgid bits from every file")
+    setuid_allow: tuple[AbsPath, ...] = Field((), description="Files that keep setuid/setgid bits")
+    capabilities_allow: tuple[AbsPath, ...] = Field(
+        (), description="Files that may carry file capabilities (security.capability, as setcap sets)")
+    remove_package_manager: Flag = Field(
+        False, description="Remove the package manager (apt / apk); the package database stays")
+    remove_shells: Flag = Field(False, description="Remove shells; needs an exec-form entrypoint")
+
+
+RepoPath = Annotated[str, AfterValidator(names.repository_path),
+                     _schema(pattern=names.anchored(names.REPO_PATH))]
+
+
+class Repository(_Frozen):
+    """An extra package repository the image installs from, and `watch` follows."""
+
+    url: Annotated[Text, AfterValidator(names.repository_url)]
+    suite: Annotated[Text, AfterValidator(names.suite)] | None = Field(
+        None, description="apt: the suite (e.g. bookworm); not used for apk repositories")
+    components: tuple[Annotated[Text, AfterValidator(names.component)], ...] = ("main",)
+    signed_by: RepoPath | None = Field(
+        None, description="The repository's public key, committed in this repository: an OpenPGP "
+        "key (.asc or .gpg) for apt, an RSA public key (.rsa.pub) for apk")
+    trusted: Flag = Field(False, description="Unsigned; only for a repository on 127.0.0.1")
+
+    @model_validator(mode="after")
+    def _signed_or_local(self) -> Repository:
+        host = names.url_host(self.url)
+        if self.trusted and self.signed_by:
+            raise ValueError("give `signed_by` (a key) or `trusted: true`, not both")
+        if not self.trusted and not self.signed_by:
+            raise ValueError("an unsigned repository is refused: give `signed_by: keys/NAME.asc` "
+                             "(its public key, committed here)")
+        if self.trusted and self.suite is None:
+            raise ValueError("`trusted: true` is for apt test repositories; an apk repository is "
+                             "signed: give `signed_by` with its .rsa.pub key")
+        if self.trusted and host not in names.LOOPBACK_HOSTS:
+            raise ValueError(f"`trusted: true` skips signature checks and is refused for {host}; "
+                             "give `signed_by` with the repository's key (trusted is only allowed "
+                             "for a repository on 127.0.0.1)")
+        return self
+
+
+class FileEntry(_Frozen):
+    """A committed file copied into the image."""
+
+    source: RepoPath = Field(description="Path in this repository, e.g. files/pip.conf")
+    destination: AbsPath = Field(description="Absolute path in the image")
+    owner: Literal["root", "user"] | None = Field(
+        None, description="root (default) or the image's user; required under the user's home")
+    mode: Annotated[Text, AfterValidator(names.file_mode)] = Field(
+        "0644", description="Octal mode as text, e.g. \"0644\"; never world-writable or setuid")
+
+    @model_validator(mode="after")
+    def _safe_destination(self) -> FileEntry:
+        if self.destination == "/":
+            raise ValueError("destination / is a folder: give the file's full path, e.g. /etc/pip.conf")
+        for reserved, use in _RESERVED_DESTINATIONS:
+            if self.destination == reserved or self.destination.startswith(reserved + "/"):
+                raise ValueError(f"destination {self.destination} is managed by the builder; {use}")
+        if self.owner != "user" and int(self.mode, 8) & 0o020:
+            raise ValueError(f"mode {self.mode} lets the group write a root-owned file; drop g+w "
+                             "or set `owner: user`")
+        return self
+
+
+_RESERVED_DESTINATIONS = (
+    ("/etc/passwd", "set `user:` instead"), ("/etc/group", "set `user:` instead"),
+    ("/etc/shadow", "set `user:` instead"), ("/etc/sudoers", "the images have no sudo"),
+    ("/etc/apt", "declare `repositories:` instead"), ("/etc/apk", "declare `repositories:` instead"),
+    ("/usr/local/share/ca-certificates", "list the certificate under `ca_certificates:` instead"),
+    ("/etc/ssl/certs", "list the certificate under `ca_certificates:` instead"),
+    ("/proc", "it is not a file system of the image"), ("/sys", "it is not a file system of the image"),
+    ("/dev", "it is not a file system of the image"), ("/var/lib/dpkg", "it is the package database"),
+    ("/lib/apk/db", "it is the package database"), ("/etc/ssl/cert.pem", "list the certificate under "
+     "`ca_certificates:` instead"), ("/usr/share/ca-certificates", "list the certificate under "
+     "`ca_certificates:` instead"),
+    # Paths in the image, not on this machine: the build empties them at its end.
+    ("/tmp", "it is emptied at the end of the build"),  # noqa: S108
+    ("/var/tmp", "it is emptied at the end of the build"),  # noqa: S108
+)
+
+
+class TestSpec(_Frozen):
+    """A command run inside the built image with the network off."""
+
+    name: Annotated[Text, AfterValidator(names.test_name)]
+    run: Argv = Field(description="Command and arguments (exec form, no shell)")
+    stdout: Text | None = Field(None, description="Expected standard output, whitespace-trimmed")
+    exit_code: Annotated[int, Field(ge=0, le=255)] = 0
+
+
+class Variant(_Frozen):
+    """Another image from the same recipe, tagged with a -NAME suffix."""
+
+    name: ImageName
+    description: Text | None = None
+    from_: FromSpec | None = Field(None, alias="from")
+    packages: Packages = Field((), description="Packages added to the recipe's list")
+    env: dict[EnvName, Text] = Field(default_factory=dict, description="Merged over the recipe's env")
+    labels: dict[LabelKey, Text] = Field(default_factory=dict)
+    final: Final | None = Field(None, description="The variant's final form; default the recipe's")
+    tests: tuple[TestSpec, ...] | None = Field(
+        None, description="Replaces the recipe's tests for this variant (e.g. a distroless one, "
+        "which has no `id` or `test` to call)")
+    runtime: Runtime | None = Field(None, description="Replaces the recipe's runtime profile")
+
+
+class Recipe(_Frozen):
+    """One image line of the channel, as written in recipes/NAME.yaml."""
+
+    name: ImageName = Field(description="Repository name in the channel; equals the file name")
+    description: Annotated[Text, AfterValidator(_description)] = Field(
+        json_schema_extra={"minLength": 1, "maxLength": 200})
+    version: Annotated[Text, AfterValidator(names.version)] = Field(
+        description="The image line's semantic version, MAJOR.MINOR.PATCH")
+    distro: Distro
+    from_: FromSpec = Field(alias="from")
+
+    packages: Packages = Field((), description="Minimal package set; installed without recommends")
+    user: User = Field(default_factory=lambda: User(name=DEFAULT_USER, uid=DEFAULT_ID,
+                                                    gid=DEFAULT_ID))
+    workdir: AbsPath | None = Field(None, description="Working directory; default the user's home")
+    env: dict[EnvName, Text] = Field(default_factory=dict)
+    labels: dict[LabelKey, Text] = Field(default_factory=dict)
+    entrypoint: ExecArgv | None = None
+    cmd: ExecArgv | None = None
+    hardening: Hardening = Field(default_factory=Hardening)
+    final: Final = Field("hardened", description=(
+        "hardened: the base image with the packages installed, hardened; distroless: only the files "
+        "of the packages' dependency closure on scratch (no shell, no package manager), plus a "
+        "-debug companion image with a busybox shell"))
+    repositories: tuple[Repository, ...] = Field((), description="Extra package repositories")
+    ca_certificates: tuple[RepoPath, ...] = Field(
+        (), description="PEM CA certificates (committed, e.g. certificates/corp-root.crt) added to "
+        "the image's trust store")
+    files: tuple[FileEntry, ...] = Field((), description="Committed files copied into the image")
+    variants: tuple[Variant, ...] = ()
+    tests: tuple[TestSpec, ...] = ()
+    runtime: Runtime = Field(default_factory=Runtime, description="What the image needs when it runs")
+    vex: tuple[VexEntry, ...] = Field((), description="Statements about CVEs for the release's OpenVEX "
+                                      "attestation: not_affected (with a justification) or under_investigation")
+
+    @field_validator("variants", "tests")
+    @classmethod
+    def _unique_names(cls, values: tuple[Variant | TestSpec, ...], info: ValidationInfo
+                      ) -> tuple[Variant | TestSpec, ...]:
+        what = "variant" if info.field_name == "variants" else "test"
+        names_seen = [item.name for item in values]
+        for name in names_seen:
+            if names_seen.count(name) > 1:
+                raise ValueError(f"{what} {name!r} is declared twice; give each a unique name")
+        return values
+
+    @model_validator(mode="after")
+    def _repositories_fit_distro(self) -> Recipe:
+        for repo in self.repositories:
+            if self.distro == "alpine" and (repo.suite or repo.components != ("main",)):
+                raise ValueError(f"repositories: {repo.url} is an apk repository: drop `suite` and "
+                                 "`components`, alpine repositories are one URL")
+            if self.distro != "alpine" and not repo.suite:
+                raise ValueError(f"repositories: {repo.url} needs a `suite` (e.g. bookworm)")
+        return self
+
+    @model_validator(mode="after")
+    def _home_files_name_their_owner(self) -> Recipe:
+        home = self.user.home_dir
+        for entry in self.files:
+            if entry.owner is None and (entry.destination + "/").startswith(home + "/"):
+                raise ValueError(f"files: {entry.destination} is in the home of {self.user.name}, "
+                                 "who can replace it whoever owns it: say who owns it, `owner: "
+                                 "user` (the program may change it) or `owner: root`")
+        return self
+
+    @model_validator(mode="after")
+    def _tmpfs_hides_no_file(self) -> Recipe:
+        for runtime in (self.runtime, *(v.runtime for v in self.variants if v.runtime)):
+            check_hides_nothing(runtime, (entry.destination for entry in self.files))
+        return self
+
+    @model_validator(mode="after")
+    def _distroless_needs_apt(self) -> Recipe:
+        finals = {self.final, *(v.final for v in self.variants)}
+        if "distroless" in finals and self.distro == "alpine":
+            raise ValueError("`final: distroless` stages Debian packages with apt; alpine images are "
+                             "already small: use the hardened form with remove_shells")
+        return self
+
+    @model_validator(mode="after")
+    def _distroless_packages(self) -> Recipe:
+        variant_names = {v.name for v in self.variants}
+        forms: list[tuple[str | None, Final, tuple[str, ...]]] = [(None, self.final, self.packages)]
+        forms += [(v.name, v.final or self.final, (*self.packages, *v.packages)) for v in self.variants]
+        for variant, final, packages in forms:
+            if final != "distroless":
+                continue
+            refused = distroless.refused_packages(packages)
+            if refused:
+                where = f"variant {variant!r}" if variant else "the recipe"
+                raise ValueError(f"packages: {where} is distroless, which carries no shell or package "
+                                 f"manager, so {', '.join(refused)} cannot be staged; drop them, or "
+                                 "make it `final: hardened`")
+            debug = distroless.companion(variant)
+            if debug in variant_names:
+                raise ValueError(f"variants: {debug!r} is the name of the debug companion of the "
+                                 f"distroless image; rename that variant")
+        return self
+
+    @model_validator(mode="after")
+    def _shells_need_entrypoint(self) -> Recipe:
+        if self.hardening.remove_shells and self.entrypoint is None:
+            raise ValueError("hardening.remove_shells needs an `entrypoint`: without a shell "
+                             "the image has nothing else to run")
+        return self
+
+
+class OverlayRepository(Repository):
+    distro: Distro | None = Field(None, description="Only recipes of this distro get it; default all")
+
+    def for_recipe(self) -> Repository:
+        return Repository.model_validate(self.model_dump(exclude={"distro"}))
+
+
+class Overlay(_Frozen):
+    """recipes/_overlay.yaml: what the organization adds to every recipe of the channel.
+
+    Lists append (the overlay's items first), maps merge; the same item twice is one item,
+    and the same key or destination with two different values is an error naming both.
+    """
+
+    repositories: tuple[OverlayRepository, ...] = ()
+    ca_certificates: tuple[RepoPath, ...] = ()
+    files: tuple[FileEntry, ...] = ()
+    packages: tuple[Text, ...] = ()
+    labels: dict[LabelKey, Text] = Field(default_factory=dict)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Recipe.model_json_schema(by_alias=True)
+    # `from: debian:bookworm-slim` is accepted as shorthand for `from: {image: ...}`.
+    shorthand = {"type": "string", "description": "Upstream image by tag (shorthand for {image: ...})"}
+    schema["properties"]["from"] = {"anyOf": [shorthand, {"$ref": "#/$defs/FromSpec"}]}
+    variant_from = schema["$defs"]["Variant"]["properties"]["from"]
+    variant_from["anyOf"] = [shorthand, *variant_from["anyOf"]]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/base-images/builder/schema/recipe.schema.json"
+    return schema
+
+
+def overlay_json_schema() -> dict[str, Any]:
+    schema = Overlay.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/base-images/builder/schema/overlay.schema.json"
+    return schema

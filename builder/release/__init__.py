@@ -1,0 +1,1 @@
+"""Releases: version tags moved by digest, the catalog consumers read, and consumers' pins."""
