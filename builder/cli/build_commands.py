@@ -7,11 +7,12 @@ import sys
 from builder.channel.candidates import Candidates
 from builder.cli import report
 from builder.cli.arguments import BuildArgs, PlanArgs, WatchArgs
-from builder.cli.commands import Context, load, select
+from builder.cli.commands import Context, load
 from builder.core.errors import BuildFailed, ExitCode
 from builder.github import git
 from builder.image import build, engine, upstream_check, watch
 from builder.image import plan as plan_mod
+from builder.recipe.graph import select
 
 
 def run(args: PlanArgs | BuildArgs | WatchArgs) -> ExitCode:

@@ -39,10 +39,14 @@ def _run(args: Arguments) -> ExitCode:
             from builder.cli import build_commands  # noqa: PLC0415 - lazy, see above
 
             return build_commands.run(args)
-        case ReleaseArgs() | CatalogArgs() | CheckPinsArgs() | BotArgs():
+        case ReleaseArgs() | CatalogArgs() | BotArgs():
             from builder.cli import release_commands  # noqa: PLC0415 - lazy, see above
 
             return release_commands.run(args)
+        case CheckPinsArgs():
+            from builder.cli import pins_command  # noqa: PLC0415 - lazy, see above
+
+            return pins_command.check_pins_command(args)
         case VerifyArgs() | KeygenArgs():
             from builder.cli import signing_commands  # noqa: PLC0415 - lazy, see above
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from builder.cli import report
 from builder.cli.arguments import LintArgs, RenderArgs, SchemaArgs
-from builder.cli.commands import load, select, settings
+from builder.cli.commands import load
+from builder.cli.locate import settings
 from builder.core.errors import ExitCode, PolicyError, StaleError
 from builder.core.files import write_atomic
 from builder.dockerfile import policy, render
 from builder.recipe import model, schema_files
+from builder.recipe.graph import select
 
 
 def run(args: RenderArgs | LintArgs | SchemaArgs) -> ExitCode:

@@ -1,4 +1,4 @@
-"""`builder release`, `catalog`, `check-pins` and `bot`: releases, the catalog, consumers' pins, pull requests."""
+"""`builder release`, `catalog` and `bot`: releases, the catalog, and a pull request per changed image line."""
 
 from __future__ import annotations
 
@@ -6,27 +6,25 @@ import datetime as dt
 import sys
 
 from builder.cli import report
-from builder.cli.arguments import BotArgs, CatalogArgs, CheckPinsArgs, ReleaseArgs
-from builder.cli.commands import Context, catalog, catalog_path, load, select
-from builder.core.errors import BotError, ConfigError, ExitCode, UsageError
+from builder.cli.arguments import BotArgs, CatalogArgs, ReleaseArgs
+from builder.cli.commands import Context, load
+from builder.core.errors import BotError, ConfigError, ExitCode
 from builder.github import bot
 from builder.github import client as github
+from builder.recipe.graph import select
 from builder.release import catalog as catalog_mod
-from builder.release import pins
 from builder.release import publish as release
 from builder.signing import hooks as signing_hooks
 from builder.signing import sign as signing_sign
 from builder.upstream import registry
 
 
-def run(args: ReleaseArgs | CatalogArgs | CheckPinsArgs | BotArgs) -> ExitCode:
+def run(args: ReleaseArgs | CatalogArgs | BotArgs) -> ExitCode:
     match args:
         case ReleaseArgs():
             return release_command(args)
         case CatalogArgs():
             return catalog_command(args)
-        case CheckPinsArgs():
-            return check_pins_command(args)
         case BotArgs():
             return bot_command(args)
 
@@ -73,23 +71,6 @@ def catalog_command(args: CatalogArgs) -> ExitCode:
     for path in [*catalog_mod.write(ctx.settings, ctx.channel), *signing_hooks.publish(ctx.settings)]:
         print(f"wrote {path.relative_to(ctx.settings.root)}")
     return ExitCode.OK
-
-
-def check_pins_command(args: CheckPinsArgs) -> ExitCode:
-    path = catalog_path(args.catalog, root=args.root)
-    index = catalog(path)
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    found = pins.check(list(args.paths), index, str(path))
-    for pin in found:
-        print(str(pin))
-    if args.fix:
-        for path in pins.fix(found):
-            report.say(f"fixed {path}")
-        return ExitCode.OK
-    print(f"{len(found)} outdated pin(s)")
-    return ExitCode.STALE_FOUND if found else ExitCode.OK
 
 
 def bot_command(args: BotArgs) -> ExitCode:

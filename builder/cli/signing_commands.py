@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from builder.cli import report
 from builder.cli.arguments import KeygenArgs, VerifyArgs
-from builder.cli.commands import catalog, catalog_path, settings
+from builder.cli.locate import catalog, catalog_path, settings
 from builder.core.errors import ExitCode, UsageError
 from builder.signing import keys as signing_keys
 from builder.signing import store as signing_store

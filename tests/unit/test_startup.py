@@ -40,6 +40,12 @@ def test_rendering_loads_no_engine_git_or_http() -> None:
 
 
 @pytest.mark.allow_subprocess
+def test_checking_pins_loads_no_recipes_engine_git_or_http() -> None:
+    # A consumer's CI runs it: the catalog and the Dockerfiles are all it reads.
+    assert heavy_modules_after("import builder.cli.pins_command") == ["pydantic"]
+
+
+@pytest.mark.allow_subprocess
 def test_the_probe_sees_heavy_imports() -> None:
     assert heavy_modules_after("import builder.cli.build_commands") == [
         "cryptography", "docker", "git", "jinja2", "pydantic", "requests"]
