@@ -15,16 +15,6 @@ from builder.image import plan as plan_mod
 from builder.recipe.graph import select
 
 
-def run(args: PlanArgs | BuildArgs | WatchArgs) -> ExitCode:
-    match args:
-        case PlanArgs():
-            return plan_command(args)
-        case BuildArgs():
-            return build_command(args)
-        case WatchArgs():
-            return watch_command(args)
-
-
 def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
     eng = engine.Engine.connect()
 

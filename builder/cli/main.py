@@ -30,27 +30,56 @@ from builder.core.errors import INTERRUPTED, BuilderError, ExitCode
 
 
 def _run(args: Arguments) -> ExitCode:
+    # Each command's module is imported here, when it runs (PLC0415 on purpose).
     match args:
-        case RenderArgs() | LintArgs() | SchemaArgs():
-            from builder.cli import recipe_commands  # noqa: PLC0415 - lazy, see above
+        case RenderArgs():
+            from builder.cli.recipe_commands import render_command  # noqa: PLC0415
 
-            return recipe_commands.run(args)
-        case PlanArgs() | BuildArgs() | WatchArgs():
-            from builder.cli import build_commands  # noqa: PLC0415 - lazy, see above
+            return render_command(args)
+        case LintArgs():
+            from builder.cli.recipe_commands import lint_command  # noqa: PLC0415
 
-            return build_commands.run(args)
-        case ReleaseArgs() | CatalogArgs() | BotArgs():
-            from builder.cli import release_commands  # noqa: PLC0415 - lazy, see above
+            return lint_command(args)
+        case SchemaArgs():
+            from builder.cli.recipe_commands import schema_command  # noqa: PLC0415
 
-            return release_commands.run(args)
+            return schema_command(args)
+        case PlanArgs():
+            from builder.cli.build_commands import plan_command  # noqa: PLC0415
+
+            return plan_command(args)
+        case BuildArgs():
+            from builder.cli.build_commands import build_command  # noqa: PLC0415
+
+            return build_command(args)
+        case WatchArgs():
+            from builder.cli.build_commands import watch_command  # noqa: PLC0415
+
+            return watch_command(args)
+        case ReleaseArgs():
+            from builder.cli.release_commands import release_command  # noqa: PLC0415
+
+            return release_command(args)
+        case CatalogArgs():
+            from builder.cli.release_commands import catalog_command  # noqa: PLC0415
+
+            return catalog_command(args)
+        case BotArgs():
+            from builder.cli.release_commands import bot_command  # noqa: PLC0415
+
+            return bot_command(args)
         case CheckPinsArgs():
-            from builder.cli import pins_command  # noqa: PLC0415 - lazy, see above
+            from builder.cli.pins_command import check_pins_command  # noqa: PLC0415
 
-            return pins_command.check_pins_command(args)
-        case VerifyArgs() | KeygenArgs():
-            from builder.cli import signing_commands  # noqa: PLC0415 - lazy, see above
+            return check_pins_command(args)
+        case VerifyArgs():
+            from builder.cli.signing_commands import verify_command  # noqa: PLC0415
 
-            return signing_commands.run(args)
+            return verify_command(args)
+        case KeygenArgs():
+            from builder.cli.signing_commands import keygen_command  # noqa: PLC0415
+
+            return keygen_command(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,16 +13,6 @@ from builder.recipe import model, schema_files
 from builder.recipe.graph import select
 
 
-def run(args: RenderArgs | LintArgs | SchemaArgs) -> ExitCode:
-    match args:
-        case RenderArgs():
-            return render_command(args)
-        case LintArgs():
-            return lint_command(args)
-        case SchemaArgs():
-            return schema_command(args)
-
-
 def render_command(args: RenderArgs) -> ExitCode:
     ctx = load(args.root)
     selected = select(ctx.channel, args.names)

@@ -19,16 +19,6 @@ from builder.signing import sign as signing_sign
 from builder.upstream import registry
 
 
-def run(args: ReleaseArgs | CatalogArgs | BotArgs) -> ExitCode:
-    match args:
-        case ReleaseArgs():
-            return release_command(args)
-        case CatalogArgs():
-            return catalog_command(args)
-        case BotArgs():
-            return bot_command(args)
-
-
 def release_command(args: ReleaseArgs) -> ExitCode:
     ctx = load(args.root)
     selected = select(ctx.channel, args.names)

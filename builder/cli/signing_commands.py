@@ -12,14 +12,6 @@ from builder.signing import verify as signing_verify
 from builder.upstream import registry
 
 
-def run(args: VerifyArgs | KeygenArgs) -> ExitCode:
-    match args:
-        case VerifyArgs():
-            return verify_command(args)
-        case KeygenArgs():
-            return keygen_command(args)
-
-
 def keygen_command(args: KeygenArgs) -> ExitCode:
     prefix = args.output_prefix
     private, public = prefix.with_name(prefix.name + ".key"), prefix.with_name(prefix.name + ".pub")
