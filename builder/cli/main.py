@@ -1,7 +1,7 @@
 """The `builder` command. The only module that prints errors and turns outcomes into exit codes.
 
-Each command's module is imported only when that command runs, so that `builder --version` and
-`builder render --check` never load docker, git, requests or cryptography.
+Each command's module is imported only when that command runs: `builder --version` loads nothing but
+the standard library, and `builder render` no docker, git or requests.
 """
 
 from __future__ import annotations
