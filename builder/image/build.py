@@ -20,7 +20,7 @@ from builder.channel.candidates import Candidates
 from builder.channel.layout import ImageFiles
 from builder.channel.lock import Lock
 from builder.core import plaintext
-from builder.core.errors import BuilderError, BuildError
+from builder.core.errors import BuilderError, BuildError, BuildFailed
 from builder.core.facts import BaseLock, ImageLock, Update
 from builder.core.files import write_many_atomic
 from builder.core.reference import ImageRef
@@ -103,7 +103,7 @@ def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
     parent = ctx.channel.parent(image)
     if parent is None:
         if step.base_digest is None:
-            raise BuilderError(f"{image.id}: upstream digest of {display} was not resolved")
+            raise BuildFailed(f"{image.id}: upstream digest of {display} was not resolved")
         return base.with_digest(step.base_digest), display
     rebuilt = ctx.done.get(parent.id)
     if rebuilt is not None and rebuilt.lock is not None and rebuilt.lock.result is not None:
@@ -115,7 +115,7 @@ def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
         return ImageRef(domain, path, f"{CANDIDATE}{parent.tag_suffix}"), display
     parent_lock = ctx.candidates.effective(parent)  # its open candidate, when it has one
     if parent_lock is None or parent_lock.result is None:
-        raise BuilderError(f"{image.id}: parent {parent.id} has never been pushed; "
+        raise BuildFailed(f"{image.id}: parent {parent.id} has never been pushed; "
                            f"build it with --push first")
     return base.with_digest(parent_lock.result.digest), display
 
@@ -209,9 +209,9 @@ def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[by
     for item in image.inputs:
         data = inputs.read_committed(settings.root, item.path)
         if isinstance(data, str):
-            raise BuilderError(f"{image.id}: {data}")
+            raise BuildFailed(f"{image.id}: {data}")
         if inputs.sha256(data) != item.sha256:
-            raise BuilderError(f"{image.id}: {item.path} changed during the build; run it again")
+            raise BuildFailed(f"{image.id}: {item.path} changed during the build; run it again")
         files[item.path] = (data, int(item.mode, 8))
     return files
 

@@ -4,6 +4,7 @@ publish keys and policies. Each returns what the command prints."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from builder.channel import history
@@ -11,6 +12,7 @@ from builder.channel.layout import ImageFiles
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
 from builder.release.publish import Step
+from builder.release.publish import execute as publish_step
 from builder.signing import admission, sign
 from builder.signing.store import Store
 from builder.upstream import registry
@@ -48,3 +50,12 @@ def finish(signer: sign.Signer | None, settings: Settings, selected: list[str]) 
 
 def publish(settings: Settings) -> list[Path]:
     return admission.write(settings)
+
+
+def release(signer: sign.Signer | None, settings: Settings, channel: Channel, steps: list[Step],
+            client: registry.RegistryClient, *, today: str) -> Iterator[str]:
+    """Execute the planned steps, each signed before its tags point at it, with the date the release gets."""
+    for step in steps:
+        yield from sign_step(signer, settings, channel, step, today)
+        publish_step(settings, channel, step, client, today=today)
+        yield f"released {step.image} {step.version}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from builder.core import reference as imageref
-from builder.core.errors import UsageError
+from builder.core.errors import ExitCode, UsageError
 from builder.core.plaintext import escape
 from builder.signing import dsse, simplesigning
 from builder.signing.errors import NotInChannel, NotSigned, StaleRelease
@@ -26,8 +26,8 @@ OK = "verified"
 UNSIGNED = "not-signed"
 NOT_IN_CHANNEL = "not-in-channel"
 STALE = "stale"
-EXIT_CODES = {OK: 0, UNSIGNED: NotSigned.exit_code, NOT_IN_CHANNEL: NotInChannel.exit_code,
-              STALE: StaleRelease.exit_code}
+EXIT_CODES: dict[str, ExitCode] = {OK: ExitCode.OK, UNSIGNED: NotSigned.exit_code,
+                                   NOT_IN_CHANNEL: NotInChannel.exit_code, STALE: StaleRelease.exit_code}
 _SEVERITY = (UNSIGNED, NOT_IN_CHANNEL, STALE, OK)
 
 
@@ -46,7 +46,7 @@ class Verdict:
     missing_cves: list[str] = field(default_factory=list)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         return EXIT_CODES[self.status]
 
     def fail(self, status: str, reason: str) -> Verdict:
@@ -74,7 +74,7 @@ class Verdict:
         return out
 
 
-def worst(verdicts: list[Verdict]) -> int:
+def worst(verdicts: list[Verdict]) -> ExitCode:
     statuses = {v.status for v in verdicts}
     return EXIT_CODES[next((s for s in _SEVERITY if s in statuses), OK)]
 
