@@ -20,6 +20,8 @@ def _sha256(value: str) -> str:
 
 
 Digest = Annotated[str, AfterValidator(_sha256)]
+# What an image is, as consumers choose: built on (hardened), only run (distroless), or its debug companion.
+Form = Literal["hardened", "distroless", "distroless-debug"]
 
 
 class _Frozen(BaseModel):
@@ -90,7 +92,7 @@ class Spec(_Frozen):
     cmd: tuple[str, ...] | None = None
     hardening: dict[str, object] = Field(default_factory=dict)
     repositories: tuple[str, ...] = ()
-    final: str = "hardened"  # hardened | distroless | distroless-debug
+    final: Form = "hardened"
     inputs: tuple[str, ...] = ()  # InputFile.describe() of each committed file
     runtime: Runtime | None = None  # None in locks written before the runtime profile
 

@@ -5,10 +5,10 @@ publish keys and policies. Each returns what the command prints."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from builder.channel import history
 from builder.channel.layout import ImageFiles
+from builder.core.files import Writes
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
 from builder.release.publish import Step
@@ -48,7 +48,7 @@ def finish(signer: sign.Signer | None, settings: Settings, selected: list[str]) 
     return said
 
 
-def publish(settings: Settings) -> list[Path]:
+def publish(settings: Settings) -> Writes:
     return admission.write(settings)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from builder.core import reference as imageref
 from builder.core.errors import ExitCode, UsageError
 from builder.core.plaintext import escape
+from builder.release.catalog_index import Catalog, CatalogImage
 from builder.signing import dsse, simplesigning
 from builder.signing.errors import NotInChannel, NotSigned, StaleRelease
 from builder.signing.keys import PublicKey
@@ -80,7 +81,7 @@ def worst(verdicts: list[Verdict]) -> ExitCode:
 
 
 def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list[PublicKey],
-           catalog: dict[str, Any]) -> Verdict:
+           catalog: Catalog) -> Verdict:
     try:
         ref = imageref.parse(reference)
     except imageref.ReferenceError:
@@ -99,15 +100,14 @@ def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list
     problem = _attestations(verdict, store, keys)
     if problem:
         return verdict.fail(UNSIGNED, problem)
-    versions = entry.get("versions") or []
     newer = []
-    for item in versions:  # newest first
-        if item.get("digest") == digest:
+    for item in entry.versions:  # newest first
+        if item.digest == digest:
             break
         newer.append(item)
     if newer:
-        verdict.current = str(newer[0].get("version"))
-        verdict.missing_cves = sorted({str(c) for item in newer for c in item.get("cves_fixed") or []})
+        verdict.current = newer[0].version
+        verdict.missing_cves = sorted({c for item in newer for c in item.cves_fixed})
         return verdict.fail(STALE, f"{verdict.image} {verdict.version} is superseded by {verdict.current}")
     return verdict
 
@@ -139,14 +139,14 @@ def _signature(verdict: Verdict, store: Store, keys: list[PublicKey], revoked: l
     return f"none of {len(layers)} signature(s) verifies with a trusted key for this repository and digest"
 
 
-def _release(verdict: Verdict, catalog: dict[str, Any]) -> dict[str, Any] | None:
-    for entry in catalog.get("images") or []:
-        if entry.get("repository") != verdict.repository:
+def _release(verdict: Verdict, catalog: Catalog) -> CatalogImage | None:
+    for entry in catalog.images:
+        if entry.repository != verdict.repository:
             continue
-        for item in entry.get("versions") or []:
-            if item.get("digest") == verdict.digest:
-                verdict.image, verdict.version = str(entry.get("image")), str(item.get("version"))
-                return dict(entry)
+        for item in entry.versions:
+            if item.digest == verdict.digest:
+                verdict.image, verdict.version = entry.image, item.version
+                return entry
     return None
 
 

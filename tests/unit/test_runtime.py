@@ -154,7 +154,7 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         write_record(files.releases, Record(image=image_id, releases=(
             from_lock(lock, "1.0.0", "2026-11-30", ("1.0.0",), {}),)))
     index = catalog.build(config, channel)
-    web, declared = index["images"]
+    web, declared = index.model_dump(mode="json")["images"]
     assert web["runtime"] == {
         "user": "10001:10001", "writable": ["/var/cache/web"], "ports": ["8080/tcp"], "arbitrary_uid": False,
         "verified": True, "docker_run": verified.docker_run_flags(), "kubernetes": verified.kubernetes()}
