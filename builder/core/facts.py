@@ -1,4 +1,4 @@
-"""Facts recorded about an image by several phases: its base, packages, sources, inputs and spec.
+"""Facts recorded about an image by several phases: its base, packages, sources, inputs and the recipe as released.
 
 They live here, below every phase, so that recipes, indexes and records share one definition.
 """
@@ -42,13 +42,16 @@ class Package(_Frozen):
     architecture: str
 
 
+SourceKind = Literal["apt", "apk"]  # apk: an Alpine repository; suite and components unused
+
+
 class AptSource(_Frozen):
     """A package source the image was built with; `watch` reads its indexes."""
 
     url: str
     suite: str
     components: tuple[str, ...] = ()
-    kind: Literal["apt", "apk"] = "apt"  # apk: an Alpine repository; suite and components unused
+    kind: SourceKind = "apt"
 
 
 class OsRelease(_Frozen):
@@ -78,7 +81,7 @@ class InputFile(_Frozen):
         return f"{self.kind} {self.path} sha256:{self.sha256} -> {self.destination} {self.owner} {self.mode}"
 
 
-class Spec(_Frozen):
+class RecipeSnapshot(_Frozen):
     """What the recipe asked of this image, as released: versions are bumped by its changes."""
 
     base: str  # upstream reference as written, or `recipe:ID` for a channel parent

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
-from builder.core.facts import Form, InputFile, Spec
+from builder.core.facts import Form, InputFile, RecipeSnapshot
 from builder.core.runtime import Runtime
 from builder.recipe import distroless
 from builder.recipe.model import Final, FromSpec, Recipe, TestSpec, User, Variant
@@ -110,11 +110,11 @@ class ImageSpec:
         return self.recipe.runtime
 
 
-def effective_spec(image: ImageSpec) -> Spec:
+def effective_spec(image: ImageSpec) -> RecipeSnapshot:
     """The recipe as this image sees it, in the form locks and releases keep."""
     source = image.from_
     user = image.user
-    return Spec(
+    return RecipeSnapshot(
         base=f"recipe:{image.parent_id}" if image.parent_id else str(source.image),
         distro=image.recipe.distro,
         packages=image.packages,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal
 
 from builder.core import reference as imageref
 from builder.core.errors import ExitCode, UsageError
@@ -23,12 +23,13 @@ from builder.signing.keys import PublicKey
 from builder.signing.sign import PREDICATE_TYPES
 from builder.signing.store import Store
 
-OK = "verified"
-UNSIGNED = "not-signed"
-NOT_IN_CHANNEL = "not-in-channel"
-STALE = "stale"
-EXIT_CODES: dict[str, ExitCode] = {OK: ExitCode.OK, UNSIGNED: NotSigned.exit_code,
-                                   NOT_IN_CHANNEL: NotInChannel.exit_code, STALE: StaleRelease.exit_code}
+Status = Literal["verified", "not-signed", "not-in-channel", "stale"]
+OK: Final = "verified"
+UNSIGNED: Final = "not-signed"
+NOT_IN_CHANNEL: Final = "not-in-channel"
+STALE: Final = "stale"
+EXIT_CODES: dict[Status, ExitCode] = {OK: ExitCode.OK, UNSIGNED: NotSigned.exit_code,
+                                      NOT_IN_CHANNEL: NotInChannel.exit_code, STALE: StaleRelease.exit_code}
 _SEVERITY = (UNSIGNED, NOT_IN_CHANNEL, STALE, OK)
 
 
@@ -37,7 +38,7 @@ class Verdict:
     reference: str
     repository: str
     digest: str
-    status: str = OK
+    status: Status = OK
     reason: str = ""
     key: str | None = None
     image: str | None = None
@@ -50,7 +51,7 @@ class Verdict:
     def exit_code(self) -> ExitCode:
         return EXIT_CODES[self.status]
 
-    def fail(self, status: str, reason: str) -> Verdict:
+    def fail(self, status: Status, reason: str) -> Verdict:
         self.status, self.reason = status, reason
         return self
 

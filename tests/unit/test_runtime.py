@@ -18,7 +18,7 @@ from builder.channel.history import write as write_record
 from builder.channel.layout import ImageFiles
 from builder.core import settings
 from builder.core.errors import LockError
-from builder.core.facts import Spec
+from builder.core.facts import RecipeSnapshot
 from builder.core.reference import ImageRef
 from builder.core.runtime import Profile, Runtime
 from builder.dockerfile import render, syntax
@@ -182,13 +182,13 @@ BEFORE = Runtime(writable=("/tmp",), ports=("8080/tcp",))
     (None, "patch"),  # a lock from before the profile
 ])
 def test_a_profile_that_needs_more_of_the_consumer_is_major(after: Runtime | None, kind: str) -> None:
-    spec = Spec(base="debian:bookworm-slim", distro="debian", runtime=BEFORE)
+    spec = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", runtime=BEFORE)
     why = [] if kind == "patch" else ["runtime profile changed"]
     assert versioning.classify(spec, spec.model_copy(update={"runtime": after})) == (kind, why)
 
 
 def test_dropping_the_arbitrary_uid_is_major() -> None:
-    anyone = Spec(base="debian:bookworm-slim", distro="debian", runtime=Runtime(arbitrary_uid=True))
+    anyone = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", runtime=Runtime(arbitrary_uid=True))
     assert versioning.classify(anyone, anyone.model_copy(update={"runtime": Runtime()}))[0] == "major"
 
 
