@@ -21,6 +21,8 @@ from builder.core.errors import ConfigError
 
 _REGISTRY = re.compile(r"[a-zA-Z0-9.-]+(?::[0-9]+)?")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
+_PATTERNS = {"registry": (_REGISTRY, "HOST[:PORT]"),
+             "namespace": (_NAMESPACE, "a repository path (lowercase components separated by /)")}
 _KEY_FILES = "expected a list of public key files (PEM), e.g. [\"keys/cosign.pub\"]"
 
 
@@ -73,18 +75,12 @@ class Settings(BaseModel):
             raise ValueError("expected a non-empty string")
         return value
 
-    @field_validator("registry")
+    @field_validator("registry", "namespace")
     @classmethod
-    def _registry(cls, value: str) -> str:
-        if not _REGISTRY.fullmatch(value):
-            raise ValueError(f"{value!r} is not HOST[:PORT]")
-        return value
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        if not _NAMESPACE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a repository path (lowercase components separated by /)")
+    def _whole_value(cls, value: str, info: ValidationInfo) -> str:
+        pattern, what = _PATTERNS[str(info.field_name)]
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
         return value
 
     @field_validator("upstream_mirrors", mode="before")
