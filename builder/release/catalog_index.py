@@ -26,6 +26,11 @@ README = "README.md"
 _FIX = "pass --catalog PATH to the channel's base-images/index.json"
 
 
+def _reference(value: str) -> str:
+    imageref.parse(value)  # refuses what no FROM line could name
+    return value
+
+
 class _Entry(BaseModel):
     # Readers ignore fields they do not know: a newer catalog of the same schema stays readable.
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -64,13 +69,18 @@ class CatalogImage(_Entry):
     image: str  # NAME or NAME/VARIANT
     name: str
     variant: str | None
-    repository: Annotated[str, AfterValidator(lambda v: imageref.parse(v).repository)]
+    repository: Annotated[str, AfterValidator(_reference)]  # as the channel's settings write it
     description: str
     form: Form | None = None  # None in catalogs written before forms
     current: str
     tags: dict[str, Digest]  # tag -> digest, as the release record says they point
     versions: tuple[CatalogVersion, ...]
     runtime: CatalogRuntime | None = None  # None in catalogs written before runtime profiles
+
+    @property
+    def pulled_repository(self) -> str:
+        """The repository as a reference to it names it (`index.docker.io/x` is `docker.io/x`)."""
+        return imageref.parse(self.repository).repository
 
 
 class Catalog(_Entry):

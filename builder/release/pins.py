@@ -51,7 +51,7 @@ def check(paths: list[Path], catalog: Catalog) -> list[Pin]:
     """The outdated pins; UsageError when a file is unusable."""
     by_repository: dict[str, list[CatalogImage]] = {}
     for image in catalog.images:
-        by_repository.setdefault(image.repository, []).append(image)
+        by_repository.setdefault(image.pulled_repository, []).append(image)
     pins = []
     for path in dockerfiles(paths):
         try:

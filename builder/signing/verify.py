@@ -142,7 +142,7 @@ def _signature(verdict: Verdict, store: Store, keys: list[PublicKey], revoked: l
 
 def _release(verdict: Verdict, catalog: Catalog) -> CatalogImage | None:
     for entry in catalog.images:
-        if entry.repository != verdict.repository:
+        if entry.pulled_repository != verdict.repository:
             continue
         for item in entry.versions:
             if item.digest == verdict.digest:

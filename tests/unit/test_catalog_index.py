@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main as cli
+from builder.release import catalog_index
 from builder.signing import keys
 from tests.unit.test_check_pins import NEW, REPO, entry, index, version
 
@@ -102,3 +103,17 @@ def test_catalog_writes_only_what_changed(tmp_path: Path, capsys: pytest.Capture
     assert capsys.readouterr().out.splitlines() == ["unchanged base-images/README.md",
                                                     "unchanged base-images/index.json"]
     assert (readme.stat().st_mtime_ns, index_json.stat().st_mtime_ns) == (written, before)
+
+
+def test_the_repository_is_kept_as_written_and_matched_as_pulled(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    written = "index.docker.io/base/python"
+    catalog = tmp_path / "index.json"
+    catalog.write_text(json.dumps(index(entry("python", None, {"1": NEW}, version("1.0.0", NEW),
+                                              repository=written))))
+    assert catalog_index.read(catalog).images[0].repository == written
+    (tmp_path / "Dockerfile").write_text("FROM docker.io/base/python:1\n")
+    assert cli.main(["check-pins", "--catalog", str(catalog), str(tmp_path / "Dockerfile")]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'Dockerfile'}:1: docker.io/base/python:1: not pinned by digest; 1 is 1.0.0 -> "
+        f"docker.io/base/python:1@{NEW}")
