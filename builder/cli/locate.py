@@ -5,13 +5,14 @@ Light on purpose: the consumer commands read only these, not the recipes.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from builder.core import settings as settings_mod
-from builder.core.errors import UsageError
 from builder.core.settings import Settings
+
+if TYPE_CHECKING:
+    from builder.release.catalog_index import Catalog
 
 CATALOG_FILE = "index.json"
 
@@ -26,10 +27,8 @@ def catalog_path(given: Path | None, config: Settings | None = None, root: Path 
     return given or (config or settings(root)).output_dir / CATALOG_FILE
 
 
-def catalog(path: Path) -> Any:
-    """A channel catalog (index.json) as published."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read the channel catalog ({exc}); "
-                         "pass --catalog PATH to base-images/index.json") from None
+def catalog(path: Path) -> Catalog:
+    """A channel catalog (index.json) as published; UsageError naming the field when it is not one."""
+    from builder.release import catalog_index  # noqa: PLC0415 (pydantic models: only the commands that read it)
+
+    return catalog_index.read(path)

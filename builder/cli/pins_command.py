@@ -18,7 +18,7 @@ def check_pins_command(args: CheckPinsArgs) -> ExitCode:
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    found = pins.check(list(args.paths), index, str(path))
+    found = pins.check(list(args.paths), index)
     for pin in found:
         print(str(pin))
     if args.fix:

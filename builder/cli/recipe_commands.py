@@ -45,9 +45,8 @@ def lint_command(args: LintArgs) -> ExitCode:
         for finding in findings:
             print(str(finding))
             if report.in_github_actions():
-                level = "error" if finding in failing else "warning"
-                print(report.annotation(level, finding.message, finding.file, finding.line,
-                                        f"{finding.rule.id} {finding.rule.title}"))
+                print(report.annotation("error" if finding in failing else "warning", finding.message,
+                                        finding.file, finding.line, f"{finding.rule.id} {finding.rule.title}"))
         print(f"{len(selected)} image(s) checked: {len(failing)} failing, "
               f"{len(findings) - len(failing)} other finding(s)")
     if failing:

@@ -58,8 +58,11 @@ def _release(ctx: Context, args: ReleaseArgs, selected: list[str], client: regis
 
 def catalog_command(args: CatalogArgs) -> ExitCode:
     ctx = load(args.root)
-    for path in [*catalog_mod.write(ctx.settings, ctx.channel), *signing_hooks.publish(ctx.settings)]:
+    writes = catalog_mod.write(ctx.settings, ctx.channel) + signing_hooks.publish(ctx.settings)
+    for path in writes.written:
         print(f"wrote {path.relative_to(ctx.settings.root)}")
+    for path in writes.unchanged:
+        print(f"unchanged {path.relative_to(ctx.settings.root)}")
     return ExitCode.OK
 
 

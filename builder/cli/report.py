@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from builder.core import plaintext
 from builder.core.errors import Problem
@@ -25,8 +25,8 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(level: str, message: str, file: str | None = None, line: int | None = None,
-               title: str | None = None) -> str:
+def annotation(level: Literal["error", "warning", "notice"], message: str, file: str | None = None,
+               line: int | None = None, title: str | None = None) -> str:
     props = []
     if file:
         props.append(f"file={_escape_property(file)}")

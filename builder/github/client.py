@@ -15,7 +15,7 @@ import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
@@ -100,7 +100,7 @@ class GitHub:
         return PullRequest.from_json(data)
 
     def update_pull(self, number: int, *, title: str | None = None, body: str | None = None,
-                    state: str | None = None) -> PullRequest:
+                    state: Literal["open", "closed"] | None = None) -> PullRequest:
         changes = {k: v for k, v in (("title", title), ("body", body), ("state", state)) if v is not None}
         return PullRequest.from_json(self._call("PATCH", f"/repos/{self.repository}/pulls/{number}", json=changes))
 
@@ -114,7 +114,8 @@ class GitHub:
             if exc.status != 404:  # 404: the label is not on the pull request any more
                 raise
 
-    def set_status(self, sha: str, state: str, context: str, description: str) -> None:
+    def set_status(self, sha: str, state: Literal["error", "failure", "pending", "success"], context: str,
+                   description: str) -> None:
         """A commit status on `sha`: what the channel's own checks found, shown on the pull request."""
         self._call("POST", f"/repos/{self.repository}/statuses/{sha}",
                    json={"state": state, "context": context, "description": description[:140]})

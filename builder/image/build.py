@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 from builder.channel import fingerprint, history, sbom, versioning
 from builder.channel import lock as lockfile
@@ -39,7 +40,7 @@ CANDIDATE = "candidate"
 @dataclass
 class Outcome:
     image: str
-    status: str  # built | pushed | failed | skipped
+    status: Literal["built", "pushed", "failed", "skipped"]
     message: str = ""
     results: list[checks.CheckResult] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)

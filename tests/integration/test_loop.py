@@ -165,7 +165,7 @@ def test_two_bots_at_once_open_one_pull_request(tmp_path: Path, monkeypatch: pyt
     shutil.copytree(root, other)
 
     config = settings.load(root)
-    results: list[list[bot.Outcome]] = []
+    results: list[list[bot.LineOutcome]] = []
 
     def run(where: Path) -> None:
         conf = settings.load(where)

@@ -16,7 +16,7 @@ from builder.channel.history import Record
 from builder.channel.lock import Lock
 from builder.core import settings
 from builder.core.errors import LockError, ReleaseError
-from builder.core.facts import BaseLock, CertificateInfo, ImageLock, InputFile, Package, Spec, Update
+from builder.core.facts import BaseLock, CertificateInfo, ImageLock, InputFile, Package, RecipeSnapshot, Update
 from builder.recipe import graph
 from builder.recipe import load as recipes
 from builder.release import publish
@@ -24,7 +24,7 @@ from builder.upstream.registry import RegistryClient
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "changelog" / "CHANGELOG.md"
-SPEC = Spec(base="debian:bookworm-slim", distro="debian", packages=("ca-certificates", "demo"),
+SPEC = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", packages=("ca-certificates", "demo"),
             user="nonroot 65532:65532 /home/nonroot", workdir="/home/nonroot", env={"LANG": "C.UTF-8"})
 
 
@@ -69,7 +69,7 @@ def test_next_version_and_the_recipe_floor() -> None:
 
 
 def lock(version: str, digest: str, packages: dict[str, str], size: int,
-         updates: tuple[Update, ...] = (), spec: Spec = SPEC, base: str = "1",
+         updates: tuple[Update, ...] = (), spec: RecipeSnapshot = SPEC, base: str = "1",
          inputs: tuple[InputFile, ...] = (), reasons: tuple[str, ...] = ()) -> Lock:
     return Lock(image="app", version=version, recipe_sha256="0" * 64,
                 base=BaseLock(reference="127.0.0.1:5000/library/debian:bookworm-slim", digest="sha256:" + base * 64),
