@@ -11,8 +11,8 @@ import pytest
 
 from builder.cli import main as cli
 from builder.image.engine import Engine
-from tests.integration.faultproxy import FaultProxy
-from tests.integration.tests_support import make_channel, pushed
+from tests.support.channel import make_channel, pushed
+from tests.support.faultproxy import FaultProxy
 
 SMALL = """\
 name: {name}

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import hashes
 
 from builder.cli import main as cli
 from builder.image.engine import Engine
-from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
-from tests.integration.tests_support import make_channel, pushed
-from tests.integration.tlsserver import HttpsServer, TestCA
+from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.channel import make_channel, pushed
+from tests.support.tlsserver import HttpsServer, TestCA
 
 FIX = "Fix CVE-2026-4242: corp-tool trusted any certificate."
 PIP_CONF = b"[global]\nindex-url = https://pypi.internal.example.com/simple\n"

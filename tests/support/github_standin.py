@@ -43,7 +43,7 @@ from typing import Any, Self
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from tests.serving import BackgroundServer
+from tests.support.serving import BackgroundServer
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 DEFAULT_API_VERSION = "2022-11-28"
