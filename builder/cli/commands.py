@@ -21,7 +21,7 @@ from builder.core.settings import Settings
 from builder.dockerfile import policy, render
 from builder.github import bot, git
 from builder.github import client as github
-from builder.image import build, engine, watch
+from builder.image import build, docker_engine, engine, watch
 from builder.image import plan as plan_mod
 from builder.recipe import graph, model
 from builder.recipe import load as recipes
@@ -119,7 +119,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
-    eng = engine.Engine.connect()
+    eng = docker_engine.DockerEngine.connect()
 
     def resolve(reference: str) -> str:
         registry = reference.split("/", 1)[0]

@@ -30,7 +30,7 @@ from builder.channel.lock import Lock
 from builder.core.facts import AptSource, BaseLock, ImageLock, OsRelease, Package
 from builder.dockerfile import render
 from builder.image import plan, watch
-from builder.image.engine import Engine
+from builder.image.docker_engine import DockerEngine
 from builder.recipe.variants import spec_sha256
 from builder.upstream import apt_index, debian_changelog
 from builder.upstream.registry import RegistryClient
@@ -134,7 +134,7 @@ def verdict(value: float, goal: float) -> str:
 
 
 def main() -> None:
-    engine = Engine.connect()
+    engine = DockerEngine.connect()
     namespace = f"bench-up-{secrets.token_hex(3)}"
     upstreams = []
     for tag in ("a", "b", "c"):

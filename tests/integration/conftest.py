@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from builder.core.errors import EngineError
-from builder.image.engine import Engine
+from builder.image.docker_engine import DockerEngine
 from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.support.channel import NAMESPACES
 
@@ -35,9 +35,9 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
+def engine() -> Iterator[DockerEngine]:
     try:
-        connected = Engine.connect()
+        connected = DockerEngine.connect()
     except EngineError as exc:
         _unavailable(exc.message)
         raise

@@ -146,7 +146,7 @@ def test_the_signed_repository_package_is_installed_and_everything_is_in_the_loc
     _, plain = pushed(org.plain, "app")
     assert plain.inputs == ()
     details = engine.inspect(reference)
-    assert details["Config"]["Labels"]["com.example.owner"] == "platform-team"
+    assert details.labels["com.example.owner"] == "platform-team"
 
 
 def test_the_distroless_image_has_the_file_and_the_internal_package(org: Org, engine: Engine) -> None:
