@@ -19,6 +19,8 @@ import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from dockerfile_parse import DockerfileParser
+
 from builder.core.errors import BuildError, EngineError, RegistryError
 from builder.core.runtime import Confinement
 from builder.image.engine import Auth, ImageDetails, RunResult
@@ -124,16 +126,17 @@ class FakeEngine:
               on_line: Callable[[str], None], *,
               files: Mapping[str, tuple[bytes, int]] | None = None) -> str:
         self.builds.append(Build(dockerfile, tag, dict(labels), pull, dict(files or {})))
-        steps = [line for line in dockerfile.splitlines() if re.match(r"[A-Z]+ ", line)]
+        parser = _parsed(dockerfile)
+        steps = [f"{i['instruction']} {i['value']}" for i in parser.structure if i["instruction"] != "COMMENT"]
         for number, line in enumerate(steps, 1):
             on_line(f"Step {number}/{len(steps)} : {line}")
         for prefix, message in self.fail_builds.items():
             if tag.startswith(prefix):
                 raise BuildError(f"build of {tag} failed: {message}", [*steps[-2:], message])
-        data = archive(self.filesystem + _copied(dockerfile, files or {}))
+        data = archive(self.filesystem + _copied(parser, files or {}))
         image_id = "sha256:" + hashlib.sha256(dockerfile.encode() + data).hexdigest()
-        details = ImageDetails(id=image_id, size=len(data), user=_last(dockerfile, "USER"),
-                               env=_pairs(dockerfile, "ENV"), labels={**_pairs(dockerfile, "LABEL"), **labels})
+        details = ImageDetails(id=image_id, size=len(data), user=_user(parser), env=dict(parser.envs),
+                               labels={**parser.labels, **labels})
         self.images[image_id] = (details, data)
         self._tags[tag] = image_id
         return image_id
@@ -169,28 +172,27 @@ class FakeEngine:
         return found
 
 
-def _last(dockerfile: str, instruction: str) -> str:
-    values = [line.split(" ", 1)[1].strip() for line in dockerfile.splitlines() if line.startswith(f"{instruction} ")]
-    return values[-1] if values else ""
+def _parsed(dockerfile: str) -> DockerfileParser:
+    parser = DockerfileParser(fileobj=io.BytesIO())
+    parser.content = dockerfile
+    return parser
 
 
-def _pairs(dockerfile: str, instruction: str) -> dict[str, str]:
-    """KEY=VALUE pairs of ENV or LABEL lines (values as JSON strings, the way render writes them)."""
-    found: dict[str, str] = {}
-    for line in dockerfile.splitlines():
-        if line.startswith(f"{instruction} "):
-            for key, value in re.findall(r'([A-Za-z0-9_.-]+)=("(?:[^"\\]|\\.)*"|\S+)', line):
-                found[key] = json.loads(value) if value.startswith('"') else value
-    return found
+def _user(parser: DockerfileParser) -> str:
+    users = [str(i["value"]).strip() for i in parser.structure if i["instruction"] == "USER"]
+    return users[-1] if users else ""
 
 
-def _copied(dockerfile: str, files: Mapping[str, tuple[bytes, int]]) -> list[Entry]:
+def _copied(parser: DockerfileParser, files: Mapping[str, tuple[bytes, int]]) -> list[Entry]:
     """The committed files the Dockerfile COPYs, at their destinations with their owner and mode."""
     members = []
-    for line in dockerfile.splitlines():
-        found = re.match(r'COPY (?:--chown=(\d+):(\d+) )?\["([^"]+)", "([^"]+)"\]', line)
-        if found and found[3] in files:
-            data, mode = files[found[3]]
-            uid, gid = int(found[1] or 0), int(found[2] or 0)
-            members.append(entry(found[4].lstrip("/"), mode=mode, uid=uid, gid=gid, data=data))
+    for instruction in parser.structure:
+        found = re.fullmatch(r'(?:--chown=(\d+):(\d+) )?(\[.*\])', str(instruction["value"]).strip())
+        if instruction["instruction"] != "COPY" or not found:
+            continue
+        source, destination = json.loads(found[3])
+        if source in files:
+            data, mode = files[source]
+            members.append(entry(destination.lstrip("/"), mode=mode, uid=int(found[1] or 0), gid=int(found[2] or 0),
+                                 data=data))
     return members
