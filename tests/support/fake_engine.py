@@ -46,8 +46,9 @@ def entry(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, uid: int 
     return info, data
 
 
-def clean_debian(uid: int = 65532) -> list[Entry]:
-    """A file system every image check passes for a Debian recipe whose user is `uid` with home /home/nonroot."""
+def clean_debian(uid: int = 65532, sources: str = SOURCES) -> list[Entry]:
+    """A file system every image check passes for a Debian recipe whose user is `uid` with home /home/nonroot;
+    `sources`: its /etc/apt/sources.list."""
     return [
         entry("etc", tarfile.DIRTYPE, 0o755),
         entry("etc/passwd", data=f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
@@ -55,7 +56,7 @@ def clean_debian(uid: int = 65532) -> list[Entry]:
         entry("etc/group", data=f"root:x:0:\nnonroot:x:{uid}:\n".encode()),
         entry("etc/shadow", mode=0o640, gid=42, data=b"root:*:19000:0:99999:7:::\n"),
         entry("etc/os-release", data=OS_RELEASE.encode()),
-        entry("etc/apt/sources.list", data=SOURCES.encode()),
+        entry("etc/apt/sources.list", data=sources.encode()),
         entry("tmp", tarfile.DIRTYPE, 0o1777),
         entry("var/lib/dpkg/status", data=DPKG_STATUS.encode()),
         entry("home/nonroot", tarfile.DIRTYPE, 0o750, uid=uid, gid=uid),

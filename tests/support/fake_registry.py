@@ -12,16 +12,14 @@ when it resolves, releases and lists. Every request is recorded in `requests` as
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
+
+from tests.support.offline_http import Offline, answer
 
 HOST = "registry.test"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -35,19 +33,15 @@ class Repository:
     tags: dict[str, str] = field(default_factory=dict)  # tag -> digest
 
 
-class FakeRegistry(BaseAdapter):
+class FakeRegistry(Offline):
     def __init__(self, host: str = HOST) -> None:
         super().__init__()
         self.host = host
         self.repositories: dict[str, Repository] = {}
-        self.requests: list[tuple[str, str]] = []
         self.fail: list[tuple[int, Mapping[str, str]]] = []
 
     def session(self) -> requests.Session:
-        session = requests.Session()
-        for scheme in ("http", "https"):
-            session.mount(f"{scheme}://{self.host}/", self)
-        return session
+        return self.mount(requests.Session(), f"http://{self.host}/", f"https://{self.host}/")
 
     # -- the test's view -------------------------------------------------------------------
     def put(self, repository: str, tag: str, body: bytes, media_type: str = MANIFEST) -> str:
@@ -63,16 +57,10 @@ class FakeRegistry(BaseAdapter):
         return repo.tags.get(tag) if repo else None
 
     # -- the wire --------------------------------------------------------------------------
-    def send(self, request: requests.PreparedRequest, stream: bool = False,  # noqa: ARG002
-             timeout: float | tuple[float, float] | tuple[float, None] | None = None,  # noqa: ARG002
-             verify: bool | str = True, cert: Any = None,  # noqa: ARG002
-             proxies: Mapping[str, str] | None = None) -> requests.Response:  # noqa: ARG002
-        path = (request.path_url or "/").split("?", 1)[0]
-        method = str(request.method)
-        self.requests.append((method, path))
+    def reply(self, request: requests.PreparedRequest, method: str, path: str) -> requests.Response:
         if self.fail:
             status, headers = self.fail.pop(0)
-            return self._answer(request, status, b"", headers)
+            return answer(request, status, b"", headers)
         found = _MANIFESTS.fullmatch(path)
         if found:
             return self._manifest(request, method, found["name"], found["reference"])
@@ -80,38 +68,24 @@ class FakeRegistry(BaseAdapter):
         if found and method == "GET":
             repo = self.repositories.get(found["name"])
             if repo is None:
-                return self._answer(request, 404, b'{"errors": [{"code": "NAME_UNKNOWN"}]}')
+                return answer(request, 404, b'{"errors": [{"code": "NAME_UNKNOWN"}]}')
             body = json.dumps({"name": found["name"], "tags": sorted(repo.tags)}).encode()
-            return self._answer(request, 200, body, {"Content-Type": "application/json"})
-        return self._answer(request, 404, b"")
-
-    def close(self) -> None:
-        return None
+            return answer(request, 200, body, {"Content-Type": "application/json"})
+        return answer(request, 404, b"")
 
     def _manifest(self, request: requests.PreparedRequest, method: str, name: str,
                   reference: str) -> requests.Response:
         repo = self.repositories.setdefault(name, Repository()) if method == "PUT" else self.repositories.get(name)
         if repo is None:
-            return self._answer(request, 404, b'{"errors": [{"code": "NAME_UNKNOWN"}]}')
+            return answer(request, 404, b'{"errors": [{"code": "NAME_UNKNOWN"}]}')
         if method == "PUT":
             body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
             media_type = str(request.headers.get("Content-Type", MANIFEST))
             stored = self.put(name, reference, body, media_type)
-            return self._answer(request, 201, b"", {"Docker-Content-Digest": stored})
+            return answer(request, 201, b"", {"Docker-Content-Digest": stored})
         digest = reference if reference.startswith("sha256:") else repo.tags.get(reference)
         if digest is None or digest not in repo.blobs:
-            return self._answer(request, 404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
+            return answer(request, 404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
         media_type, body = repo.blobs[digest]
         headers = {"Docker-Content-Digest": digest, "Content-Type": media_type, "Content-Length": str(len(body))}
-        return self._answer(request, 200, b"" if method == "HEAD" else body, headers)
-
-    @staticmethod
-    def _answer(request: requests.PreparedRequest, status: int, body: bytes,
-                headers: Mapping[str, str] | None = None) -> requests.Response:
-        response = requests.Response()
-        response.status_code = status
-        response.headers = CaseInsensitiveDict(headers or {})
-        response.raw = io.BytesIO(body)
-        response.request = request
-        response.url = str(request.url)
-        return response
+        return answer(request, 200, b"" if method == "HEAD" else body, headers)
