@@ -6,7 +6,8 @@
 
 Manifests (HEAD, GET, PUT by tag or digest) and tag lists: what `RegistryClient` asks of a registry
 when it resolves, releases and lists. Every request is recorded in `requests` as (method, path);
-`fail` queues statuses to answer the next requests with (a 503, a 429 with Retry-After).
+`fail` queues statuses to answer the next requests with (a 503, a 429 with Retry-After), `fail_after`
+lets some requests through first.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class FakeRegistry(Offline):
         self.host = host
         self.repositories: dict[str, Repository] = {}
         self.fail: list[tuple[int, Mapping[str, str]]] = []
+        self._after: tuple[int, int] | None = None
+
+    def fail_after(self, answered: int, status: int) -> None:
+        """Answer the next `answered` requests, then one with `status` (a registry that dies mid-run)."""
+        self._after = (answered, status)
 
     def session(self) -> requests.Session:
         return self.mount(requests.Session(), f"http://{self.host}/", f"https://{self.host}/")
@@ -58,6 +64,11 @@ class FakeRegistry(Offline):
 
     # -- the wire --------------------------------------------------------------------------
     def reply(self, request: requests.PreparedRequest, method: str, path: str) -> requests.Response:
+        if self._after is not None:
+            answered, status = self._after
+            self._after = (answered - 1, status) if answered else None
+            if not answered:
+                self.fail.append((status, {}))
         if self.fail:
             status, headers = self.fail.pop(0)
             return answer(request, status, b"", headers)
