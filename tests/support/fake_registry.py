@@ -63,7 +63,8 @@ class FakeRegistry(Offline):
         return repo.tags.get(tag) if repo else None
 
     # -- the wire --------------------------------------------------------------------------
-    def reply(self, request: requests.PreparedRequest, method: str, path: str) -> requests.Response:
+    def reply(self, request: requests.PreparedRequest, method: str, target: str) -> requests.Response:
+        path = target.split("?", 1)[0]
         if self._after is not None:
             answered, status = self._after
             self._after = (answered - 1, status) if answered else None

@@ -46,11 +46,12 @@ class Offline(BaseAdapter):
              timeout: float | tuple[float, float] | tuple[float, None] | None = None,  # noqa: ARG002
              verify: bool | str = True, cert: Any = None,  # noqa: ARG002
              proxies: Mapping[str, str] | None = None) -> requests.Response:  # noqa: ARG002
-        path = (request.path_url or "/").split("?", 1)[0]
-        self.requests.append((str(request.method), path))
-        return self.reply(request, str(request.method), path)
+        target = request.path_url or "/"
+        self.requests.append((str(request.method), target))
+        return self.reply(request, str(request.method), target)
 
-    def reply(self, request: requests.PreparedRequest, method: str, path: str) -> requests.Response:
+    def reply(self, request: requests.PreparedRequest, method: str, target: str) -> requests.Response:
+        """The answer to `method` on `target` (the path with its query string)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -64,9 +65,9 @@ class Directory(Offline):
         super().__init__()
         self.root = root.resolve()
 
-    def reply(self, request: requests.PreparedRequest, method: str, path: str) -> requests.Response:
-        target = (self.root / path.lstrip("/")).resolve()
-        if method not in ("GET", "HEAD") or not target.is_file() or not target.is_relative_to(self.root):
+    def reply(self, request: requests.PreparedRequest, method: str, target: str) -> requests.Response:
+        path = (self.root / target.split("?", 1)[0].lstrip("/")).resolve()
+        if method not in ("GET", "HEAD") or not path.is_file() or not path.is_relative_to(self.root):
             return answer(request, 404)
-        data = target.read_bytes()
+        data = path.read_bytes()
         return answer(request, 200, b"" if method == "HEAD" else data, {"Content-Length": str(len(data))})
