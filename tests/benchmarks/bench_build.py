@@ -22,11 +22,12 @@ from pathlib import Path
 from builder.channel import layout
 from builder.channel import lock as lockfile
 from builder.cli import main as cli
+from builder.core import settings
 from builder.image.docker_engine import DockerEngine
 from builder.image.engine import Engine
 from builder.recipe import graph
+from builder.recipe import load as recipes
 from builder.recipe.variants import ImageSpec
-from tests.support.channel import load_channel
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
@@ -63,7 +64,8 @@ def main() -> None:
         print(f"{'again':>8} {second:>9.2f} {code2:>5}   {last}")
         print(f"second / first = {second / first:.3f} (target < 0.05)\n")
 
-        config, channel = load_channel(root)
+        config = settings.load(root)
+        channel = graph.build(recipes.load_dir(config.recipes_dir, root))
         print("(2) image size against a naive Dockerfile with the same packages on the same base")
         print(f"{'image':>14} {'hardened MB':>12} {'naive MB':>9} {'ratio':>6}")
         for image_id, image in sorted(channel.images.items()):

@@ -14,8 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from builder.core import settings
 from builder.dockerfile import render
-from tests.support.channel import load_channel
+from builder.recipe import graph
+from builder.recipe import load as recipes
 
 SIZES = (1, 100, 1000)
 REPEATS = 5
@@ -53,7 +55,8 @@ def make_channel(root: Path, count: int) -> None:
 def run_once(root: Path) -> tuple[float, float, int]:
     """Seconds spent loading, validating and rendering; seconds spent writing; files written."""
     start = time.perf_counter()
-    config, channel = load_channel(root, environ={})
+    config = settings.load(root, environ={})
+    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
     outputs = render.render_all(config, channel, sorted(channel.images))
     rendered = time.perf_counter()
     written = render.write(outputs)

@@ -32,8 +32,8 @@ from builder.image.build import CANDIDATE
 from builder.image.docker_engine import DockerEngine
 from builder.image.engine import Engine
 from builder.recipe import distroless, graph
+from builder.recipe import load as recipes
 from builder.recipe.variants import ImageSpec
-from tests.support.channel import load_channel
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
@@ -85,7 +85,8 @@ def main() -> None:
         # Figures for the images that did build are still worth printing.
         print("\n".join(f"  {line}" for line in failures))
 
-        config, channel = load_channel(root)
+        config = settings.load(root)
+        channel = graph.build(recipes.load_dir(config.recipes_dir, root))
         naive_tags: list[str] = []
         rows: list[Row] = []
         try:
