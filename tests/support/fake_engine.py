@@ -6,7 +6,8 @@ the build context COPYs; nothing else of the Dockerfile is executed. What the bu
 in `builds`; `fail_builds` makes builds whose tag starts with a key fail with that message. A push puts
 a manifest for the image into the `registry` (a `FakeRegistry`), so that what the build pushed is what
 a release then reads; `fail_pushes` makes pushes of a repository fail. `run` answers from `answers`
-(argv -> RunResult; exit 0 with no output otherwise) and records each call in `runs`.
+(argv -> RunResult; exit 0 with no output otherwise) and records each call in `runs`. `load` puts a
+ready-made image (its file system as tar entries) under a tag, for the checks alone.
 """
 
 from __future__ import annotations
