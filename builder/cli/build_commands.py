@@ -10,13 +10,13 @@ from builder.cli.arguments import BuildArgs, PlanArgs, WatchArgs
 from builder.cli.commands import Context, load
 from builder.core.errors import BuildFailed, ExitCode
 from builder.github import git
-from builder.image import build, engine, upstream_check, watch
+from builder.image import build, docker_engine, engine, upstream_check, watch
 from builder.image import plan as plan_mod
 from builder.recipe.graph import select
 
 
 def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
-    eng = engine.Engine.connect()
+    eng = docker_engine.DockerEngine.connect()
 
     def resolve(reference: str) -> str:
         registry = reference.split("/", 1)[0]

@@ -65,16 +65,19 @@ class _Context:
     candidates: Candidates
     indexes: apt_index.IndexCache
     logs: debian_changelog.ChangelogCache
+    registry: registry.RegistryClient
     done: dict[str, Outcome] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
         options: Options, *, candidates: Candidates | None = None,
-        indexes: apt_index.IndexCache | None = None) -> list[Outcome]:
+        indexes: apt_index.IndexCache | None = None, client: registry.RegistryClient | None = None) -> list[Outcome]:
+    """`client` looks up which version tags exist (default: the registry, with Docker's credentials)."""
     ctx = _Context(settings, channel, eng, options, candidates or Candidates(settings),
                    indexes or apt_index.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
-                   debian_changelog.ChangelogCache(settings.cache_dir))
+                   debian_changelog.ChangelogCache(settings.cache_dir),
+                   client or registry.RegistryClient(registry.docker_config_credentials()))
     for level in plan.levels:
         steps = [s for s in level if s.needed]
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -135,9 +138,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     skipped: tuple[str, ...] = ()
     if ctx.options.push:
         # A release that died after tagging spent its version: never reuse it (tags are immutable).
-        tagged = registry.RegistryClient(registry.docker_config_credentials()).digest_or_none
-        version, skipped = versioning.next_free_version(version, image.tag_suffix,
-                                                        lambda tag: tagged(f"{repository}:{tag}"))
+        version, skipped = versioning.next_free_version(
+            version, image.tag_suffix, lambda tag: ctx.registry.digest_or_none(f"{repository}:{tag}"))
         for note in skipped:
             log(f"[{image.id}] warning: {note}")
     dockerfile = render.render_dockerfile(render.with_ancestry(ctx.channel, render.RenderInput(

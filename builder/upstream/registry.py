@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import email.utils
 import functools
 import hashlib
 import json
@@ -25,10 +24,9 @@ import os
 import re
 import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from requests.structures import CaseInsensitiveDict
 
 from builder.core import reference as imageref
 from builder.core.errors import RegistryError
+from builder.upstream.retry import GaveUp, RetryPolicy
 
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -78,6 +77,14 @@ class RegistryDeadlineExceeded(RegistryError):
 class RegistryOffsite(RegistryError):
     """The registry pointed somewhere the client will not follow: a `Link` off the registry, or a token
     service that would get the credentials in clear on another host."""
+
+
+class _TokenServiceStalled(Exception):
+    """Carries the token service's deadline error past the retries (those are for the registry's answers)."""
+
+    def __init__(self, error: RegistryDeadlineExceeded) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 Credentials = Callable[[str], tuple[str, str] | None]
@@ -128,17 +135,18 @@ def docker_config_credentials(environ: Mapping[str, str] | None = None) -> Crede
 
 class RegistryClient:
     """`timeout` bounds each connect and read, `deadline` a whole request (body included). A given
-    `session` gets the client's adapters mounted: they are what enforce the deadline."""
+    `session` gets the client's adapters mounted: they are what enforce the deadline. `retry` replaces
+    the policy `retries`, `backoff` and `max_wait` make."""
 
     def __init__(self, credentials: Credentials | None = None, *, timeout: float = 10.0,
                  deadline: float = DEADLINE, retries: int = 4, backoff: float = 0.5, max_wait: float = 30.0,
-                 insecure: frozenset[str] = frozenset(), session: requests.Session | None = None) -> None:
+                 insecure: frozenset[str] = frozenset(), session: requests.Session | None = None,
+                 retry: RetryPolicy | None = None) -> None:
         self._credentials = credentials or (lambda _host: None)
         self._timeout = timeout
         self._deadline = deadline
-        self._retries = retries
-        self._backoff = backoff
-        self._max_wait = max_wait
+        self._retry = retry or RetryPolicy(retries, backoff, max_wait)
+        self._retry = replace(self._retry, transient=(*self._retry.transient, RegistryDeadlineExceeded))
         self._insecure = insecure
         self._session = session or requests.Session()
         for prefix in ("http://", "https://"):
@@ -243,45 +251,44 @@ class RegistryClient:
                  body: bytes | None = None, actions: str = "pull", what: str = "") -> _Answer:
         """`what` names the body to read (GET only); other answers are headers only."""
         scope = f"repository:{ref.path}:{actions}"
-        attempt = 0
         authenticated = False
-        while True:
-            auth_header = self._auth_header(ref.domain, scope)
-            sent = dict(headers, **({"Authorization": auth_header} if auth_header else {}))
-            try:
+
+        def once() -> _Answer:
+            nonlocal authenticated
+            while True:
+                auth_header = self._auth_header(ref.domain, scope)
+                sent = dict(headers, **({"Authorization": auth_header} if auth_header else {}))
                 answer = self._exchange(method, url, sent, body=body, what=what)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    RegistryDeadlineExceeded) as exc:
-                if attempt >= self._retries:
-                    if isinstance(exc, RegistryDeadlineExceeded):
-                        raise RegistryDeadlineExceeded(
-                            f"{method} {url}: no complete answer within the {self._deadline:g} s deadline, "
-                            f"{attempt + 1} attempts (the registry, or the network to it, stalls or is too "
-                            "slow: retry later)") from None
-                    raise RegistryError(f"{method} {url}: {type(exc).__name__} after "
-                                        f"{attempt + 1} attempts") from None
-                self._sleep(attempt, None)
-                attempt += 1
-                continue
-            status = answer.status
-            if status == 401 and not authenticated:
-                authenticated = True
-                self._authenticate(ref.domain, url, scope, answer.headers.get("WWW-Authenticate", ""))
-                continue
-            if status == 429 or status >= 500:
-                if attempt >= self._retries:
-                    raise RegistryError(f"{method} {url}: HTTP {status} after {attempt + 1} attempts")
-                self._sleep(attempt, answer.headers.get("Retry-After"))
-                attempt += 1
-                continue
-            if status in (401, 403):
-                raise RegistryAuthError(f"{method} {url}: HTTP {status}: access denied "
-                                        "(check the credentials for this registry)")
-            if status == 404:
-                raise RegistryNotFound(f"{method} {url}: not found")
-            if status >= 400:
-                raise RegistryError(f"{method} {url}: HTTP {status}")
-            return answer
+                if answer.status != 401 or authenticated:
+                    return answer
+                authenticated = True  # one token exchange per request, not per attempt
+                try:
+                    self._authenticate(ref.domain, url, scope, answer.headers.get("WWW-Authenticate", ""))
+                except RegistryDeadlineExceeded as exc:  # the token service's, said as such: not retried
+                    raise _TokenServiceStalled(exc) from None
+
+        try:
+            answer, attempts = self._retry.run(once, lambda a: (a.status, a.headers))
+        except _TokenServiceStalled as stalled:
+            raise stalled.error from None
+        except GaveUp as gave_up:
+            if isinstance(gave_up.cause, RegistryDeadlineExceeded):
+                raise RegistryDeadlineExceeded(
+                    f"{method} {url}: no complete answer within the {self._deadline:g} s deadline, "
+                    f"{gave_up.attempts} attempts (the registry, or the network to it, stalls or is too "
+                    "slow: retry later)") from None
+            raise RegistryError(f"{method} {url}: {gave_up}") from None
+        status = answer.status
+        if status == 429 or status >= 500:
+            raise RegistryError(f"{method} {url}: HTTP {status} after {attempts} attempts")
+        if status in (401, 403):
+            raise RegistryAuthError(f"{method} {url}: HTTP {status}: access denied "
+                                    "(check the credentials for this registry)")
+        if status == 404:
+            raise RegistryNotFound(f"{method} {url}: not found")
+        if status >= 400:
+            raise RegistryError(f"{method} {url}: HTTP {status}")
+        return answer
 
     def _exchange(self, method: str, url: str, headers: dict[str, str], *, body: bytes | None = None,
                   params: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
@@ -313,16 +320,6 @@ class RegistryClient:
             if deadline.expired:
                 raise RegistryDeadlineExceeded(f"{method} {url}: deadline passed")
         return _Answer(response.status_code, response.headers, content)
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = self._backoff * (2 ** attempt)
-        if retry_after:
-            if retry_after.strip().isdigit():
-                delay = float(retry_after.strip())
-            else:
-                when = email.utils.parsedate_to_datetime(retry_after)
-                delay = max(0.0, when.timestamp() - time.time()) if when else delay
-        time.sleep(min(delay, self._max_wait))
 
     def _auth_header(self, domain: str, scope: str) -> str | None:
         with self._lock:

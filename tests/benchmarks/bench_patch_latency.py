@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from builder.cli import main as cli
-from tests.github.standin import GitHubStandIn
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
+from tests.support.aptrepo import AptRepo, ChangelogEntry
+from tests.support.github_standin import GitHubStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")

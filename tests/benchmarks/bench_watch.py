@@ -27,17 +27,15 @@ import requests
 from builder.channel import lock as lockfile
 from builder.channel.layout import ImageFiles
 from builder.channel.lock import Lock
-from builder.core import settings
 from builder.core.facts import AptSource, BaseLock, ImageLock, OsRelease, Package
 from builder.dockerfile import render
 from builder.image import plan, watch
-from builder.image.engine import Engine
-from builder.recipe import graph
-from builder.recipe import load as recipes
+from builder.image.docker_engine import DockerEngine
 from builder.recipe.variants import spec_sha256
 from builder.upstream import apt_index, debian_changelog
 from builder.upstream.registry import RegistryClient
-from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.channel import load_channel
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 SIZES = (1, 50, 200)
@@ -68,8 +66,7 @@ def make_channel(root: Path, count: int, upstreams: list[str], sources: tuple[Ap
         upstream = upstreams[i % len(upstreams)]
         (root / "recipes" / f"img{i}.yaml").write_text(
             f"name: img{i}\ndescription: generated\nversion: 1.0.0\ndistro: debian\nfrom: {upstream}\n")
-    config = settings.load(root, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    config, channel = load_channel(root, environ={})
     for image in channel.images.values():
         base, display = render.base_reference(config, channel, image)
         digest = "sha256:" + "0" * 64  # an old digest: every upstream has moved since
@@ -95,8 +92,7 @@ class Run:
 
 
 def run(root: Path, cache: Path, keyrings: dict[str, Path | None]) -> Run:
-    config = settings.load(root, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    config, channel = load_channel(root, environ={})
     start = time.perf_counter()
     session = requests.Session()
     answered: list[int] = []
@@ -138,7 +134,7 @@ def verdict(value: float, goal: float) -> str:
 
 
 def main() -> None:
-    engine = Engine.connect()
+    engine = DockerEngine.connect()
     namespace = f"bench-up-{secrets.token_hex(3)}"
     upstreams = []
     for tag in ("a", "b", "c"):

@@ -27,9 +27,9 @@ from builder.upstream.registry import (
     check_token_realm,
     next_page_url,
 )
-from tests.integration.faultproxy import FaultProxy
-from tests.integration.recorder import RecordingServer
-from tests.integration.trickle import TLS_RECORD, Trickle
+from tests.support.faultproxy import FaultProxy
+from tests.support.recorder import RecordingServer
+from tests.support.trickle import TLS_RECORD, Trickle
 
 SEED = "library/debian:bookworm-slim"
 

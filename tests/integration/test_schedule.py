@@ -28,9 +28,9 @@ from builder.cli import main as cli
 from builder.core.errors import RegistryError
 from builder.image.engine import Engine
 from builder.upstream.registry import RegistryClient
-from tests.github.standin import GitHubStandIn
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
-from tests.integration.tests_support import make_channel
+from tests.support.aptrepo import AptRepo, ChangelogEntry
+from tests.support.channel import make_channel
+from tests.support.github_standin import GitHubStandIn
 
 OWNER, NAME = "acme", "channel"
 LINES = ("demo", "other")

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import requests
 
 from builder.channel import history
 from builder.channel.history import Record
@@ -24,7 +23,6 @@ from builder.core.facts import BaseLock, ImageLock
 from builder.core.reference import ImageRef
 from builder.dockerfile import hadolint, policy
 from builder.dockerfile.render import RenderInput, render_dockerfile
-from builder.github import client as github
 from builder.recipe import graph, inputs
 from builder.recipe import load as recipes
 from tests.unit.test_check_pins import entry, index, version
@@ -325,17 +323,6 @@ def test_a_release_record_with_a_version_that_is_not_semver(tmp_path: Path) -> N
         history.read(path, "x")
     assert caught.value.message == (f"{path}: not a valid release record (releases[0].version: '1.x' is not a "
                                     "semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)); restore it from git")
-
-
-@pytest.mark.parametrize(("header", "wait"), [("\u00b2", None), ("\u0661", None), ("1e3", None), ("-5", None),
-                                               ("soon", None), ("7", 7.0), (" 7 ", 7.0), ("999999", 60.0),
-                                               ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
-def test_a_malformed_retry_after_is_ignored(header: str, wait: float | None) -> None:
-    client = github.GitHub("http://127.0.0.1:9", "o/r", "token")
-    answer = requests.Response()
-    answer.status_code = 429
-    answer.headers["retry-after"] = header
-    assert client._rate_limited(answer) == wait
 
 
 @pytest.mark.parametrize(("data", "expected"), [

@@ -16,18 +16,17 @@ from builder.channel import lock as lockfile
 from builder.channel.history import Record, from_lock
 from builder.channel.history import write as write_record
 from builder.channel.layout import ImageFiles
-from builder.core import settings
 from builder.core.errors import LockError
 from builder.core.facts import RecipeSnapshot
 from builder.core.reference import ImageRef
 from builder.core.runtime import Profile, Runtime
 from builder.dockerfile import render, syntax
 from builder.image import strict
-from builder.recipe import graph
 from builder.recipe import load as recipes
 from builder.recipe.model import Recipe
 from builder.recipe.variants import expand, spec_sha256
 from builder.release import catalog
+from tests.support.channel import load_channel
 from tests.unit.test_recipe_errors import GOOD, problems_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,8 +141,7 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         "name: web\ndescription: A web server\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
         "user: {name: web, uid: 10001, gid: 10001}\nruntime: {writable: [/var/cache/web], ports: [8080]}\n"
         "variants: [{name: old}]\n")
-    config = settings.load(root, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    config, channel = load_channel(root, environ={})
     old = lockfile.read(REPO / "base-images" / "python" / layout.LOCK)
     assert old is not None
     verified = Profile(user="10001:10001", writable=("/var/cache/web",), ports=("8080/tcp",))

@@ -1,9 +1,10 @@
-"""Helpers shared by the integration tests."""
+"""Scratch channels: a channel loaded in one call, a copy of the sample recipes pushing to its own namespace."""
 
 from __future__ import annotations
 
 import secrets
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,20 @@ import pytest
 from builder.channel import layout
 from builder.channel import lock as lockfile
 from builder.core import settings
+from builder.recipe import graph
+from builder.recipe import load as recipes
 
 REPO = Path(__file__).resolve().parents[2]
 # Namespaces this test session pushed to; only their local images are removed afterwards,
 # so two sessions on one engine never delete each other's images.
 NAMESPACES: set[str] = set()
+
+
+def load_channel(root: Path, environ: Mapping[str, str] | None = None) -> tuple[settings.Settings, graph.Channel]:
+    """The settings and the validated channel of the checkout at `root` (BUILDER_* read from `environ`,
+    os.environ when None)."""
+    config = settings.load(root, environ)
+    return config, graph.build(recipes.load_dir(config.recipes_dir, root))
 
 
 def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
