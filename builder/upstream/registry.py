@@ -16,15 +16,11 @@ host or to a token service over https (or over http on the registry's own host).
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
 import hashlib
 import json
 import os
 import re
-import socket
 import threading
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +32,14 @@ from requests.structures import CaseInsensitiveDict
 
 from builder.core import reference as imageref
 from builder.core.errors import RegistryError
+from builder.upstream.deadline import Deadline, DeadlineAdapter
+from builder.upstream.registry_errors import (
+    RegistryAuthError,
+    RegistryDeadlineExceeded,
+    RegistryNotFound,
+    RegistryTooLarge,
+)
+from builder.upstream.registry_origins import PLAIN_URL, check_token_realm, next_page_url
 from builder.upstream.retry import GaveUp, RetryPolicy
 
 INDEX_TYPES = (
@@ -52,31 +56,8 @@ ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
 MAX_MANIFEST = 4 * 1024 * 1024
 _SMALL = 64 * 1024  # an unused body up to this size is read, so that its connection stays open
 DEADLINE = 60.0  # seconds for one request, from connecting to the body's last byte
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_PLAIN_URL = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a URL or a token is
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
-
-
-class RegistryAuthError(RegistryError):
-    """401/403: missing or wrong credentials."""
-
-
-class RegistryNotFound(RegistryError):
-    """404: no such repository, tag or manifest."""
-
-
-class RegistryTooLarge(RegistryError):
-    """A body over the size limit: reading stopped there."""
-
-
-class RegistryDeadlineExceeded(RegistryError):
-    """A request had no complete answer within its deadline, however steadily bytes trickled in."""
-
-
-class RegistryOffsite(RegistryError):
-    """The registry pointed somewhere the client will not follow: a `Link` off the registry, or a token
-    service that would get the credentials in clear on another host."""
 
 
 class _TokenServiceStalled(Exception):
@@ -150,7 +131,7 @@ class RegistryClient:
         self._insecure = insecure
         self._session = session or requests.Session()
         for prefix in ("http://", "https://"):
-            self._session.mount(prefix, _DeadlineAdapter())
+            self._session.mount(prefix, DeadlineAdapter())
         self._tokens: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
@@ -294,7 +275,7 @@ class RegistryClient:
                   params: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
                   what: str = "") -> _Answer:
         """One request under the deadline; a 2xx body is read (streamed, up to the limit) when `what` names it."""
-        with _Deadline(self._deadline) as deadline:
+        with Deadline(self._deadline) as deadline:
             try:
                 # identity: the limit counts the bytes on the wire, and no compressed bomb is unpacked
                 response = self._session.request(method, url, headers={"Accept-Encoding": "identity", **headers},
@@ -364,7 +345,7 @@ class RegistryClient:
             token = str(data.get("token") or data["access_token"])
         except (ValueError, KeyError, AttributeError):
             raise RegistryError(f"{domain}: token service sent no token") from None
-        if not _PLAIN_URL.fullmatch(token):
+        if not PLAIN_URL.fullmatch(token):
             raise RegistryError(f"{domain}: token service sent a malformed token")
         return token
 
@@ -390,146 +371,3 @@ def _read_limited(response: requests.Response, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of `url`; a port that is no number gives an origin nothing equals."""
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
-    except ValueError:
-        port = -1
-    return scheme, parts.hostname or "", port
-
-
-def next_page_url(repository: str, url: str, link: str) -> str:
-    """The URL of the next page of tags that a `Link` header names, relative to `url` (the page that named
-    it): only ever on the same registry (scheme, host and port), for the request carries its credentials."""
-    if not _PLAIN_URL.fullmatch(link):
-        raise RegistryOffsite(f"{repository}: the registry's link to the next page of tags, {link!r}, is not "
-                              "a plain URL; the listing stopped (the registry's Link header is broken or hostile)")
-    target = urllib.parse.urljoin(url, link)
-    if _origin(target) != _origin(url):
-        parts = urllib.parse.urlsplit(url)
-        raise RegistryOffsite(f"{repository}: the registry's link to the next page of tags, {link!r}, leaves "
-                              f"the registry {parts.scheme}://{parts.netloc}; only links on the registry itself "
-                              "are followed (the registry's Link header is broken or hostile)")
-    return target
-
-
-def check_token_realm(domain: str, url: str, realm: str, with_credentials: bool) -> None:
-    """Whether the token service `realm`, named in the answer to `url`, may be asked (with the credentials
-    when `with_credentials`). Credentials go over https, or over plain http only to the host of a registry
-    that is itself plain http: anything else would hand them, in clear, to whoever the registry names."""
-    scheme, host, _ = _origin(realm)
-    if scheme not in _DEFAULT_PORTS or not host or not _PLAIN_URL.fullmatch(realm):
-        raise RegistryAuthError(f"{domain}: the token service {realm!r} is not an http(s) URL "
-                                "(the registry's WWW-Authenticate header is broken)")
-    if not with_credentials or scheme == "https":
-        return
-    registry_scheme, registry_host, _ = _origin(url)
-    if registry_scheme != "http":
-        raise RegistryOffsite(f"{domain}: credentials not sent to the token service {realm!r}: plain http, "
-                              "although the registry itself is https (a token service must use https)")
-    if host != registry_host:
-        raise RegistryOffsite(f"{domain}: credentials not sent to the token service {realm!r}: plain http on "
-                              f"another host than {registry_host} (a token service must use https, or be on "
-                              "the registry's own host)")
-
-
-# -- the overall deadline ------------------------------------------------------------------
-_current = threading.local()
-
-
-class _Deadline:
-    """When the time is up, shut down the sockets this thread's request uses, so a read that bytes keep
-    trickling into ends too. Each socket is watched through its own duplicate descriptor: that one stays
-    valid (and is no other socket) however the connection is closed or wrapped in TLS meanwhile."""
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._seconds = seconds
-        self._guards: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        _current.deadline = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        _current.deadline = None
-        with self._lock:
-            guards, self._guards = self._guards, []
-        for guard in guards:
-            guard.close()
-
-    def watch(self, sock: socket.socket) -> None:
-        guard = socket.socket(fileno=os.dup(sock.fileno()))
-        with self._lock:
-            self._guards.append(guard)
-            expired = self.expired
-        if expired:
-            _cut(guard)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            guards = list(self._guards)
-        for guard in guards:
-            _cut(guard)
-
-
-def _cut(guard: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # the peer closed it first
-        guard.shutdown(socket.SHUT_RDWR)
-
-
-def _watch(sock: socket.socket | None) -> None:
-    deadline: _Deadline | None = getattr(_current, "deadline", None)
-    if deadline is not None and sock is not None:
-        deadline.watch(sock)
-
-
-class _WatchedConnection:
-    """Mixed into urllib3's connection classes: new sockets, and reused ones at each request, are watched."""
-
-    sock: socket.socket | None
-
-    def _new_conn(self) -> socket.socket:
-        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
-        _watch(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch(self.sock)
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-@functools.cache
-def _watched_pool(pool: type[Any]) -> type[Any]:
-    if issubclass(pool.ConnectionCls, _WatchedConnection):
-        return pool
-    connection = type(f"Watched{pool.ConnectionCls.__name__}", (_WatchedConnection, pool.ConnectionCls), {})
-    return type(f"Watched{pool.__name__}", (pool,), {"ConnectionCls": connection})
-
-
-def _watch_pools(manager: Any) -> Any:
-    manager.pool_classes_by_scheme = {scheme: _watched_pool(pool)
-                                      for scheme, pool in manager.pool_classes_by_scheme.items()}
-    return manager
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter whose connections (direct or through a proxy) a `_Deadline` can cut."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        _watch_pools(self.poolmanager)
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        return _watch_pools(super().proxy_manager_for(proxy, **kwargs))

@@ -9,7 +9,8 @@ import requests
 
 from builder.core.errors import GitHubError, RegistryError
 from builder.github.client import GitHub
-from builder.upstream.registry import RegistryClient, RegistryNotFound
+from builder.upstream.registry import RegistryClient
+from builder.upstream.registry_errors import RegistryNotFound
 from builder.upstream.retry import GaveUp, RetryPolicy
 from tests.support.fake_registry import FakeRegistry
 from tests.support.offline_http import Offline, answer
