@@ -163,6 +163,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     extra = _update_reasons(ctx, selected, known) if args.watch and not args.offline else None
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
                              candidates=known)
+    report.step_summary(the_plan.summary_markdown())
+    if args.github_output:
+        report.write_outputs(args.github_output, the_plan.outputs())
     if args.json:
         report.emit_json(the_plan.as_json())
         return 0
@@ -227,6 +230,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "
               f"{len(result.failed)} could not be fully checked")
     report.step_summary(watch_markdown(result))
+    if args.github_output:
+        report.write_outputs(args.github_output, result.outputs())
     if result.failed:
         for item in result.failed:
             report.error_lines([f"{item.image}: {e}" for e in item.errors])

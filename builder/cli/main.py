@@ -10,6 +10,7 @@ from typing import Any
 from builder import __version__
 from builder.cli import report
 from builder.cli.commands import (
+    OVERLAY_SCHEMA_FILE,
     SCHEMA_FILE,
     cmd_bot,
     cmd_build,
@@ -61,6 +62,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="plan every selected image")
     p.add_argument("--watch", action="store_true",
                    help="also rebuild images with package updates in their apt sources (as `builder watch`)")
+    p.add_argument("--github-output", metavar="FILE",
+                   help="also append the step outputs count and levels (one line of image ids per level) "
+                   "to FILE (in GitHub Actions: \"$GITHUB_OUTPUT\")")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("build", help="build, check, test, (push) and write locks",
@@ -114,6 +118,9 @@ def _release_commands(sub: Any) -> None:
                        "image could not be checked.")
     p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     p.add_argument("--json", action="store_true", help="machine-readable output (schema_version 1)")
+    p.add_argument("--github-output", metavar="FILE",
+                   help="also append the step output stale (true or false) to FILE "
+                   "(in GitHub Actions: \"$GITHUB_OUTPUT\")")
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("release", help="version, re-tag by digest, changelogs and catalog",
@@ -148,9 +155,10 @@ def _release_commands(sub: Any) -> None:
     p.add_argument("--base", help="base branch (default: the repository's default branch)")
     p.set_defaults(func=cmd_bot)
 
-    p = sub.add_parser("schema", help="write the recipe JSON Schema for editors",
-                       description=f"Write recipes/{SCHEMA_FILE} from the recipe model.")
-    p.add_argument("--check", action="store_true", help="fail if the committed schema is stale")
+    p = sub.add_parser("schema", help="write the recipe and overlay JSON Schemas for editors",
+                       description=f"Write recipes/{SCHEMA_FILE} and recipes/{OVERLAY_SCHEMA_FILE} "
+                       "from the recipe and overlay models.")
+    p.add_argument("--check", action="store_true", help="fail if a committed schema is stale")
     p.set_defaults(func=cmd_schema)
 
 
