@@ -1,4 +1,4 @@
-"""Signing and verification errors, each with its own exit code (README: exit codes)."""
+"""Signing and verification errors, each with its own exit code (docs/commands.md: exit codes)."""
 
 from __future__ import annotations
 
