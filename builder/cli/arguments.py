@@ -44,6 +44,7 @@ class PlanArgs(Common):
     offline: bool
     force: bool
     watch: bool
+    github_output: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +61,7 @@ class BuildArgs(Common):
 class WatchArgs(Common):
     names: tuple[str, ...]
     json: bool
+    github_output: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,10 +120,11 @@ _TYPED: dict[str, Callable[[argparse.Namespace, Path | None], Arguments]] = {
                                       list_rules=ns.list_rules),
     "schema": lambda ns, root: SchemaArgs(root=root, check=ns.check),
     "plan": lambda ns, root: PlanArgs(root=root, names=tuple(ns.names), json=ns.json, offline=ns.offline,
-                                      force=ns.force, watch=ns.watch),
+                                      force=ns.force, watch=ns.watch, github_output=ns.github_output),
     "build": lambda ns, root: BuildArgs(root=root, names=tuple(ns.names), push=ns.push, jobs=ns.jobs,
                                         force=ns.force, watch=ns.watch, exact=ns.exact),
-    "watch": lambda ns, root: WatchArgs(root=root, names=tuple(ns.names), json=ns.json),
+    "watch": lambda ns, root: WatchArgs(root=root, names=tuple(ns.names), json=ns.json,
+                                        github_output=ns.github_output),
     "release": lambda ns, root: ReleaseArgs(root=root, names=tuple(ns.names), dry_run=ns.dry_run, json=ns.json,
                                             auto=ns.auto),
     "catalog": lambda _ns, root: CatalogArgs(root=root),

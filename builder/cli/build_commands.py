@@ -42,6 +42,9 @@ def plan_command(args: PlanArgs) -> ExitCode:
     extra = _update_reasons(ctx, selected, known) if args.watch and not args.offline else None
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
                              candidates=known)
+    report.step_summary(the_plan.summary_markdown())
+    if args.github_output:
+        report.write_outputs(args.github_output, the_plan.outputs())
     if args.json:
         report.emit_json(the_plan.as_json())
         return ExitCode.OK
@@ -94,6 +97,8 @@ def watch_command(args: WatchArgs) -> ExitCode:
     else:
         _print_watch(result)
     report.step_summary(upstream_check.markdown(result))
+    if args.github_output:
+        report.write_outputs(args.github_output, result.outputs())
     if result.failed:
         for item in result.failed:
             report.error_lines([f"{item.image}: {e}" for e in item.errors])

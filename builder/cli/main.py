@@ -26,7 +26,7 @@ from builder.cli.arguments import (
     WatchArgs,
     parse,
 )
-from builder.core.errors import INTERRUPTED, BuilderError, ExitCode
+from builder.core.errors import BuilderError, ExitCode
 
 
 def _run(args: Arguments) -> ExitCode:
@@ -97,4 +97,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED

@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="plan every selected image")
     p.add_argument("--watch", action="store_true",
                    help="also rebuild images with package updates in their apt sources (as `builder watch`)")
+    p.add_argument("--github-output", metavar="FILE",
+                   help="also append the step outputs count and levels (one line of image ids per level) "
+                   "to FILE (in GitHub Actions: \"$GITHUB_OUTPUT\")")
 
     p = sub.add_parser("build", help="build, check, test, (push) and write locks",
                        description="Build the images whose inputs changed, check and test "
@@ -100,6 +103,9 @@ def _release_commands(sub: Any) -> None:
                        "image could not be checked.")
     p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     p.add_argument("--json", action="store_true", help="machine-readable output (schema_version 1)")
+    p.add_argument("--github-output", metavar="FILE",
+                   help="also append the step output stale (true or false) to FILE "
+                   "(in GitHub Actions: \"$GITHUB_OUTPUT\")")
 
     p = sub.add_parser("release", help="version, re-tag by digest, changelogs and catalog",
                        description="Release every pushed candidate that is not released yet: put "
@@ -129,6 +135,7 @@ def _release_commands(sub: Any) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     p.add_argument("--base", help="base branch (default: the repository's default branch)")
 
-    p = sub.add_parser("schema", help="write the recipe JSON Schema for editors",
-                       description=f"Write recipes/{schema_files.RECIPE_SCHEMA} from the recipe model.")
-    p.add_argument("--check", action="store_true", help="fail if the committed schema is stale")
+    p = sub.add_parser("schema", help="write the recipe and overlay JSON Schemas for editors",
+                       description=f"Write recipes/{schema_files.RECIPE_SCHEMA} and "
+                       f"recipes/{schema_files.OVERLAY_SCHEMA} from the recipe and overlay models.")
+    p.add_argument("--check", action="store_true", help="fail if a committed schema is stale")

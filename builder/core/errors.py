@@ -1,7 +1,7 @@
 """Typed errors and the exit codes of `builder`. The library raises these; only the CLI prints them and exits.
 
 Every exit status is a member of `ExitCode`, with one meaning each, so that scheduled jobs can tell outcomes
-apart; each error class names its member. README.md's exit-code table is tested against `MEANINGS`.
+apart; each error class names its member. docs/commands.md's exit-code table is tested against `MEANINGS`.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ class ExitCode(IntEnum):
     NOT_SIGNED = 17
     NOT_IN_CHANNEL = 18
     STALE_RELEASE = 19
+    INTERRUPTED = 130  # Ctrl-C: the shell's convention, 128 + SIGINT
 
 
-# What each code means, as README.md's exit-code table says it (a unit test compares the two).
+# What each code means, as docs/commands.md's exit-code table says it (a unit test compares the two).
 MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success",
     ExitCode.STALE_FOUND: "`watch`: stale images found; `check-pins`: outdated pins found (like `diff`)",
@@ -62,10 +63,9 @@ MEANINGS: dict[ExitCode, str] = {
     "or the signature or an attestation is invalid or missing",
     ExitCode.NOT_IN_CHANNEL: "`verify`: signed, but the digest is not a release of this channel",
     ExitCode.STALE_RELEASE: "`verify`: a release of the channel, but a newer release of its line exists (stale)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
-# Ctrl-C: the shell's convention (128 + SIGINT), not an outcome of the builder, so not in the table.
-INTERRUPTED = 130
 
 
 @dataclass(frozen=True, order=True)

@@ -51,7 +51,8 @@ def token_from_env(environ: Mapping[str, str] | None = None) -> str:
     token = env.get("BUILDER_GITHUB_TOKEN") or env.get("GITHUB_TOKEN")
     if not token:
         raise ConfigError("no GitHub token: set BUILDER_GITHUB_TOKEN (a GitHub App installation token or a "
-                          "fine-grained personal token) or GITHUB_TOKEN; see README, section 'The bot'")
+                          "fine-grained personal token) or GITHUB_TOKEN; see docs/bot-and-workflows.md, "
+                          "section 'Tokens'")
     return token
 
 

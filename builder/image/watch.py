@@ -101,6 +101,10 @@ class Report:
                 "stale": [r.image for r in self.stale], "failed": [r.image for r in self.failed],
                 "images": [r.as_json() for r in self.images]}
 
+    def outputs(self) -> dict[str, str]:
+        """Step outputs for a CI job: `stale` is `true` when any image is stale."""
+        return {"stale": "true" if self.stale else "false"}
+
 
 def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
         indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache,

@@ -1,4 +1,5 @@
-"""Signing and verification errors, each with its own exit code (`builder.core.errors.ExitCode`)."""
+"""Signing and verification errors, each with its own exit code (`builder.core.errors.ExitCode`,
+docs/commands.md: exit codes)."""
 
 from __future__ import annotations
 

@@ -55,3 +55,22 @@ def pushed(root: Path, image_id: str) -> tuple[str, lockfile.Lock]:
     assert lock is not None, f"{image_id} has no lock"
     assert lock.result is not None, f"{image_id} was not pushed"
     return f"{lock.result.repository}@{lock.result.digest}", lock
+
+
+def read_github_outputs(path: Path) -> dict[str, str]:
+    """Step outputs as GitHub Actions reads the file $GITHUB_OUTPUT names: `name=value` lines and
+    `name<<DELIMITER` blocks that end at a line holding the delimiter alone."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").split("\n")
+    at = 0
+    while at < len(lines) and lines[at]:
+        if "<<" in lines[at] and ("=" not in lines[at] or lines[at].index("<<") < lines[at].index("=")):
+            name, delimiter = lines[at].split("<<", 1)
+            end = lines.index(delimiter, at + 1)  # ValueError: an unterminated block, as GitHub refuses it
+            outputs[name] = "\n".join(lines[at + 1:end])
+            at = end + 1
+        else:
+            name, value = lines[at].split("=", 1)
+            outputs[name] = value
+            at += 1
+    return outputs

@@ -19,7 +19,7 @@ from builder.signing import errors as signing_errors
 
 REPO = Path(__file__).resolve().parents[2]
 # Where the documented table lives; one constant, so that moving the reference (docs/commands.md) is one edit.
-EXIT_CODES_DOC = REPO / "README.md"
+EXIT_CODES_DOC = REPO / "docs" / "commands.md"
 PACKAGE = Path(builder.__file__).parent
 _ROW = re.compile(r"\| (\d+) \| (.+) \|")
 
