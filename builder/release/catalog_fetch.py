@@ -73,13 +73,24 @@ def fetch(url: str) -> bytes:
                                          f"{_FIX}")
                     body = read_limited(answer, MAX_CATALOG)
             except requests.RequestException as exc:
-                reason = "no complete answer within the deadline" if deadline.expired else type(exc).__name__
-                raise UsageError(f"{first}: cannot fetch the channel catalog ({reason}); {_FIX}") from None
-            if deadline.expired:
-                raise UsageError(f"{first}: cannot fetch the channel catalog (no complete answer within "
-                                 f"{DEADLINE:g} s); {_FIX}")
+                raise UsageError(f"{first}: cannot fetch the channel catalog ({_reason(exc, deadline.expired)}); "
+                                 f"{_FIX}") from None
+            if deadline.expired:  # a cut in the headers can read as a complete answer
+                raise UsageError(f"{first}: cannot fetch the channel catalog ({_reason(None, True)}); {_FIX}")
             if body is None:
                 raise UsageError(f"{first}: cannot fetch the channel catalog (larger than {MAX_CATALOG} bytes, "
                                  f"reading stopped); {_FIX}")
             return body
     raise UsageError(f"{first}: cannot fetch the channel catalog (more than {MAX_REDIRECTS} redirects); {_FIX}")
+
+
+def _reason(error: Exception | None, expired: bool) -> str:
+    import requests  # noqa: PLC0415 (loaded already: only a fetch fails this way)
+
+    if expired:
+        return f"no complete answer within {DEADLINE:g} s"
+    if isinstance(error, requests.Timeout):
+        return f"no answer within {TIMEOUT:g} s"
+    if isinstance(error, requests.ConnectionError):
+        return "cannot connect"
+    return type(error).__name__

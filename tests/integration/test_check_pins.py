@@ -4,6 +4,7 @@ registry (a catalog naming a digest the registry lacks writes nothing; a correct
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,7 @@ from builder.image.docker_engine import DockerEngine
 from builder.release import catalog_fetch
 from tests.support.channel import NAMESPACES
 from tests.support.serving import BackgroundServer
+from tests.support.trickle import Trickle
 from tests.unit.test_check_pins import INDEX, NEW, REPO, entry, index, version
 
 ABSENT = "sha256:" + "d" * 64
@@ -83,6 +85,23 @@ def test_a_catalog_url_that_fails_is_a_clear_error(tmp_path: Path, served: str, 
     (tmp_path / "Dockerfile").write_text(f"FROM {REPO}:1\n")
     assert cli.main(["check-pins", "--catalog", served + path, str(tmp_path / "Dockerfile")]) == 2
     assert capsys.readouterr().err.strip() == "error: " + message.format(url=served + path)
+
+
+def test_a_catalog_server_that_trickles_or_is_not_there_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Dockerfile").write_text(f"FROM {REPO}:1\n")
+    monkeypatch.setattr(catalog_fetch, "DEADLINE", 1.0)
+    with Trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", seconds=0.05) as trickle:
+        url = f"http://127.0.0.1:{trickle.port}/index.json"
+        assert cli.main(["check-pins", "--catalog", url, str(tmp_path / "Dockerfile")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {url}: cannot fetch the channel catalog (no complete answer within 1 s); {FIX}")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{closed.getsockname()[1]}/index.json"
+    closed.close()  # nothing listens there now
+    assert cli.main(["check-pins", "--catalog", url, str(tmp_path / "Dockerfile")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {url}: cannot fetch the channel catalog (cannot connect); {FIX}"
 
 
 def test_a_served_catalog_that_is_not_one_names_its_url(tmp_path: Path, served: str,
