@@ -80,8 +80,10 @@ class CatalogArgs(Common):
 @dataclass(frozen=True, kw_only=True)
 class CheckPinsArgs(Common):
     paths: tuple[Path, ...]
-    catalog: Path | None
+    catalog: str | None  # a path or a URL
     fix: bool
+    strict: bool
+    json: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +131,8 @@ _TYPED: dict[str, Callable[[argparse.Namespace, Path | None], Arguments]] = {
                                             auto=ns.auto),
     "catalog": lambda _ns, root: CatalogArgs(root=root),
     "check-pins": lambda ns, root: CheckPinsArgs(root=root, paths=tuple(Path(p) for p in ns.paths),
-                                                 catalog=_path(ns.catalog), fix=ns.fix),
+                                                 catalog=ns.catalog, fix=ns.fix, strict=ns.strict,
+                                                 json=ns.json),
     "bot": lambda ns, root: BotArgs(root=root, names=tuple(ns.names), base=ns.base),
     "verify": lambda ns, root: VerifyArgs(root=root, refs=tuple(ns.refs), keys=tuple(Path(p) for p in ns.key),
                                           revoked_keys=tuple(Path(p) for p in ns.revoked_key),

@@ -124,8 +124,11 @@ def _release_commands(sub: Any) -> None:
                        description="Report Dockerfiles that build FROM a channel image pinned to an "
                        "outdated digest or version (exit 1 when there are any); --fix rewrites the pins.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="Dockerfiles or folders to search")
-    p.add_argument("--catalog", help="the channel's index.json (default: this channel's)")
-    p.add_argument("--fix", action="store_true", help="rewrite outdated pins in place")
+    p.add_argument("--catalog", help="the channel's index.json: a path or an https URL (default: this channel's)")
+    p.add_argument("--fix", action="store_true",
+                   help="rewrite outdated pins in place, to digests the registry has (else nothing is written)")
+    p.add_argument("--strict", action="store_true", help="tracking pins (NAME:MAJOR, NAME:MAJOR.MINOR) fail too")
+    p.add_argument("--json", action="store_true", help="the findings as JSON, for CI")
 
     p = sub.add_parser("bot", help="open or update one pull request per changed image line",
                        description="For every image line whose generated files differ from the base "

@@ -36,6 +36,7 @@ class ExitCode(IntEnum):
     NOT_SIGNED = 17
     NOT_IN_CHANNEL = 18
     STALE_RELEASE = 19
+    CATALOG_MISMATCH = 20
     INTERRUPTED = 130  # Ctrl-C: the shell's convention, 128 + SIGINT
 
 
@@ -63,6 +64,8 @@ MEANINGS: dict[ExitCode, str] = {
     "or the signature or an attestation is invalid or missing",
     ExitCode.NOT_IN_CHANNEL: "`verify`: signed, but the digest is not a release of this channel",
     ExitCode.STALE_RELEASE: "`verify`: a release of the channel, but a newer release of its line exists (stale)",
+    ExitCode.CATALOG_MISMATCH: "`check-pins --fix`: the catalog names a digest the registry does not have "
+    "(nothing written)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -194,6 +197,12 @@ class ReleaseError(BuilderError):
     """A release would break a promise (an immutable tag re-pointed, a version going back)."""
 
     exit_code = ExitCode.RELEASE
+
+
+class CatalogMismatchError(BuilderError):
+    """The channel catalog names a digest its registry does not have: pinning to it would not pull."""
+
+    exit_code = ExitCode.CATALOG_MISMATCH
 
 
 class GitHubError(BuilderError):

@@ -22,9 +22,9 @@ from builder.recipe.model import Repository, User
 from builder.recipe.variants import ImageSpec
 
 _SHELLS = {
-    "debian": ["/bin/bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-o", "xtrace", "-c"],
-    "ubuntu": ["/bin/bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-o", "xtrace", "-c"],
-    "alpine": ["/bin/sh", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-o", "xtrace", "-c"],
+    "debian": ["/bin/bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-c"],
+    "ubuntu": ["/bin/bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-c"],
+    "alpine": ["/bin/sh", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-c"],
 }
 _RUN_TEMPLATES = {"debian": "apt.j2", "ubuntu": "apt.j2", "alpine": "apk.j2"}
 

@@ -2,7 +2,9 @@
 
 Like `apt list --upgradable` for images: a FROM pinned to a digest that its tag no longer
 points at, or to a version with a newer release in the same major, is reported with the
-current one; `--fix` rewrites the pins (tag and digest) in place.
+current one. `NAME:MAJOR` and `NAME:MAJOR.MINOR` without a digest track their line on purpose
+(the channel recommends them): reported as tracking, failures only when strict. A FROM that
+names a build argument (`FROM ${BASE}`) is judged by the ARG's default. `pins_fix` rewrites them.
 """
 
 from __future__ import annotations
@@ -10,30 +12,43 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import semver
 
 from builder.core import plaintext
 from builder.core import reference as imageref
 from builder.core.errors import UsageError
-from builder.core.files import write_atomic
-from builder.dockerfile import syntax
+from builder.release.base_refs import BaseRef, base_refs
 from builder.release.catalog_index import Catalog, CatalogImage
 
-_FROM = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE)
+Kind = Literal["outdated", "moved", "unpinned", "tracking"]
+_TRACKING = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # MAJOR or MAJOR.MINOR
 
 
 @dataclass(frozen=True)
 class Pin:
     file: Path
-    line: int
-    reference: str
+    line: int  # the FROM's line
+    reference: str  # the base image as the FROM resolves it
     message: str
     replacement: str | None  # the up-to-date reference, when there is one
+    kind: Kind = "outdated"
+    arg: str | None = None  # the build argument whose default names it
+    written_at: int = 0  # the line holding the text a fix rewrites (the ARG's or the FROM's)
 
     def __str__(self) -> str:
         fix = f" -> {self.replacement}" if self.replacement else ""
-        return plaintext.line(f"{self.file}:{self.line}: {self.reference}: {self.message}{fix}")
+        via = f" (ARG {self.arg}, line {self.written_at})" if self.arg else ""
+        return plaintext.line(f"{self.file}:{self.line}: {self.reference}{via}: {self.message}{fix}")
+
+    def fails(self, strict: bool) -> bool:
+        return self.kind != "tracking" or strict
+
+    def json(self) -> dict[str, object]:
+        return {"file": str(self.file), "line": self.line, "image": imageref.parse(self.reference).repository,
+                "current": self.reference, "proposed": self.replacement, "kind": self.kind,
+                "message": self.message, "arg": self.arg, "arg_line": self.written_at if self.arg else None}
 
 
 def dockerfiles(paths: list[Path]) -> list[Path]:
@@ -48,7 +63,7 @@ def dockerfiles(paths: list[Path]) -> list[Path]:
 
 
 def check(paths: list[Path], catalog: Catalog) -> list[Pin]:
-    """The outdated pins; UsageError when a file is unusable."""
+    """The pins behind the catalog, tracking ones included; UsageError when a file is unusable."""
     by_repository: dict[str, list[CatalogImage]] = {}
     for image in catalog.images:
         by_repository.setdefault(image.pulled_repository, []).append(image)
@@ -59,24 +74,21 @@ def check(paths: list[Path], catalog: Catalog) -> list[Pin]:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise UsageError(f"{path}: cannot read it as a Dockerfile ({reason})") from None
-        for inst in syntax.parse(text):
-            if inst.keyword != "FROM":
-                continue
-            words = [w for w in inst.args.split() if not w.startswith("--")]
-            if not words:
-                continue
+        for base in base_refs(text):
             try:
-                ref = imageref.parse(words[0])
+                ref = imageref.parse(base.text)
             except imageref.ReferenceError:
-                continue  # a stage name or a build argument, not ours to judge
-            pin = _judge(path, inst.line, words[0], ref, by_repository.get(ref.repository, []))
+                continue  # a stage name, or text no registry could serve: not ours to judge
+            pin = _judge(path, base, ref, by_repository.get(ref.repository, []))
             if pin is not None:
                 pins.append(pin)
     return pins
 
 
-def _judge(path: Path, line: int, text: str, ref: imageref.ImageRef,
-           images: list[CatalogImage]) -> Pin | None:
+def _judge(path: Path, base: BaseRef, ref: imageref.ImageRef, images: list[CatalogImage]) -> Pin | None:
+    def pin(message: str, replacement: str, kind: Kind) -> Pin:
+        return Pin(path, base.line, base.text, message, replacement, kind, base.arg, base.written_at)
+
     for image in images:
         tags = image.tags
         versions = {v.version: v for v in image.versions}
@@ -84,7 +96,7 @@ def _judge(path: Path, line: int, text: str, ref: imageref.ImageRef,
         suffix = f"-{image.variant}" if image.variant else ""
         if ref.tag is None or (ref.tag not in tags and ref.tag.removesuffix(suffix) not in versions):
             continue
-        base = ref.repository
+        repository = ref.repository
         version = ref.tag.removesuffix(suffix)
         if version in versions and ref.tag not in ("latest", image.variant):
             parsed = semver.Version.parse(version)
@@ -92,38 +104,25 @@ def _judge(path: Path, line: int, text: str, ref: imageref.ImageRef,
                          key=semver.Version.parse)
             if newest != version:
                 target = f"{newest}{suffix}"
-                return Pin(path, line, text, f"{version} is outdated: {newest} is the newest {parsed.major}.x",
-                           f"{base}:{target}@{tags.get(target, versions[newest].digest)}")
+                return pin(f"{version} is outdated: {newest} is the newest {parsed.major}.x",
+                           f"{repository}:{target}@{tags.get(target, versions[newest].digest)}", "outdated")
             if ref.digest and ref.digest != versions[version].digest:
-                return Pin(path, line, text, f"the digest is not the one released as {version}",
-                           f"{base}:{ref.tag}@{versions[version].digest}")
+                return pin(f"the digest is not the one released as {version}",
+                           f"{repository}:{ref.tag}@{versions[version].digest}", "moved")
             return None
         if ref.tag not in tags:
             continue
         current = tags[ref.tag]
+        now = by_digest.get(current, "?")
+        if ref.digest is None and _TRACKING.fullmatch(version):
+            return pin(f"tracking {ref.tag}, now {now} ({current})", f"{repository}:{ref.tag}@{current}",
+                       "tracking")
         if ref.digest is None:
-            return Pin(path, line, text, f"not pinned by digest; {ref.tag} is {by_digest.get(current, '?')}",
-                       f"{base}:{ref.tag}@{current}")
+            return pin(f"not pinned by digest; {ref.tag} is {now}", f"{repository}:{ref.tag}@{current}",
+                       "unpinned")
         if ref.digest != current:
             was = by_digest.get(ref.digest, "an unreleased digest")
-            return Pin(path, line, text, f"pinned to {was}; {ref.tag} now points at {by_digest.get(current, '?')}",
-                       f"{base}:{ref.tag}@{current}")
+            return pin(f"pinned to {was}; {ref.tag} now points at {now}", f"{repository}:{ref.tag}@{current}",
+                       "moved")
         return None
     return None
-
-
-def fix(pins: list[Pin]) -> list[Path]:
-    """Rewrite each outdated FROM in place (atomically per file); the files changed."""
-    by_file: dict[Path, list[Pin]] = {}
-    for pin in pins:
-        if pin.replacement:
-            by_file.setdefault(pin.file, []).append(pin)
-    for path, items in by_file.items():
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        for pin in items:
-            match = _FROM.match(lines[pin.line - 1])
-            if match and match.group(2) == pin.reference:
-                ending = "\n" if lines[pin.line - 1].endswith("\n") else ""
-                lines[pin.line - 1] = f"{match.group(1)}{pin.replacement}{match.group(3).rstrip(chr(10))}{ending}"
-        write_atomic(path, "".join(lines))
-    return sorted(by_file)

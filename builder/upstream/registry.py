@@ -283,14 +283,14 @@ class RegistryClient:
                                                  allow_redirects=True, stream=True)
                 with response:
                     if what and 200 <= response.status_code < 300:
-                        content = _read_limited(response, MAX_MANIFEST)
+                        content = read_limited(response, MAX_MANIFEST)
                         if content is None:
                             raise RegistryTooLarge(
                                 f"{method} {url}: {what} larger than {MAX_MANIFEST} bytes, reading stopped (no "
                                 "registry sends that much for it: check the reference and what answers for the "
                                 "registry)")
                     else:  # a small body is read, so that the connection can serve the next request
-                        _read_limited(response, _SMALL)
+                        read_limited(response, _SMALL)
                         content = b""
             except requests.RequestException:
                 if deadline.expired:  # whatever the cut connection made requests raise
@@ -357,7 +357,7 @@ class _Answer:
     body: bytes
 
 
-def _read_limited(response: requests.Response, limit: int) -> bytes | None:
+def read_limited(response: requests.Response, limit: int) -> bytes | None:
     """The body, read as it arrives; None as soon as it is longer than `limit` (then closing the response
     closes the connection: the rest is never read)."""
     declared = response.headers.get("Content-Length", "")

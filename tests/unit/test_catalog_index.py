@@ -113,7 +113,7 @@ def test_the_repository_is_kept_as_written_and_matched_as_pulled(tmp_path: Path,
                                               repository=written))))
     assert catalog_index.read(catalog).images[0].repository == written
     (tmp_path / "Dockerfile").write_text("FROM docker.io/base/python:1\n")
-    assert cli.main(["check-pins", "--catalog", str(catalog), str(tmp_path / "Dockerfile")]) == 1
+    assert cli.main(["check-pins", "--strict", "--catalog", str(catalog), str(tmp_path / "Dockerfile")]) == 1
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"{tmp_path / 'Dockerfile'}:1: docker.io/base/python:1: not pinned by digest; 1 is 1.0.0 -> "
+        f"{tmp_path / 'Dockerfile'}:1: docker.io/base/python:1: tracking 1, now 1.0.0 ({NEW}) -> "
         f"docker.io/base/python:1@{NEW}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main as cli
+from builder.release import pins_fix
 
 OLD, NEW, TRIXIE = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
 REPO = "registry.example.com/base/python"
@@ -36,6 +37,14 @@ INDEX = index(
           version("1.0.1", NEW), version("1.0.0", OLD)),
     entry("python/trixie", "trixie", {"1.0.0-trixie": TRIXIE, "trixie": TRIXIE}, version("1.0.0", TRIXIE)),
 )
+
+
+@pytest.fixture(autouse=True)
+def registry_has_them(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The registry `--fix` looks digests up in: it has every digest of INDEX (tests take some away)."""
+    present = {f"{REPO}@{digest}" for digest in (OLD, NEW, TRIXIE)}
+    monkeypatch.setattr(pins_fix, "registry_exists", lambda: present.__contains__)
+    return present
 
 
 @pytest.fixture

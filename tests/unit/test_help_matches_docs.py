@@ -134,7 +134,7 @@ HOSTILE = [
     ("a usage line behind its table", make_parser, ("[--check] [NAME...]`", "[NAME...]`"),
      ["builder render: the usage line lists [], --help has ['--check']"]),
     ("a usage line with the wrong arguments", make_parser,
-     ("[--fix] [--catalog PATH] PATH...`", "[--fix] [--catalog PATH]`"),
+     ("[--catalog PATH|URL] PATH...`", "[--catalog PATH|URL]`"),
      ["builder check-pins: the usage line's arguments are [], --help has ['PATH']"]),
     ("a global option dropped", make_parser, ("| `--version` | print the builder's version |\n", ""),
      ["global options: --help has --version that docs/commands.md does not list"]),

@@ -274,9 +274,9 @@ def test_pins_in_a_folder_named_like_a_workflow_command(tmp_path: Path, capsys: 
     hostile.mkdir(parents=True)
     (hostile / "Dockerfile").write_text(f"FROM {repository}:1\n")
     monkeypatch.chdir(tmp_path / "repo")
-    assert cli.main(["check-pins", "--catalog", str(catalog), "."]) == 1
+    assert cli.main(["check-pins", "--strict", "--catalog", str(catalog), "."]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"\\x3a:error::pwned\\x1b[8m/Dockerfile:1: {repository}:1: not pinned by digest; 1 is 1.0.0 -> "
+        f"\\x3a:error::pwned\\x1b[8m/Dockerfile:1: {repository}:1: tracking 1, now 1.0.0 ({digest}) -> "
         f"{repository}:1@{digest}",
         "1 outdated pin(s)",
     ]
