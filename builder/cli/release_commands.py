@@ -9,7 +9,6 @@ from builder.cli import report
 from builder.cli.arguments import BotArgs, CatalogArgs, ReleaseArgs
 from builder.cli.commands import Context, load
 from builder.core.errors import BotError, ConfigError, ExitCode
-from builder.github import bot
 from builder.github import client as github
 from builder.recipe.graph import select
 from builder.release import catalog as catalog_mod
@@ -67,6 +66,8 @@ def catalog_command(args: CatalogArgs) -> ExitCode:
 
 
 def bot_command(args: BotArgs) -> ExitCode:
+    from builder.github import bot  # noqa: PLC0415 - git, only for this command (`catalog` runs without it)
+
     ctx = load(args.root)
     selected = select(ctx.channel, args.names)
     if not ctx.settings.github_repository:
