@@ -57,10 +57,12 @@ def dockerfile_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def rendered_sha256(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> str:
-    """The Dockerfile the recipe renders to now, with the lock's base and version."""
+def rendered_sha256(settings: Settings, channel: Channel, image_id: str, lock: Lock, *,
+                    read: dict[str, Lock | None] | None = None) -> str:
+    """The Dockerfile the recipe renders to now, with the lock's base and version (`read`: as
+    for render.base_reference())."""
     return dockerfile_sha256(render.render_dockerfile(
-        render.render_input(settings, channel, channel.images[image_id], lock)))
+        render.render_input(settings, channel, channel.images[image_id], lock, read=read)))
 
 
 def dockerfile_drifted(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> bool:
