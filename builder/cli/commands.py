@@ -136,17 +136,19 @@ def _indexes(ctx: Context) -> apt_index.IndexCache:
                                keyrings=apt_index.channel_keyrings(ctx.settings.root, repositories))
 
 
-def _watch(ctx: Context, selected: list[str], known: Candidates) -> watch.Report:
+def _watch(ctx: Context, selected: list[str], known: Candidates,
+           rendered: plan_mod.Rendered | None = None) -> watch.Report:
     client = registry.RegistryClient(registry.docker_config_credentials())
     logs = debian_changelog.ChangelogCache(ctx.settings.cache_dir)
     return watch.run(ctx.settings, ctx.channel, selected, client.digest, indexes=_indexes(ctx), logs=logs,
-                     candidates=known)
+                     candidates=known, rendered=rendered)
 
 
-def _update_reasons(ctx: Context, selected: list[str], known: Candidates) -> dict[str, list[str]]:
+def _update_reasons(ctx: Context, selected: list[str], known: Candidates,
+                    rendered: plan_mod.Rendered) -> dict[str, list[str]]:
     """Package updates found by watch (`--watch`), as plan reasons."""
     reasons: dict[str, list[str]] = {}
-    for item in _watch(ctx, selected, known).images:
+    for item in _watch(ctx, selected, known, rendered).images:
         for finding in item.findings:
             if finding.kind == "security-update":
                 reasons.setdefault(item.image, []).append(finding.summary)
@@ -159,10 +161,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names)
     resolve = None if args.offline else _resolver()[1]
-    known = Candidates(ctx.settings)
-    extra = _update_reasons(ctx, selected, known) if args.watch and not args.offline else None
+    known, rendered = Candidates(ctx.settings), plan_mod.Rendered(ctx.settings, ctx.channel)
+    extra = _update_reasons(ctx, selected, known, rendered) if args.watch and not args.offline else None
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
-                             candidates=known)
+                             candidates=known, rendered=rendered)
     if args.json:
         report.emit_json(the_plan.as_json())
         return 0
@@ -179,10 +181,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     ctx = _load(args)
     selected = _select(ctx.channel, args.names, exact=args.exact)
     eng, resolve = _resolver()
-    known = Candidates(ctx.settings)
-    extra = _update_reasons(ctx, selected, known) if args.watch else {}
+    known, rendered = Candidates(ctx.settings), plan_mod.Rendered(ctx.settings, ctx.channel)
+    extra = _update_reasons(ctx, selected, known, rendered) if args.watch else {}
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
-                             candidates=known)
+                             candidates=known, rendered=rendered)
     if not the_plan.to_build():
         print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
         return 0

@@ -17,7 +17,7 @@ from builder.core.errors import BuilderError, WatchError
 from builder.core.facts import AptSource
 from builder.core.settings import Settings
 from builder.dockerfile import render
-from builder.image.plan import rendered_sha256
+from builder.image.plan import Rendered
 from builder.recipe.graph import Channel
 from builder.recipe.variants import spec_sha256
 from builder.upstream import apk_version, apt_index, debian_changelog, fixes
@@ -102,12 +102,14 @@ class Report:
 
 def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
         indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache,
-        candidates: Candidates | None = None) -> Report:
-    """Each image against its open candidate when it has one, else against its lock."""
+        candidates: Candidates | None = None, rendered: Rendered | None = None) -> Report:
+    """Each image against its open candidate when it has one, else against its lock; `rendered`
+    keeps the Dockerfiles rendered here for the run's plan."""
     known = candidates or Candidates(settings)
+    rendered = rendered or Rendered(settings, channel)
     wanted = channel.with_ancestors(set(selected))
-    read: dict[str, Lock | None] = {}  # local locks, each read once (a parent's serves its children)
-    locks = {image_id: _read_lock(known, channel, image_id, read) for image_id in wanted}
+    # Each local lock is read once: a parent's also names the version its children build FROM.
+    locks = {image_id: _read_lock(known, channel, image_id, rendered.read) for image_id in wanted}
     reports = {image_id: ImageReport(image_id) for image_id in wanted}
     for image_id, lock in locks.items():
         if isinstance(lock, BuilderError):
@@ -119,9 +121,9 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
     for image_id, lock in locks.items():
         if isinstance(lock, Lock):
             recipe = spec_sha256(channel.images[image_id])
-            rendered = rendered_sha256(settings, channel, image_id, lock, read=read)
-            reports[image_id].findings.extend(_recipe_changes(channel, image_id, lock, recipe, rendered))
-            _fingerprints(channel, image_id, lock, recipe, rendered, upstream=current, locks=locks,
+            dockerfile = rendered.sha256(image_id, lock)
+            reports[image_id].findings.extend(_recipe_changes(channel, image_id, lock, recipe, dockerfile))
+            _fingerprints(channel, image_id, lock, recipe, dockerfile, upstream=current, locks=locks,
                           report=reports[image_id])
         elif lock is None:
             reports[image_id].findings.append(Finding("not-built", "no image.lock.json yet"))
