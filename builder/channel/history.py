@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from builder.channel import versioning
 from builder.channel.lock import Lock
 from builder.core.errors import LockError
-from builder.core.facts import BaseLock, Digest, InputFile, OsRelease, Spec, Update
+from builder.core.facts import BaseLock, Digest, InputFile, OsRelease, RecipeSnapshot, Update
 from builder.core.files import write_atomic
 from builder.core.runtime import Profile
 from builder.recipe import names
@@ -40,7 +40,7 @@ class Release(BaseModel):
     digest: Digest
     size: int = Field(ge=0)
     base: BaseLock
-    spec: Spec | None = None
+    spec: RecipeSnapshot | None = None
     reasons: tuple[str, ...] = ()
     updates: tuple[Update, ...] = Field((), description="Packages old -> new since the last release; "
                                                         "old empty: added, new empty: removed")

@@ -16,7 +16,7 @@ from builder.core.facts import (
     InputFile,
     OsRelease,
     Package,
-    Spec,
+    RecipeSnapshot,
     Update,
     _Frozen,
 )
@@ -40,7 +40,7 @@ class Lock(_Frozen):
     packages: tuple[Package, ...] = ()
     built_at: str | None = None
     revision: str | None = None
-    spec: Spec | None = None
+    spec: RecipeSnapshot | None = None
     reasons: tuple[str, ...] = ()
     updates: tuple[Update, ...] = ()
     checks: tuple[str, ...] = ()  # each image check and recipe test, with its result

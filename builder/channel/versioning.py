@@ -21,7 +21,7 @@ import semver
 
 from builder.core import runtime
 from builder.core.errors import LockError
-from builder.core.facts import Spec
+from builder.core.facts import RecipeSnapshot
 from builder.recipe import names
 
 Bump = Literal["major", "minor", "patch"]
@@ -40,7 +40,7 @@ def parse(version: str, where: str) -> semver.Version:
         raise LockError(f"{where}: version: {exc}; restore the file from git or rebuild the image") from None
 
 
-def classify(old: Spec, new: Spec) -> tuple[Bump, list[str]]:
+def classify(old: RecipeSnapshot, new: RecipeSnapshot) -> tuple[Bump, list[str]]:
     """The bump and the reasons for it, for people."""
     major: list[str] = []
     minor: list[str] = []
@@ -93,7 +93,7 @@ def bump(version: str, kind: Bump) -> str:
     return str(bumped)
 
 
-def next_version(last: str | None, last_spec: Spec | None, new_spec: Spec, floor: str) -> str:
+def next_version(last: str | None, last_spec: RecipeSnapshot | None, new_spec: RecipeSnapshot, floor: str) -> str:
     """The version the next release gets; `floor` (the recipe's `version`) forces a higher one."""
     if last is None:
         return floor

@@ -1,163 +1,91 @@
-"""The `builder` command. The only module that prints errors and chooses exit codes."""
+"""The `builder` command. The only module that prints errors and turns outcomes into exit codes.
+
+Each command's module is imported only when that command runs: `builder --version` loads nothing but
+the standard library, and `builder render` no docker, git or requests.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from builder import __version__
 from builder.cli import report
-from builder.cli.commands import (
-    SCHEMA_FILE,
-    cmd_bot,
-    cmd_build,
-    cmd_catalog,
-    cmd_check_pins,
-    cmd_keygen,
-    cmd_lint,
-    cmd_plan,
-    cmd_release,
-    cmd_render,
-    cmd_schema,
-    cmd_verify,
-    cmd_watch,
+from builder.cli.arguments import (
+    Arguments,
+    BotArgs,
+    BuildArgs,
+    CatalogArgs,
+    CheckPinsArgs,
+    KeygenArgs,
+    LintArgs,
+    PlanArgs,
+    ReleaseArgs,
+    RenderArgs,
+    SchemaArgs,
+    VerifyArgs,
+    WatchArgs,
+    parse,
 )
-from builder.core.errors import BuilderError
+from builder.core.errors import BuilderError, ExitCode
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="builder",
-        description="Maintain a channel of hardened, non-root, digest-pinned base images.")
-    top.add_argument("--version", action="version", version=f"builder {__version__}")
-    top.add_argument("--root", help="channel repository (default: nearest folder whose "
-                     "pyproject.toml has [tool.builder])")
-    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _run(args: Arguments) -> ExitCode:
+    # Each command's module is imported here, when it runs (PLC0415 on purpose).
+    match args:
+        case RenderArgs():
+            from builder.cli.recipe_commands import render_command  # noqa: PLC0415
 
-    p = sub.add_parser("render", help="recipes -> base-images/ Dockerfiles",
-                       description="Render recipes into base-images/NAME[/VARIANT]/Dockerfile.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; fail if committed output is stale")
-    p.set_defaults(func=cmd_render)
+            return render_command(args)
+        case LintArgs():
+            from builder.cli.recipe_commands import lint_command  # noqa: PLC0415
 
-    p = sub.add_parser("lint", help="hardening policy on recipes and rendered Dockerfiles",
-                       description="Run the hardening policy and hadolint.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--strict", action="store_true", help="warnings fail too")
-    p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
-    p.set_defaults(func=cmd_lint)
+            return lint_command(args)
+        case SchemaArgs():
+            from builder.cli.recipe_commands import schema_command  # noqa: PLC0415
 
-    p = sub.add_parser("plan", help="what would be built, in which order, and why",
-                       description="Print the build graph in levels with the reason for each "
-                       "image. Looks up upstream digests through the engine unless --offline.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
-    p.add_argument("--json", action="store_true",
-                   help="machine-readable output, with a GitHub Actions matrix per level")
-    p.add_argument("--offline", action="store_true", help="do not look up upstream digests")
-    p.add_argument("--force", action="store_true", help="plan every selected image")
-    p.add_argument("--watch", action="store_true",
-                   help="also rebuild images with package updates in their apt sources (as `builder watch`)")
-    p.set_defaults(func=cmd_plan)
+            return schema_command(args)
+        case PlanArgs():
+            from builder.cli.build_commands import plan_command  # noqa: PLC0415
 
-    p = sub.add_parser("build", help="build, check, test, (push) and write locks",
-                       description="Build the images whose inputs changed, check and test "
-                       "them; with --push, push them and record locks and SBOMs.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
-    p.add_argument("--push", action="store_true",
-                   help="push candidates and write image.lock.json, sbom.spdx.json, Dockerfile")
-    p.add_argument("--jobs", type=int, default=2, metavar="N",
-                   help="images built in parallel within a level (default 2)")
-    p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
-    p.add_argument("--watch", action="store_true",
-                   help="also rebuild images with package updates in their apt sources (as `builder watch`)")
-    p.add_argument("--exact", action="store_true",
-                   help="NAME is one image id, not its whole line (one build job per image of a plan matrix)")
-    p.set_defaults(func=cmd_build)
-    _release_commands(sub)
-    _signing_commands(sub)
-    return top
+            return plan_command(args)
+        case BuildArgs():
+            from builder.cli.build_commands import build_command  # noqa: PLC0415
 
+            return build_command(args)
+        case WatchArgs():
+            from builder.cli.build_commands import watch_command  # noqa: PLC0415
 
-def _signing_commands(sub: Any) -> None:
-    p = sub.add_parser("verify", help="consumers: signature, attestations, channel membership, staleness",
-                       description="Verify each image: signed (cosign format) by a trusted, unrevoked key; a "
-                       "release of the channel (its catalog); its SBOM, SLSA provenance and OpenVEX attestations "
-                       "verify and name its digest; no newer release of its line. Exit 0: verified; 17: not "
-                       "signed or invalid; 18: not from this channel; 19: stale (the worst over all REFs).")
-    p.add_argument("refs", nargs="+", metavar="REF", help="image references, by tag or digest")
-    p.add_argument("--key", action="append", default=[], metavar="FILE",
-                   help="a trusted public key (PEM); repeatable (default: [tool.builder] trusted_keys)")
-    p.add_argument("--revoked-key", action="append", default=[], metavar="FILE",
-                   help="a revoked public key: its signatures count for nothing; repeatable")
-    p.add_argument("--catalog", help="the channel's index.json (default: this channel's)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_verify)
+            return watch_command(args)
+        case ReleaseArgs():
+            from builder.cli.release_commands import release_command  # noqa: PLC0415
 
-    p = sub.add_parser("keygen", help="a signing key pair in cosign's formats",
-                       description="Write PREFIX.key (ECDSA P-256, encrypted with the password in "
-                       "BUILDER_SIGNING_KEY_PASSWORD or asked for, cosign's format, mode 0600) and PREFIX.pub.")
-    p.add_argument("--output-prefix", default="cosign", metavar="PREFIX", help="default: cosign")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
-    p.set_defaults(func=cmd_keygen)
+            return release_command(args)
+        case CatalogArgs():
+            from builder.cli.release_commands import catalog_command  # noqa: PLC0415
 
+            return catalog_command(args)
+        case BotArgs():
+            from builder.cli.release_commands import bot_command  # noqa: PLC0415
 
-def _release_commands(sub: Any) -> None:
-    p = sub.add_parser("watch", help="what is stale and why (upstream digests, security updates)",
-                       description="Report, for every image, whether it is stale and why: its "
-                       "upstream tag moved, a locked package has a newer version in its apt "
-                       "sources (with the CVE ids its changelog names), its recipe changed, or its "
-                       "parent was rebuilt. Exit 0: nothing stale; 1: stale images; 12: some "
-                       "image could not be checked.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
-    p.add_argument("--json", action="store_true", help="machine-readable output (schema_version 1)")
-    p.set_defaults(func=cmd_watch)
+            return bot_command(args)
+        case CheckPinsArgs():
+            from builder.cli.pins_command import check_pins_command  # noqa: PLC0415
 
-    p = sub.add_parser("release", help="version, re-tag by digest, changelogs and catalog",
-                       description="Release every pushed candidate that is not released yet: put "
-                       "its manifest under X.Y.Z (immutable), X.Y, X and latest (forward only), "
-                       "then write releases.json, CHANGELOG.md and the catalog.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
-    p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
-    p.add_argument("--auto", action="store_true",
-                   help="the auto-release policy: release only patch-level rebuilds, if auto_release = \"patch\"")
-    p.set_defaults(func=cmd_release)
+            return check_pins_command(args)
+        case VerifyArgs():
+            from builder.cli.signing_commands import verify_command  # noqa: PLC0415
 
-    p = sub.add_parser("catalog", help="regenerate base-images/index.json and README.md",
-                       description="Write the channel catalog from the release records.")
-    p.set_defaults(func=cmd_catalog)
+            return verify_command(args)
+        case KeygenArgs():
+            from builder.cli.signing_commands import keygen_command  # noqa: PLC0415
 
-    p = sub.add_parser("check-pins", help="consumers: Dockerfiles FROM outdated channel images",
-                       description="Report Dockerfiles that build FROM a channel image pinned to an "
-                       "outdated digest or version (exit 1 when there are any); --fix rewrites the pins.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="Dockerfiles or folders to search")
-    p.add_argument("--catalog", help="the channel's index.json (default: this channel's)")
-    p.add_argument("--fix", action="store_true", help="rewrite outdated pins in place")
-    p.set_defaults(func=cmd_check_pins)
-
-    p = sub.add_parser("bot", help="open or update one pull request per changed image line",
-                       description="For every image line whose generated files differ from the base "
-                       "branch: commit them on builder/NAME (force-with-lease), and open or update its "
-                       "pull request with the changelog as body. Needs GITHUB_TOKEN and the repository "
-                       "(GITHUB_REPOSITORY or [tool.builder] github_repository).")
-    p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
-    p.add_argument("--base", help="base branch (default: the repository's default branch)")
-    p.set_defaults(func=cmd_bot)
-
-    p = sub.add_parser("schema", help="write the recipe JSON Schema for editors",
-                       description=f"Write recipes/{SCHEMA_FILE} from the recipe model.")
-    p.add_argument("--check", action="store_true", help="fail if the committed schema is stale")
-    p.set_defaults(func=cmd_schema)
+            return keygen_command(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parse(argv)
     try:
-        code: int = args.func(args)
+        return int(_run(args))
     except BuilderError as exc:
         if exc.problems:
             report.problems(exc.problems)
@@ -166,8 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.error_lines(exc.lines())
             if report.in_github_actions():
                 print(report.annotation("error", exc.message), file=sys.stderr)
-        return exc.exit_code
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    return code
+        return ExitCode.INTERRUPTED

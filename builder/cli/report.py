@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from builder.core import plaintext
-from builder.core.errors import Problem
+from builder.core.errors import Problem, UsageError
+
+_OUTPUT_NAME = re.compile(r"[a-z][a-z0-9-]*")
 
 
 def in_github_actions() -> bool:
@@ -25,8 +29,8 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(level: str, message: str, file: str | None = None, line: int | None = None,
-               title: str | None = None) -> str:
+def annotation(level: Literal["error", "warning", "notice"], message: str, file: str | None = None,
+               line: int | None = None, title: str | None = None) -> str:
     props = []
     if file:
         props.append(f"file={_escape_property(file)}")
@@ -81,3 +85,22 @@ def step_summary(markdown: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(markdown.rstrip() + "\n")
+
+
+def write_outputs(path: str, values: dict[str, str]) -> None:
+    """Append step outputs to the file GitHub Actions names in $GITHUB_OUTPUT.
+
+    Each value goes in the multi-line form (`name<<DELIMITER`), with a delimiter no value
+    holds, so a value can never end early and set another output.
+    """
+    delimiter = f"builder_{secrets.token_hex(16)}"
+    text = ""
+    for name, value in values.items():
+        if not _OUTPUT_NAME.fullmatch(name) or delimiter in value or "\r" in value:
+            raise ValueError(f"unusable step output {name!r}")
+        text += f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"--github-output {path}: cannot append to it: {exc.strerror or exc}") from exc

@@ -1,4 +1,4 @@
-"""Facts recorded about an image by several phases: its base, packages, sources, inputs and spec.
+"""Facts recorded about an image by several phases: its base, packages, sources, inputs and the recipe as released.
 
 They live here, below every phase, so that recipes, indexes and records share one definition.
 """
@@ -20,6 +20,8 @@ def _sha256(value: str) -> str:
 
 
 Digest = Annotated[str, AfterValidator(_sha256)]
+# What an image is, as consumers choose: built on (hardened), only run (distroless), or its debug companion.
+Form = Literal["hardened", "distroless", "distroless-debug"]
 
 
 class _Frozen(BaseModel):
@@ -40,13 +42,16 @@ class Package(_Frozen):
     architecture: str
 
 
+SourceKind = Literal["apt", "apk"]  # apk: an Alpine repository; suite and components unused
+
+
 class AptSource(_Frozen):
     """A package source the image was built with; `watch` reads its indexes."""
 
     url: str
     suite: str
     components: tuple[str, ...] = ()
-    kind: Literal["apt", "apk"] = "apt"  # apk: an Alpine repository; suite and components unused
+    kind: SourceKind = "apt"
 
 
 class OsRelease(_Frozen):
@@ -76,7 +81,7 @@ class InputFile(_Frozen):
         return f"{self.kind} {self.path} sha256:{self.sha256} -> {self.destination} {self.owner} {self.mode}"
 
 
-class Spec(_Frozen):
+class RecipeSnapshot(_Frozen):
     """What the recipe asked of this image, as released: versions are bumped by its changes."""
 
     base: str  # upstream reference as written, or `recipe:ID` for a channel parent
@@ -90,7 +95,7 @@ class Spec(_Frozen):
     cmd: tuple[str, ...] | None = None
     hardening: dict[str, object] = Field(default_factory=dict)
     repositories: tuple[str, ...] = ()
-    final: str = "hardened"  # hardened | distroless | distroless-debug
+    final: Form = "hardened"
     inputs: tuple[str, ...] = ()  # InputFile.describe() of each committed file
     runtime: Runtime | None = None  # None in locks written before the runtime profile
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -49,6 +50,24 @@ def write_many_atomic(files: dict[Path, str]) -> None:
         raise
     for tmp, path in staged:
         os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Writes:
+    """What a regeneration did: the files it wrote and those already up to date."""
+
+    written: tuple[Path, ...] = ()
+    unchanged: tuple[Path, ...] = ()
+
+    def __add__(self, other: Writes) -> Writes:
+        return Writes(self.written + other.written, self.unchanged + other.unchanged)
+
+
+def write_changed(files: dict[Path, str]) -> Writes:
+    """`write_many_atomic` for the files whose text differs from what is there (untouched: same mtime)."""
+    changed = {path: text for path, text in files.items() if read_if_exists(path) != text}
+    write_many_atomic(changed)
+    return Writes(tuple(sorted(changed)), tuple(sorted(set(files) - set(changed))))
 
 
 def read_if_exists(path: Path) -> str | None:

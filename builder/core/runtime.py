@@ -106,7 +106,7 @@ class _Frozen(BaseModel):
 
 
 class Runtime(_Frozen):
-    """What the image needs when it runs; everything else is denied (see the README)."""
+    """What the image needs when it runs; everything else is denied (see `runtime:` in docs/recipes.md)."""
 
     writable: tuple[Writable, ...] = Field(DEFAULT_WRITABLE, description=(
         "Folders the program writes, each mounted as an empty tmpfs over a read-only root; "

@@ -1,4 +1,8 @@
-"""Channel settings: `[tool.builder]` of pyproject.toml, overridden by BUILDER_* variables."""
+"""Channel settings: `[tool.builder]` of pyproject.toml, overridden by BUILDER_* variables.
+
+`Settings` holds each setting's type and default once; `load` gathers the table and the
+environment, and turns the first value it refuses into one ConfigError line.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +11,44 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from builder.core import reference as imageref
 from builder.core.errors import ConfigError
 
 _REGISTRY = re.compile(r"[a-zA-Z0-9.-]+(?::[0-9]+)?")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
-KEYS = ("recipes_dir", "output_dir", "registry", "namespace", "upstream_mirrors", "source_url",
-        "apt_mirrors", "cache_dir", "github_repository", "github_api_url", "reviewers", "git_remote",
-        "auto_release", "trusted_keys", "revoked_keys", "require_signing")
+_PATTERNS = {"registry": (_REGISTRY, "HOST[:PORT]"),
+             "namespace": (_NAMESPACE, "a repository path (lowercase components separated by /)")}
+_KEY_FILES = "expected a list of public key files (PEM), e.g. [\"keys/cosign.pub\"]"
 
 
-@dataclass(frozen=True)
-class Settings:
+def _default_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "builder"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     root: Path
-    recipes_dir: Path
-    output_dir: Path
+    # Folders are relative to the root.
+    recipes_dir: Path = Field(Path("recipes"), validate_default=True)
+    output_dir: Path = Field(Path("base-images"), validate_default=True)
     registry: str = "127.0.0.1:5000"
     namespace: str = "base"
-    upstream_mirrors: Mapping[str, str] = field(default_factory=dict)
+    upstream_mirrors: Mapping[str, str] = Field(default_factory=dict)  # registry domain -> mirror
     source_url: str = ""
-    apt_mirrors: Mapping[str, str] = field(default_factory=dict)
-    cache_dir: Path = Path.home() / ".cache" / "builder"
+    apt_mirrors: Mapping[str, str] = Field(default_factory=dict)  # repository URL -> mirror URL
+    cache_dir: Path = Field(default_factory=_default_cache)
     github_repository: str = ""
     github_api_url: str = "https://api.github.com"
     reviewers: tuple[str, ...] = ()
     git_remote: str = "origin"
-    auto_release: str = "none"  # none | patch: release patch-level rebuilds as soon as they pass
+    # patch: release patch-level rebuilds as soon as they pass.
+    auto_release: Literal["none", "patch"] = "none"
     # Public keys (PEM files, relative to the root) that verify the channel's signatures, and
     # those no longer trusted: several trusted keys let a new key take over before the old goes.
     trusted_keys: tuple[Path, ...] = ()
@@ -51,6 +64,93 @@ class Settings:
         ref = imageref.parse(upstream)
         mirror = self.upstream_mirrors.get(ref.domain)
         return ref.with_domain(mirror) if mirror else ref
+
+    # Validators refuse with the message ConfigError shows after "[tool.builder] FIELD: ".
+    @field_validator("registry", "namespace", "recipes_dir", "output_dir", mode="before")
+    @classmethod
+    def _non_empty(cls, value: object) -> object:
+        if isinstance(value, Path):
+            return value
+        if not isinstance(value, str) or not value:
+            raise ValueError("expected a non-empty string")
+        return value
+
+    @field_validator("registry", "namespace")
+    @classmethod
+    def _whole_value(cls, value: str, info: ValidationInfo) -> str:
+        pattern, what = _PATTERNS[str(info.field_name)]
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    @field_validator("upstream_mirrors", mode="before")
+    @classmethod
+    def _upstream_mirrors(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            raise ValueError("expected a table of DOMAIN = MIRROR")
+        for domain, mirror in value.items():
+            if not isinstance(mirror, str) or not _REGISTRY.fullmatch(mirror) or not _REGISTRY.fullmatch(domain):
+                raise ValueError(f"{domain} = {mirror!r} is not DOMAIN = HOST[:PORT]")
+        return value
+
+    @field_validator("apt_mirrors", mode="before")
+    @classmethod
+    def _apt_mirrors(cls, value: object) -> object:
+        web = ("http://", "https://")
+        if not isinstance(value, dict) or not all(
+                isinstance(v, str) and str(k).startswith(web) and v.startswith(web) for k, v in value.items()):
+            raise ValueError("expected a table of \"http://repo\" = \"http://mirror\"")
+        return {str(k): v for k, v in value.items()}
+
+    @field_validator("recipes_dir", "output_dir", "trusted_keys", "revoked_keys")
+    @classmethod
+    def _under_root(cls, value: Path | tuple[Path, ...], info: ValidationInfo) -> Path | tuple[Path, ...]:
+        root: Path = info.data["root"]
+        return root / value if isinstance(value, Path) else tuple(root / path for path in value)
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _cache_dir(cls, value: object) -> object:
+        return str(value) if value else _default_cache()  # empty: the default
+
+    @field_validator("source_url", "github_repository", "github_api_url", "git_remote", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> str:
+        return str(value)
+
+    @field_validator("reviewers", mode="before")
+    @classmethod
+    def _reviewers(cls, value: object) -> object:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a list of GitHub user names")
+        return value
+
+    @field_validator("auto_release", mode="before")
+    @classmethod
+    def _auto_release(cls, value: object) -> object:
+        if value not in ("none", "patch"):
+            raise ValueError(f"{value!r} is not one of none, patch")
+        return value
+
+    @field_validator("trusted_keys", "revoked_keys", mode="before")
+    @classmethod
+    def _key_files(cls, value: object) -> object:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ValueError(_KEY_FILES)
+        return value
+
+    @field_validator("require_signing", mode="before")
+    @classmethod
+    def _flag(cls, value: object) -> bool:
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):  # from the environment
+            return value == "true"
+        raise ValueError(f"{value!r} is not true or false")
+
+
+KEYS = tuple(name for name in Settings.model_fields if name != "root")
+_LISTS = ("reviewers", "trusted_keys", "revoked_keys")
 
 
 def find_root(start: Path) -> Path:
@@ -86,11 +186,16 @@ def load(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
         if override is not None:
             if key.endswith("_mirrors"):
                 table[key] = _parse_mirrors(override)
-            elif key in ("reviewers", "trusted_keys", "revoked_keys"):
+            elif key in _LISTS:
                 table[key] = [r.strip() for r in override.split(",") if r.strip()]
             else:
                 table[key] = override
-    return _validate(root, table)
+    try:
+        return Settings.model_validate({**table, "root": root})
+    except ValidationError as exc:
+        error: Any = exc.errors()[0]
+        raise ConfigError(f"[tool.builder] {error['loc'][0]}: "
+                          f"{str(error['msg']).removeprefix('Value error, ')}") from None
 
 
 def _parse_mirrors(text: str) -> dict[str, str]:
@@ -102,78 +207,3 @@ def _parse_mirrors(text: str) -> dict[str, str]:
                               "(e.g. docker.io=127.0.0.1:5000 or http://deb.debian.org/debian=http://mirror/debian)")
         mirrors[domain.strip()] = mirror.strip()
     return mirrors
-
-
-def _validate(root: Path, table: dict[str, object]) -> Settings:
-    def text(key: str, default: str) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"[tool.builder] {key}: expected a non-empty string")
-        return value
-
-    registry = text("registry", "127.0.0.1:5000")
-    if not _REGISTRY.fullmatch(registry):
-        raise ConfigError(f"[tool.builder] registry: {registry!r} is not HOST[:PORT]")
-    namespace = text("namespace", "base")
-    if not _NAMESPACE.fullmatch(namespace):
-        raise ConfigError(f"[tool.builder] namespace: {namespace!r} is not a repository path "
-                          "(lowercase components separated by /)")
-    mirrors = table.get("upstream_mirrors", {})
-    if not isinstance(mirrors, dict):
-        raise ConfigError("[tool.builder] upstream_mirrors: expected a table of DOMAIN = MIRROR")
-    for domain, mirror in mirrors.items():
-        if not isinstance(mirror, str) or not _REGISTRY.fullmatch(mirror) or not _REGISTRY.fullmatch(domain):
-            raise ConfigError(f"[tool.builder] upstream_mirrors: {domain} = {mirror!r} is not "
-                              "DOMAIN = HOST[:PORT]")
-    apt_mirrors = table.get("apt_mirrors", {})
-    if not isinstance(apt_mirrors, dict) or not all(
-            isinstance(v, str) and str(k).startswith(("http://", "https://")) and v.startswith(("http://", "https://"))
-            for k, v in apt_mirrors.items()):
-        raise ConfigError("[tool.builder] apt_mirrors: expected a table of \"http://repo\" = \"http://mirror\"")
-    default_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "builder"
-    return Settings(
-        root=root,
-        recipes_dir=root / text("recipes_dir", "recipes"),
-        output_dir=root / text("output_dir", "base-images"),
-        registry=registry,
-        namespace=namespace,
-        upstream_mirrors=dict(mirrors),
-        source_url=str(table.get("source_url", "")),
-        apt_mirrors={str(k): str(v) for k, v in apt_mirrors.items()},
-        cache_dir=Path(str(table.get("cache_dir") or default_cache)),
-        github_repository=str(table.get("github_repository", "")),
-        github_api_url=str(table.get("github_api_url", "https://api.github.com")),
-        reviewers=_names(table.get("reviewers", [])),
-        git_remote=str(table.get("git_remote", "origin")),
-        auto_release=_auto_release(table.get("auto_release", "none")),
-        trusted_keys=tuple(root / p for p in _paths("trusted_keys", table.get("trusted_keys", []))),
-        revoked_keys=tuple(root / p for p in _paths("revoked_keys", table.get("revoked_keys", []))),
-        require_signing=_flag("require_signing", table.get("require_signing", False)),
-    )
-
-
-def _auto_release(value: object) -> str:
-    if value not in ("none", "patch"):
-        raise ConfigError(f"[tool.builder] auto_release: {value!r} is not one of none, patch")
-    return str(value)
-
-
-def _paths(key: str, value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"[tool.builder] {key}: expected a list of public key files (PEM), "
-                          "e.g. [\"keys/cosign.pub\"]")
-    return tuple(value)
-
-
-def _flag(key: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):  # from the environment
-        return value == "true"
-    raise ConfigError(f"[tool.builder] {key}: {value!r} is not true or false")
-
-
-def _names(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError("[tool.builder] reviewers: expected a list of GitHub user names")
-    return tuple(value)

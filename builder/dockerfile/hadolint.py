@@ -12,7 +12,7 @@ from builder.core.errors import ToolError
 
 
 @dataclass(frozen=True)
-class Finding:
+class HadolintIssue:
     file: Path
     line: int
     code: str
@@ -20,7 +20,7 @@ class Finding:
     message: str
 
 
-def run(paths: list[Path]) -> list[Finding]:
+def run(paths: list[Path]) -> list[HadolintIssue]:
     if not paths:
         return []
     binary = shutil.which("hadolint")
@@ -36,5 +36,5 @@ def run(paths: list[Path]) -> list[Finding]:
         items = json.loads(proc.stdout or "[]")
     except json.JSONDecodeError:
         raise ToolError("hadolint printed something that is not JSON") from None
-    return [Finding(Path(item["file"]), int(item["line"]), str(item["code"]), str(item["level"]),
+    return [HadolintIssue(Path(item["file"]), int(item["line"]), str(item["code"]), str(item["level"]),
                     str(item["message"])) for item in items]

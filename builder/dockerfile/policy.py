@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from builder.channel.layout import ImageFiles
 from builder.core import plaintext
 from builder.core.files import read_if_exists
-from builder.dockerfile import hadolint, syntax
+from builder.core.settings import Settings
+from builder.dockerfile import hadolint, render, syntax
 from builder.recipe import names
 from builder.recipe.graph import Channel
 from builder.recipe.variants import ImageSpec
@@ -230,3 +232,15 @@ def lint(channel: Channel, selected: list[str], dockerfiles: dict[str, Path],
         findings.append(Finding(RULES["HB014"], image.id, str(item.file.relative_to(root)),
                                 item.line, f"{item.code} ({item.level}): {item.message}"))
     return sorted(findings, key=lambda f: (f.image, f.file, f.line or 0, f.rule.id))
+
+
+def lint_rendered(settings: Settings, channel: Channel, selected: list[str]) -> list[Finding]:
+    """`lint` against what the recipes render to now: a committed Dockerfile that differs is a finding."""
+    outputs = render.render_all(settings, channel, selected)
+    dockerfiles = {i: ImageFiles.of(settings, channel.images[i]).dockerfile for i in selected}
+    return lint(channel, selected, dockerfiles, {i: outputs[dockerfiles[i]] for i in selected}, settings.root)
+
+
+def failing(findings: list[Finding], *, strict: bool) -> list[Finding]:
+    """The findings that fail `lint`: errors, and warnings too when `strict`."""
+    return [f for f in findings if f.rule.severity == "error" or strict]

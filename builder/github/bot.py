@@ -21,6 +21,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import git
 
@@ -41,9 +42,9 @@ STATUS_CONTEXT = "builder/checks"
 
 
 @dataclass(frozen=True)
-class Outcome:
+class LineOutcome:
     line: str  # image line (recipe name)
-    action: str  # opened | updated | unchanged | pending | declined | skipped | closed | failed
+    action: Literal["opened", "updated", "unchanged", "pending", "declined", "skipped", "closed", "failed"]
     detail: str = ""
 
     def __str__(self) -> str:
@@ -63,7 +64,7 @@ class Bot:
         self.remote = settings.git_remote
         self.base = base or github.default_branch()
 
-    def run(self, lines: list[str]) -> list[Outcome]:
+    def run(self, lines: list[str]) -> list[LineOutcome]:
         try:
             self.repo.git.fetch(self.remote, "--prune", "--no-tags")
         except git.GitCommandError as exc:
@@ -76,11 +77,11 @@ class Bot:
             try:
                 outcomes.append(self._line(line, base_commit))
             except (BotError, GitHubError) as exc:
-                outcomes.append(Outcome(line, "failed", exc.message))
+                outcomes.append(LineOutcome(line, "failed", exc.message))
         return outcomes
 
     # -- one image line ----------------------------------------------------------------------
-    def _line(self, line: str, base: str) -> Outcome:
+    def _line(self, line: str, base: str) -> LineOutcome:
         branch = candidates.branch(line)
         files = self._changed_files(line, base)
         existing = self.github.open_pull(branch)
@@ -90,13 +91,13 @@ class Bot:
         if remote_sha is not None:
             strangers = self._foreign_commits(base, remote_sha)
             if strangers:
-                return Outcome(line, "skipped", f"{branch} carries commits by {', '.join(strangers)}; "
+                return LineOutcome(line, "skipped", f"{branch} carries commits by {', '.join(strangers)}; "
                                "left alone")
         changes = self._changes(line, base)
         if existing is None and remote_sha is not None:
             declined = self._declined(branch, remote_sha, changes)
             if declined is not None:
-                return Outcome(line, "declined", f"#{declined.number} was closed without merging and its inputs "
+                return LineOutcome(line, "declined", f"#{declined.number} was closed without merging and its inputs "
                                f"have not changed since; reopen it, or delete {branch}, to have it again")
         title = pr_body.title(line, changes)
         tree = self._tree(base, files, self._pending_changelogs(changes))
@@ -119,24 +120,24 @@ class Bot:
                 if raced is None:
                     raise
                 self.github.update_pull(raced.number, title=title, body=text)
-                return Outcome(line, "updated", f"#{raced.number} (opened concurrently)")
+                return LineOutcome(line, "updated", f"#{raced.number} (opened concurrently)")
             self.github.add_labels(pull.number, labels)
             self.github.request_reviewers(pull.number, list(self.settings.reviewers))
             self._report_checks(head, changes)
-            return Outcome(line, "opened", f"#{pull.number} {title}")
+            return LineOutcome(line, "opened", f"#{pull.number} {title}")
         if existing.title != title or existing.body != text or pushed:
             self.github.update_pull(existing.number, title=title, body=text)
             self._reconcile_labels(existing, line, labels)
             if pushed:
                 self._report_checks(head, changes)
-            return Outcome(line, "updated", f"#{existing.number} {title}")
-        return Outcome(line, "unchanged", f"#{existing.number}")
+            return LineOutcome(line, "updated", f"#{existing.number} {title}")
+        return LineOutcome(line, "unchanged", f"#{existing.number}")
 
     def _not_rebuilt(self, line: str, branch: str, base: str, existing: PullRequest | None,
-                     remote_sha: str | None) -> Outcome:
+                     remote_sha: str | None) -> LineOutcome:
         """A line this run did not rebuild: close its pull request only when the base branch has its build."""
         if existing is None:
-            return Outcome(line, "unchanged", "no change against the base branch")
+            return LineOutcome(line, "unchanged", "no change against the base branch")
         carried = self._branch_locks(line, remote_sha) if remote_sha else {}
         on_base = self._branch_locks(line, base)
         if carried and all(_digest(on_base.get(path)) == _digest(lock) for path, lock in carried.items()):
@@ -145,8 +146,8 @@ class Bot:
                                 f"carried ({digests}).")
             self.github.update_pull(existing.number, state="closed")
             self.github.delete_branch(branch)
-            return Outcome(line, "closed", f"#{existing.number}: {self.base} has its build")
-        return Outcome(line, "pending", f"#{existing.number} left as it is: this run did not rebuild {line}")
+            return LineOutcome(line, "closed", f"#{existing.number}: {self.base} has its build")
+        return LineOutcome(line, "pending", f"#{existing.number} left as it is: this run did not rebuild {line}")
 
     def _declined(self, branch: str, remote_sha: str, changes: list[pr_body.Change]) -> PullRequest | None:
         """The pull request a maintainer closed unmerged, when this build has the same inputs as its candidate."""

@@ -2,24 +2,23 @@
 
 The base URL is configurable (GitHub Enterprise; GitHub Actions sets GITHUB_API_URL). Rate
 limits are honoured: a 403/429 with `retry-after` or `x-ratelimit-remaining: 0` waits (up
-to a bound) and retries. The token comes from the environment and is never printed:
-errors name the request, never its headers.
+to a bound) and retries, as do 5xx answers and connection errors (`upstream.retry`). The
+token comes from the environment and is never printed: errors name the request, never its
+headers.
 """
 
 from __future__ import annotations
 
-import email.utils
 import os
-import re
-import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
 from builder.core.errors import ConfigError, GitHubError
+from builder.upstream.retry import GaveUp, RetryPolicy
 
 API_VERSION = "2022-11-28"
 MAX_BODY = 65536  # characters GitHub accepts in a pull request body
@@ -52,21 +51,22 @@ def token_from_env(environ: Mapping[str, str] | None = None) -> str:
     token = env.get("BUILDER_GITHUB_TOKEN") or env.get("GITHUB_TOKEN")
     if not token:
         raise ConfigError("no GitHub token: set BUILDER_GITHUB_TOKEN (a GitHub App installation token or a "
-                          "fine-grained personal token) or GITHUB_TOKEN; see README, section 'The bot'")
+                          "fine-grained personal token) or GITHUB_TOKEN; see docs/bot-and-workflows.md, "
+                          "section 'Tokens'")
     return token
 
 
 class GitHub:
     def __init__(self, api_url: str, repository: str, token: str, *, timeout: float = 30.0,
-                 retries: int = 3, max_wait: float = 60.0, session: requests.Session | None = None) -> None:
+                 retries: int = 3, max_wait: float = 60.0, session: requests.Session | None = None,
+                 retry: RetryPolicy | None = None) -> None:
         if repository.count("/") != 1:
             raise GitHubError(f"repository {repository!r} is not OWNER/NAME")
         self.repository = repository
         self.owner = repository.split("/", 1)[0]
         self._base = api_url.rstrip("/")
         self._timeout = timeout
-        self._retries = retries
-        self._max_wait = max_wait
+        self._retry = retry or RetryPolicy(retries, backoff=1.0, max_wait=max_wait)
         self._session = session or requests.Session()
         self._session.headers.update({"Authorization": f"Bearer {token}",
                                       "Accept": "application/vnd.github+json",
@@ -100,7 +100,7 @@ class GitHub:
         return PullRequest.from_json(data)
 
     def update_pull(self, number: int, *, title: str | None = None, body: str | None = None,
-                    state: str | None = None) -> PullRequest:
+                    state: Literal["open", "closed"] | None = None) -> PullRequest:
         changes = {k: v for k, v in (("title", title), ("body", body), ("state", state)) if v is not None}
         return PullRequest.from_json(self._call("PATCH", f"/repos/{self.repository}/pulls/{number}", json=changes))
 
@@ -114,7 +114,8 @@ class GitHub:
             if exc.status != 404:  # 404: the label is not on the pull request any more
                 raise
 
-    def set_status(self, sha: str, state: str, context: str, description: str) -> None:
+    def set_status(self, sha: str, state: Literal["error", "failure", "pending", "success"], context: str,
+                   description: str) -> None:
         """A commit status on `sha`: what the channel's own checks found, shown on the pull request."""
         self._call("POST", f"/repos/{self.repository}/statuses/{sha}",
                    json={"state": state, "context": context, "description": description[:140]})
@@ -139,62 +140,21 @@ class GitHub:
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
               json: dict[str, Any] | None = None) -> Any:
         url = f"{self._base}{path}"
-        for attempt in range(self._retries + 1):
-            try:
-                answer = self._session.request(method, url, params=params, json=json, timeout=self._timeout)
-            except requests.RequestException as exc:
-                if attempt == self._retries:
-                    raise GitHubError(f"{method} {path}: {type(exc).__name__}") from None
-                time.sleep(min(2 ** attempt, self._max_wait))
-                continue
-            wait = self._rate_limited(answer)
-            if wait is not None and attempt < self._retries:
-                time.sleep(wait)
-                continue
-            if answer.status_code >= 500 and attempt < self._retries:
-                time.sleep(min(2 ** attempt, self._max_wait))
-                continue
-            if answer.status_code >= 400:
-                raise GitHubError(f"{method} {path}: HTTP {answer.status_code}: {_message(answer)}",
-                                  answer.status_code)
-            return answer.json() if answer.content else None
-        raise GitHubError(f"{method} {path}: still rate limited after {self._retries + 1} attempts", 429)
-
-    def _rate_limited(self, answer: requests.Response) -> float | None:
-        if answer.status_code not in (403, 429):
-            return None
-        retry_after = _retry_after(answer.headers.get("retry-after"))
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self._max_wait)
-        if answer.headers.get("x-ratelimit-remaining") == "0":
-            reset = _seconds(answer.headers.get("x-ratelimit-reset"))
-            delay = reset - time.time() if reset is not None else 60.0
-            return min(max(delay, 1.0), self._max_wait)
-        return None
+        try:
+            answer, _ = self._retry.run(
+                lambda: self._session.request(method, url, params=params, json=json, timeout=self._timeout),
+                lambda a: (a.status_code, a.headers))
+        except GaveUp as gave_up:
+            raise GitHubError(f"{method} {path}: {type(gave_up.cause).__name__}") from None
+        except requests.RequestException as exc:  # not worth another attempt: a bad URL, too many redirects
+            raise GitHubError(f"{method} {path}: {type(exc).__name__}") from None
+        if answer.status_code >= 400:
+            raise GitHubError(f"{method} {path}: HTTP {answer.status_code}: {_message(answer)}", answer.status_code)
+        return answer.json() if answer.content else None
 
 
 def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds: a number or an HTTP date; None when absent or malformed."""
-    seconds = _seconds(value)
-    if seconds is not None or value is None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.timestamp() - time.time() if when.tzinfo is not None else None
-
-
-def _seconds(value: str | None) -> float | None:
-    """A header's whole number of seconds; None when absent or malformed (str.isdigit()
-    also accepts digits that float() refuses, such as "²")."""
-    if value is None or not re.fullmatch(r"[0-9]{1,12}", value.strip()):
-        return None
-    return float(value)
 
 
 def _message(answer: requests.Response) -> str:

@@ -47,7 +47,7 @@ class Change:
         return history.from_lock(self.lock, self.lock.version, today, publish.tags_for(self.image, self.lock.version))
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> versioning.Bump:
         last = self.record.last
         if last is None or last.spec is None or self.lock.spec is None:
             return "patch" if last is not None else "minor"

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 from builder.channel import fingerprint, history, sbom, versioning
 from builder.channel import lock as lockfile
@@ -20,7 +21,7 @@ from builder.channel.candidates import Candidates
 from builder.channel.layout import ImageFiles
 from builder.channel.lock import Lock
 from builder.core import plaintext
-from builder.core.errors import BuilderError, BuildError
+from builder.core.errors import BuilderError, BuildError, BuildFailed
 from builder.core.facts import BaseLock, ImageLock, Update
 from builder.core.files import write_many_atomic
 from builder.core.reference import ImageRef
@@ -39,7 +40,7 @@ CANDIDATE = "candidate"
 @dataclass
 class Outcome:
     image: str
-    status: str  # built | pushed | failed | skipped
+    status: Literal["built", "pushed", "failed", "skipped"]
     message: str = ""
     results: list[checks.CheckResult] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
@@ -64,16 +65,19 @@ class _Context:
     candidates: Candidates
     indexes: apt_index.IndexCache
     logs: debian_changelog.ChangelogCache
+    registry: registry.RegistryClient
     done: dict[str, Outcome] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
         options: Options, *, candidates: Candidates | None = None,
-        indexes: apt_index.IndexCache | None = None) -> list[Outcome]:
+        indexes: apt_index.IndexCache | None = None, client: registry.RegistryClient | None = None) -> list[Outcome]:
+    """`client` looks up which version tags exist (default: the registry, with Docker's credentials)."""
     ctx = _Context(settings, channel, eng, options, candidates or Candidates(settings),
                    indexes or apt_index.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
-                   debian_changelog.ChangelogCache(settings.cache_dir))
+                   debian_changelog.ChangelogCache(settings.cache_dir),
+                   client or registry.RegistryClient(registry.docker_config_credentials()))
     for level in plan.levels:
         steps = [s for s in level if s.needed]
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -103,7 +107,7 @@ def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
     parent = ctx.channel.parent(image)
     if parent is None:
         if step.base_digest is None:
-            raise BuilderError(f"{image.id}: upstream digest of {display} was not resolved")
+            raise BuildFailed(f"{image.id}: upstream digest of {display} was not resolved")
         return base.with_digest(step.base_digest), display
     rebuilt = ctx.done.get(parent.id)
     if rebuilt is not None and rebuilt.lock is not None and rebuilt.lock.result is not None:
@@ -115,7 +119,7 @@ def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
         return ImageRef(domain, path, f"{CANDIDATE}{parent.tag_suffix}"), display
     parent_lock = ctx.candidates.effective(parent)  # its open candidate, when it has one
     if parent_lock is None or parent_lock.result is None:
-        raise BuilderError(f"{image.id}: parent {parent.id} has never been pushed; "
+        raise BuildFailed(f"{image.id}: parent {parent.id} has never been pushed; "
                            f"build it with --push first")
     return base.with_digest(parent_lock.result.digest), display
 
@@ -134,9 +138,8 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     skipped: tuple[str, ...] = ()
     if ctx.options.push:
         # A release that died after tagging spent its version: never reuse it (tags are immutable).
-        tagged = registry.RegistryClient(registry.docker_config_credentials()).digest_or_none
-        version, skipped = versioning.next_free_version(version, image.tag_suffix,
-                                                        lambda tag: tagged(f"{repository}:{tag}"))
+        version, skipped = versioning.next_free_version(
+            version, image.tag_suffix, lambda tag: ctx.registry.digest_or_none(f"{repository}:{tag}"))
         for note in skipped:
             log(f"[{image.id}] warning: {note}")
     dockerfile = render.render_dockerfile(render.with_ancestry(ctx.channel, render.RenderInput(
@@ -209,9 +212,9 @@ def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[by
     for item in image.inputs:
         data = inputs.read_committed(settings.root, item.path)
         if isinstance(data, str):
-            raise BuilderError(f"{image.id}: {data}")
+            raise BuildFailed(f"{image.id}: {data}")
         if inputs.sha256(data) != item.sha256:
-            raise BuilderError(f"{image.id}: {item.path} changed during the build; run it again")
+            raise BuildFailed(f"{image.id}: {item.path} changed during the build; run it again")
         files[item.path] = (data, int(item.mode, 8))
     return files
 

@@ -13,7 +13,6 @@ import re
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from builder.core.facts import AptSource, OsRelease, Package
 from builder.image import contents
@@ -93,9 +92,7 @@ _WANTED = {package_db.DPKG_STATUS: "dpkg_status", package_db.APK_INSTALLED: "apk
 def gather(engine: Engine, image: str, committed: Iterable[str] = ()) -> ImageFacts:
     """The facts checks need; `committed`: the absolute paths of files the recipe put there."""
     details = engine.inspect(image)
-    config: dict[str, Any] = details.get("Config") or {}
-    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
-    facts = ImageFacts(user=str(config.get("User") or ""), env=env, size=int(details.get("Size", 0)),
+    facts = ImageFacts(user=details.user, env=dict(details.env), size=details.size,
                        wanted=frozenset(path.lstrip("/") for path in committed))
     for member, archive in engine.files(image):
         path = member.name.removeprefix("./")

@@ -93,7 +93,7 @@ def describe_capability(pax: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
-class Finding:
+class FileCheck:
     id: str
     title: str
     problems: tuple[str, ...]
@@ -101,23 +101,23 @@ class Finding:
 
 def findings(files: FileFacts, *, user: str, home: str, capabilities_allow: Iterable[str],
              user_owned: Iterable[str] = (), writable_paths: Iterable[str] = (),
-             extra_groups: Iterable[int] = ()) -> list[Finding]:
+             extra_groups: Iterable[int] = ()) -> list[FileCheck]:
     """IC010-IC016, in order; `user_owned`: destinations the recipe gives the runtime user;
     `writable_paths`: the runtime profile's; `extra_groups`: groups it may also run with (gid 0
     for an arbitrary uid)."""
     allowed = set(capabilities_allow)
     accounts = _rows(files.passwd)
     return [
-        Finding("IC010", "no file capabilities outside hardening.capabilities_allow", tuple(
+        FileCheck("IC010", "no file capabilities outside hardening.capabilities_allow", tuple(
             f"{shown(path)} has {caps}" for path, caps in sorted(files.capabilities.items()) if path not in allowed)),
-        Finding("IC011", "no device nodes", tuple(sorted(files.devices))),
-        Finding("IC012", "no world-writable folder without the sticky bit", tuple(sorted(files.open_dirs))),
-        Finding("IC013", "no account with uid 0 but root", tuple(
+        FileCheck("IC011", "no device nodes", tuple(sorted(files.devices))),
+        FileCheck("IC012", "no world-writable folder without the sticky bit", tuple(sorted(files.open_dirs))),
+        FileCheck("IC013", "no account with uid 0 but root", tuple(
             f"/etc/passwd: {shown(name)} has uid 0" for name, _, uid, _ in accounts
             if uid.isdigit() and int(uid) == 0 and name != "root")),
-        Finding("IC014", "no password in /etc/passwd", tuple(_passwd_passwords(accounts))),
-        Finding("IC015", "account files are regular files", tuple(sorted(files.account_links))),
-        Finding("IC016", "the runtime user writes only its home, /tmp and declared writable paths",
+        FileCheck("IC014", "no password in /etc/passwd", tuple(_passwd_passwords(accounts))),
+        FileCheck("IC015", "account files are regular files", tuple(sorted(files.account_links))),
+        FileCheck("IC016", "the runtime user writes only its home, /tmp and declared writable paths",
                 tuple(_user_writable(files, user, (home, "/tmp", *writable_paths), set(user_owned),  # noqa: S108
                                      set(extra_groups)))),
     ]

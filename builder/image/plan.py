@@ -45,12 +45,28 @@ class Plan:
         return [step for step in self.steps() if step.needed]
 
     def as_json(self) -> dict[str, object]:
-        building = [[s.image for s in level if s.needed] for level in self.levels]
         return {
             "levels": [[step.as_json() for step in level] for level in self.levels],
             # One GitHub Actions matrix per level: `strategy.matrix: ${{ fromJSON(...) }}`.
-            "matrix": [{"image": ids} for ids in building if ids],
+            "matrix": [{"image": ids} for ids in self.building_levels()],
         }
+
+    def building_levels(self) -> list[list[str]]:
+        """The image ids to build, level by level, parents first; levels with none left out."""
+        return [ids for ids in ([s.image for s in level if s.needed] for level in self.levels) if ids]
+
+    def outputs(self) -> dict[str, str]:
+        """Step outputs for a CI job that builds the plan in order: `count` images, and
+        `levels`, one line per level holding its image ids separated by spaces."""
+        levels = self.building_levels()
+        return {"count": str(sum(len(ids) for ids in levels)), "levels": "\n".join(" ".join(ids) for ids in levels)}
+
+    def summary_markdown(self) -> str:
+        levels = self.building_levels()
+        lines = ["### builder plan", "", f"{sum(len(ids) for ids in levels)} image(s) to build, parents first:", ""]
+        lines += [f"- level {number}: " + ", ".join(f"`{image}`" for image in ids)
+                  for number, ids in enumerate(levels, start=1)]
+        return "\n".join(lines)
 
 
 def dockerfile_sha256(text: str) -> str:

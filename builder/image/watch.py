@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from debian.debian_support import Version
 
@@ -14,7 +15,7 @@ from builder.channel import fingerprint
 from builder.channel.candidates import Candidates
 from builder.channel.lock import Lock
 from builder.core.errors import BuilderError, WatchError
-from builder.core.facts import AptSource
+from builder.core.facts import AptSource, SourceKind
 from builder.core.settings import Settings
 from builder.dockerfile import render
 from builder.image.plan import Rendered
@@ -24,6 +25,7 @@ from builder.upstream import apk_version, apt_index, debian_changelog, fixes
 
 JSON_SCHEMA_VERSION = 1
 DigestLookup = Callable[[str], str]
+StaleKind = Literal["not-built", "upstream-digest", "security-update", "recipe-changed", "parent-rebuilt"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ class PackageUpdate:
 
 
 @dataclass(frozen=True)
-class Finding:
-    kind: str  # not-built | upstream-digest | security-update | recipe-changed | parent-rebuilt
+class StaleReason:
+    kind: StaleKind
     summary: str
     old: str | None = None
     new: str | None = None
@@ -65,9 +67,9 @@ class Finding:
 @dataclass
 class ImageReport:
     image: str
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[StaleReason] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    compared_with: str = "lock"  # lock | candidate: the open candidate on the bot branch
+    compared_with: Literal["lock", "candidate"] = "lock"  # candidate: the open one on the bot branch
     fingerprint: str | None = None  # of the inputs offered now (builder.fingerprint)
     built_fingerprint: str | None = None  # of what the lock or candidate was built from
 
@@ -99,6 +101,10 @@ class Report:
                 "stale": [r.image for r in self.stale], "failed": [r.image for r in self.failed],
                 "images": [r.as_json() for r in self.images]}
 
+    def outputs(self) -> dict[str, str]:
+        """Step outputs for a CI job: `stale` is `true` when any image is stale."""
+        return {"stale": "true" if self.stale else "false"}
+
 
 def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
         indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache,
@@ -126,7 +132,7 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
             _fingerprints(channel, image_id, lock, recipe, dockerfile, upstream=current, locks=locks,
                           report=reports[image_id])
         elif lock is None:
-            reports[image_id].findings.append(Finding("not-built", "no image.lock.json yet"))
+            reports[image_id].findings.append(StaleReason("not-built", "no image.lock.json yet"))
     for level in channel.levels(wanted):  # parents are settled before their children
         for image_id in level:
             _cascade(channel, image_id, locks, reports)
@@ -169,7 +175,7 @@ def _upstream(channel: Channel, locks: dict[str, Lock | BuilderError | None],
             continue
         current_of[image_id] = current
         if current != lock.base.digest:
-            reports[image_id].findings.append(Finding(
+            reports[image_id].findings.append(StaleReason(
                 "upstream-digest", f"{display} moved: {lock.base.digest[:19]} -> {current[:19]}",
                 old=lock.base.digest, new=current))
     return current_of
@@ -207,7 +213,7 @@ def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, Im
 
 def _shape_updates(lock: Lock, arch: str,
                    available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
-                   memo: _Memo) -> tuple[list[Finding], list[str]]:
+                   memo: _Memo) -> tuple[list[StaleReason], list[str]]:
     """The security-update finding and the errors of every image that locks what `lock` locks."""
     try:
         updates = _image_updates(lock, arch, available, memo)
@@ -222,7 +228,7 @@ def _shape_updates(lock: Lock, arch: str,
         return [], errors
     cves = sorted({c for u in updates for c in u.cves})
     summary = f"{len(updates)} package update(s)" + (f", fixing {', '.join(cves)}" if cves else "")
-    return [Finding("security-update", summary, packages=tuple(updates))], errors
+    return [StaleReason("security-update", summary, packages=tuple(updates))], errors
 
 
 @functools.lru_cache(maxsize=65536)
@@ -279,7 +285,7 @@ def _image_updates(lock: Lock, arch: str,
     return updates
 
 
-def _newer(kind: str, a: str, b: str) -> bool:
+def _newer(kind: SourceKind, a: str, b: str) -> bool:
     """Is version a newer than b, by the rules of its package manager?"""
     if kind == "apk":
         return apk_version.compare(a, b) > 0
@@ -314,13 +320,13 @@ def _update(entry: apt_index.Entry, locked: str, text: str | WatchError) -> Pack
     return PackageUpdate(entry.name, entry.source, locked, entry.version, entry.suite, cves, advisories, summary)
 
 
-def _recipe_changes(channel: Channel, image_id: str, lock: Lock, recipe: str, rendered: str) -> list[Finding]:
+def _recipe_changes(channel: Channel, image_id: str, lock: Lock, recipe: str, rendered: str) -> list[StaleReason]:
     image = channel.images[image_id]
     found = []
     if lock.recipe_sha256 != recipe:
-        found.append(Finding("recipe-changed", f"recipes/{image.name}.yaml changed since the last build"))
+        found.append(StaleReason("recipe-changed", f"recipes/{image.name}.yaml changed since the last build"))
     elif lock.dockerfile_sha256 != rendered:
-        found.append(Finding("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
+        found.append(StaleReason("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
     return found
 
 
@@ -353,8 +359,8 @@ def _cascade(channel: Channel, image_id: str, locks: dict[str, Lock | BuilderErr
         return
     parent_lock = locks.get(parent.id)
     if reports[parent.id].stale:
-        reports[image_id].findings.append(Finding("parent-rebuilt", f"{parent.id} is stale and will be rebuilt"))
+        reports[image_id].findings.append(StaleReason("parent-rebuilt", f"{parent.id} is stale and will be rebuilt"))
     elif isinstance(parent_lock, Lock) and parent_lock.result and parent_lock.result.digest != lock.base.digest:
-        reports[image_id].findings.append(Finding(
+        reports[image_id].findings.append(StaleReason(
             "parent-rebuilt", f"{parent.id} was rebuilt: {lock.base.digest[:19]} -> "
             f"{parent_lock.result.digest[:19]}", old=lock.base.digest, new=parent_lock.result.digest))

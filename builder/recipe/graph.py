@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from builder.core.errors import Problem, RecipeError
+from builder.core.errors import Problem, RecipeError, UsageError
 from builder.recipe.load import LoadedRecipe
 from builder.recipe.variants import ImageSpec, expand
 
@@ -53,6 +55,24 @@ class Channel:
                 result.add(probe.id)
                 probe = self.parent(probe)
         return result
+
+
+def select(channel: Channel, wanted: Sequence[str], *, exact: bool = False) -> list[str]:
+    """Image ids for NAME (its whole line) or NAME/VARIANT arguments; every image when none are given.
+
+    `exact`: each argument is one image id, so NAME is the line's main image alone.
+    """
+    if not wanted:
+        return sorted(channel.images)
+    selected: set[str] = set()
+    for item in wanted:
+        matches = {i for i in channel.images if i == item or (not exact and i.split("/")[0] == item)}
+        if not matches:
+            close = difflib.get_close_matches(item, sorted(channel.images), 1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"no image named {item!r} in the channel{hint}")
+        selected |= matches
+    return sorted(selected)
 
 
 def build(loaded: list[LoadedRecipe]) -> Channel:

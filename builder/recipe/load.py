@@ -39,7 +39,7 @@ def load_file(path: Path, display: str) -> LoadedRecipe:
         raise RecipeError(f"{display}: invalid recipe", tuple(exc.problems)) from None
     if not isinstance(doc.data, dict):
         problem = doc.problem((), "a recipe is a mapping of fields (name:, description:, ...)",
-                              "see the recipe reference in README.md")
+                              "see the recipe reference in docs/recipes.md")
         raise RecipeError(f"{display}: invalid recipe", (problem,))
     distro = doc.data.get("distro")
     try:

@@ -41,7 +41,7 @@ def load(path: Path, display: str) -> LoadedOverlay | None:
     if not isinstance(doc.data, dict):
         problem = doc.problem((), "the overlay is a mapping of fields (repositories:, "
                               "ca_certificates:, files:, packages:, labels:)",
-                              "see \"Adopting the channel in your organization\" in README.md")
+                              "see docs/overlays.md")
         raise RecipeError(f"{display}: invalid overlay", (problem,))
     try:
         overlay = Overlay.model_validate(doc.data, by_alias=True)

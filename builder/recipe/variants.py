@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
-from builder.core.facts import InputFile, Spec
+from builder.core.facts import Form, InputFile, RecipeSnapshot
 from builder.core.runtime import Runtime
 from builder.recipe import distroless
 from builder.recipe.model import Final, FromSpec, Recipe, TestSpec, User, Variant
@@ -45,6 +45,10 @@ class ImageSpec:
         if self.variant and self.variant.final:
             return self.variant.final
         return self.recipe.final
+
+    @property
+    def form(self) -> Form:
+        return "distroless-debug" if self.debug else self.final
 
     @property
     def description(self) -> str:
@@ -106,11 +110,11 @@ class ImageSpec:
         return self.recipe.runtime
 
 
-def effective_spec(image: ImageSpec) -> Spec:
+def effective_spec(image: ImageSpec) -> RecipeSnapshot:
     """The recipe as this image sees it, in the form locks and releases keep."""
     source = image.from_
     user = image.user
-    return Spec(
+    return RecipeSnapshot(
         base=f"recipe:{image.parent_id}" if image.parent_id else str(source.image),
         distro=image.recipe.distro,
         packages=image.packages,
@@ -124,7 +128,7 @@ def effective_spec(image: ImageSpec) -> Spec:
         repositories=tuple(" ".join([r.url, r.suite or "", *r.components, f"signed-by={r.signed_by}"
                                      if r.signed_by else "trusted"]).replace("  ", " ")
                            for r in image.recipe.repositories),
-        final=f"{image.final}-debug" if image.debug else image.final,
+        final=image.form,
         inputs=tuple(item.describe() for item in image.inputs),
         runtime=image.runtime,
     )

@@ -1,20 +1,10 @@
-"""The channel catalog consumers read: base-images/index.json and base-images/README.md.
-
-index.json (schema_version 1): `registry`, `namespace`, and `images`, each with `image`
-(NAME or NAME/VARIANT), `name`, `variant`, `repository`, `description`, `current`
-(version), `tags` (tag -> digest, as the release record says they point), and `versions`
-(newest first: `version`, `digest`, `date`, `packages`, `size`, `cves_fixed`, `sbom`), and
-`runtime`: the strict profile to run it under (`user`, `writable`, `ports`, `arbitrary_uid`),
-as `docker_run` flags and `kubernetes` container settings; `verified` says whether the
-current release's tests passed under it (its lock records it) or it is only declared.
+"""The channel catalog consumers read: base-images/index.json (its fields: catalog_index.py)
+and base-images/README.md, made from the release records.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -22,13 +12,20 @@ from builder.channel import changelog as changelog_md
 from builder.channel import layout
 from builder.channel.history import Record, Release
 from builder.channel.layout import ImageFiles
-from builder.core.files import write_many_atomic
+from builder.core.files import Writes, write_changed
 from builder.core.runtime import Profile
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
 from builder.recipe.variants import ImageSpec
-
-SCHEMA_VERSION = 1
+from builder.release.catalog_index import (
+    INDEX,
+    README,
+    SCHEMA_VERSION,
+    Catalog,
+    CatalogImage,
+    CatalogRuntime,
+    CatalogVersion,
+)
 
 
 def _current_tags(record: Record) -> dict[str, str]:
@@ -40,14 +37,13 @@ def _current_tags(record: Record) -> dict[str, str]:
     return dict(sorted(tags.items()))
 
 
-def runtime(image: ImageSpec, release: Release) -> dict[str, Any]:
+def runtime(image: ImageSpec, release: Release) -> CatalogRuntime:
     """The profile the release was verified under; the recipe's, unverified, for older releases."""
     profile = release.runtime or Profile.of(image.runtime, image.user.uid, image.user.gid)
-    return {**profile.model_dump(mode="json"), "verified": release.runtime is not None,
-            "docker_run": profile.docker_run_flags(), "kubernetes": profile.kubernetes()}
+    return CatalogRuntime.of(profile, verified=release.runtime is not None)
 
 
-def build(settings: Settings, channel: Channel) -> dict[str, Any]:
+def build(settings: Settings, channel: Channel) -> Catalog:
     images = []
     for image_id in sorted(channel.images):
         image = channel.images[image_id]
@@ -56,32 +52,31 @@ def build(settings: Settings, channel: Channel) -> dict[str, Any]:
         if record.last is None:
             continue
         sbom = files.sbom
-        images.append({
-            "image": image_id,
-            "name": image.name,
-            "variant": image.variant_name,
-            "repository": settings.image_repository(image.name),
-            "description": image.description,
-            # hardened, distroless, or distroless-debug: what consumers choose between.
-            "form": f"{image.final}-debug" if image.debug else image.final,
-            "current": record.last.version,
-            "tags": _current_tags(record),
-            "versions": [{
-                "version": release.version,
-                "digest": release.digest,
-                "date": release.date,
-                "packages": release.packages,
-                "size": release.size,
-                "cves_fixed": changelog_md.cves_fixed(release),
-                "sbom": str(sbom.relative_to(settings.root)) if release is record.last else None,
-            } for release in reversed(record.releases)],
-            "runtime": runtime(image, record.last),
-        })
-    return {"schema_version": SCHEMA_VERSION, "registry": settings.registry,
-            "namespace": settings.namespace, "images": images}
+        images.append(CatalogImage(
+            image=image_id,
+            name=image.name,
+            variant=image.variant_name,
+            repository=settings.image_repository(image.name),
+            description=image.description,
+            form=image.form,
+            current=record.last.version,
+            tags=_current_tags(record),
+            versions=tuple(CatalogVersion(
+                version=release.version,
+                digest=release.digest,
+                date=release.date,
+                packages=release.packages,
+                size=release.size,
+                cves_fixed=tuple(changelog_md.cves_fixed(release)),
+                sbom=str(sbom.relative_to(settings.root)) if release is record.last else None,
+            ) for release in reversed(record.releases)),
+            runtime=runtime(image, record.last),
+        ))
+    return Catalog(schema_version=SCHEMA_VERSION, registry=settings.registry,
+                   namespace=settings.namespace, images=tuple(images))
 
 
-def readme(index: dict[str, Any]) -> str:
+def readme(index: Catalog) -> str:
     lines = ["# The channel", "",
              "Generated by `builder catalog` (and `builder release`); do not edit.", "",
              "Pull by version tag (`X.Y.Z` never changes) or follow a moving tag (`X.Y`, `X`,",
@@ -92,46 +87,44 @@ def readme(index: dict[str, Any]) -> str:
              "are for running; each has a `distroless-debug` companion with a busybox shell.", "",
              "| image | form | current | pull | digest | released | packages | size | CVEs fixed |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for item in index["images"]:
-        latest = item["versions"][0]
-        suffix = f"-{item['variant']}" if item["variant"] else ""
-        pull = f"`{item['repository']}:{item['current']}{suffix}`"
-        size = f"{latest['size'] / 1e6:.1f} MB" if latest["size"] else ""
-        cves = ", ".join(latest["cves_fixed"]) or "-"
-        changelog = f"{item['image']}/{layout.CHANGELOG}"
-        lines.append(f"| [{item['image']}]({changelog}) | {item['form']} | {item['current']} | {pull} | "
-                     f"`{str(latest['digest'])[:19]}` | {latest['date']} | {latest['packages']} | {size} | {cves} |")
+    for item in index.images:
+        latest = item.versions[0]
+        suffix = f"-{item.variant}" if item.variant else ""
+        pull = f"`{item.repository}:{item.current}{suffix}`"
+        size = f"{latest.size / 1e6:.1f} MB" if latest.size else ""
+        cves = ", ".join(latest.cves_fixed) or "-"
+        changelog = f"{item.image}/{layout.CHANGELOG}"
+        lines.append(f"| [{item.image}]({changelog}) | {item.form or ''} | {item.current} | {pull} | "
+                     f"`{latest.digest[:19]}` | {latest.date} | {latest.packages} | {size} | {cves} |")
     return "\n".join(lines + _run_sections(index)) + "\n"
 
 
-def _run_sections(index: dict[str, Any]) -> list[str]:
+def _run_sections(index: Catalog) -> list[str]:
     lines = ["", "## Running an image with its strict profile", "",
              "Each image's tests pass with a read-only root, no capabilities and no new privileges;",
              "these are the flags and the Kubernetes container settings that match. An image marked",
              "*declared* has not been rebuilt since the profile was introduced: its tests have not",
              "run under it yet."]
-    for item in index["images"]:
-        profile = item["runtime"]
-        suffix = f"-{item['variant']}" if item["variant"] else ""
-        state = "verified" if profile["verified"] else "declared"
+    for item in index.images:
+        profile = item.runtime
+        if profile is None:
+            continue
+        suffix = f"-{item.variant}" if item.variant else ""
+        state = "verified" if profile.verified else "declared"
         anyone = ("; it also runs as any uid with gid 0 (`runAsGroup: 0`, OpenShift)"
-                  if profile["arbitrary_uid"] else "")
-        reference = f"{item['repository']}:{item['current']}{suffix}"
-        settings = profile["kubernetes"]
-        container = {"name": re.sub(r"[._]", "-", item["name"]), "image": reference,
+                  if profile.arbitrary_uid else "")
+        reference = f"{item.repository}:{item.current}{suffix}"
+        settings = profile.kubernetes
+        container = {"name": re.sub(r"[._]", "-", item.name), "image": reference,
                      **{key: value for key, value in settings["container"].items() if value}}
         pod = {"containers": [container], **({"volumes": settings["volumes"]} if settings["volumes"] else {})}
-        lines += ["", f"### {item['image']} ({state}{anyone})", "", "```sh",
-                  f"docker run {' '.join(profile['docker_run'])} {reference}", "```", "",
+        lines += ["", f"### {item.image} ({state}{anyone})", "", "```sh",
+                  f"docker run {' '.join(profile.docker_run)} {reference}", "```", "",
                   "```yaml", "# in a pod's spec", yaml.safe_dump(pod, sort_keys=False).rstrip(), "```"]
     return lines
 
 
-def write(settings: Settings, channel: Channel) -> list[Path]:
+def write(settings: Settings, channel: Channel) -> Writes:
+    """Write index.json and README.md where their text changed."""
     index = build(settings, channel)
-    files = {
-        settings.output_dir / "index.json": json.dumps(index, indent=2, sort_keys=True) + "\n",
-        settings.output_dir / "README.md": readme(index),
-    }
-    write_many_atomic(files)
-    return sorted(files)
+    return write_changed({settings.output_dir / INDEX: index.text(), settings.output_dir / README: readme(index)})

@@ -10,18 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
 
 import semver
-from pydantic import AfterValidator, BaseModel, ValidationError
 
 from builder.core import plaintext
 from builder.core import reference as imageref
 from builder.core.errors import UsageError
 from builder.core.files import write_atomic
 from builder.dockerfile import syntax
-from builder.recipe import names
-from builder.recipe.source import format_path
+from builder.release.catalog_index import Catalog, CatalogImage
 
 _FROM = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE)
 
@@ -50,29 +47,11 @@ def dockerfiles(paths: list[Path]) -> list[Path]:
     return found
 
 
-class _Version(BaseModel):
-    version: Annotated[str, AfterValidator(names.version)]
-    digest: str
-
-
-class _Image(BaseModel):
-    """What check-pins reads of a catalog entry (index.json carries more)."""
-
-    repository: Annotated[str, AfterValidator(lambda v: imageref.parse(v).repository)]
-    variant: str | None
-    tags: dict[str, str]
-    versions: list[_Version]
-
-
-class _Catalog(BaseModel):
-    images: list[_Image] = []
-
-
-def check(paths: list[Path], index: Any, source: str = "index.json") -> list[Pin]:
-    """The outdated pins; UsageError when `index` (read from `source`) or a file is unusable."""
-    by_repository: dict[str, list[_Image]] = {}
-    for image in _catalog(index, source).images:
-        by_repository.setdefault(image.repository, []).append(image)
+def check(paths: list[Path], catalog: Catalog) -> list[Pin]:
+    """The outdated pins; UsageError when a file is unusable."""
+    by_repository: dict[str, list[CatalogImage]] = {}
+    for image in catalog.images:
+        by_repository.setdefault(image.pulled_repository, []).append(image)
     pins = []
     for path in dockerfiles(paths):
         try:
@@ -96,19 +75,8 @@ def check(paths: list[Path], index: Any, source: str = "index.json") -> list[Pin
     return pins
 
 
-def _catalog(index: Any, source: str) -> _Catalog:
-    try:
-        return _Catalog.model_validate(index)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = format_path(tuple(error["loc"]))
-        raise UsageError(f"{source}: not a channel catalog ({where or 'top level'}: "
-                         f"{error['msg'].removeprefix('Value error, ')}); pass --catalog PATH to the "
-                         "channel's base-images/index.json") from None
-
-
 def _judge(path: Path, line: int, text: str, ref: imageref.ImageRef,
-           images: list[_Image]) -> Pin | None:
+           images: list[CatalogImage]) -> Pin | None:
     for image in images:
         tags = image.tags
         versions = {v.version: v for v in image.versions}

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from builder.channel import changelog as changelog_md
 from builder.channel import history, versioning
@@ -46,12 +47,12 @@ RELEASE_LOCK = ".release.lock"
 class TagMove:
     tag: str
     current: str | None  # digest the tag points at now, None if absent
-    action: str  # create | move | keep | hold (never moved backwards)
+    action: Literal["create", "move", "keep", "hold"]  # hold: never moved backwards
     note: str = ""
 
 
 @dataclass(frozen=True)
-class Step:
+class ReleaseStep:
     image: str
     version: str
     repository: str
@@ -103,7 +104,7 @@ def kind_of(lock: Lock, record: history.Record) -> str:
 
 
 def plan(settings: Settings, channel: Channel, selected: list[str], client: RegistryClient,
-         only_patch: bool = False) -> list[Step]:
+         only_patch: bool = False) -> list[ReleaseStep]:
     """Release steps for the pushed, unreleased candidates (`only_patch`: the auto-release policy)."""
     steps = []
     for image_id in selected:
@@ -125,7 +126,7 @@ def plan(settings: Settings, channel: Channel, selected: list[str], client: Regi
     return steps
 
 
-def _step(image: ImageSpec, lock: Lock, record: history.Record, client: RegistryClient) -> Step:
+def _step(image: ImageSpec, lock: Lock, record: history.Record, client: RegistryClient) -> ReleaseStep:
     assert lock.result is not None  # noqa: S101 - checked by the caller
     repository, digest = lock.result.repository, lock.result.digest
     moves = []
@@ -145,7 +146,7 @@ def _step(image: ImageSpec, lock: Lock, record: history.Record, client: Registry
             else:
                 was = f"from {holder.version}" if holder else "from a digest this channel never released"
                 moves.append(TagMove(tag, current, "move", was))
-    return Step(image.id, lock.version, repository, digest, tuple(moves))
+    return ReleaseStep(image.id, lock.version, repository, digest, tuple(moves))
 
 
 def _immutable(repository: str, tag: str, current: str) -> ReleaseError:
@@ -153,7 +154,7 @@ def _immutable(repository: str, tag: str, current: str) -> ReleaseError:
                         "rebuild (`builder build --push`) to get the next free version")
 
 
-def execute(settings: Settings, channel: Channel, step: Step, client: RegistryClient,
+def execute(settings: Settings, channel: Channel, step: ReleaseStep, client: RegistryClient,
             today: str | None = None) -> history.Release:
     image = channel.images[step.image]
     manifest = client.manifest(f"{step.repository}@{step.digest}")
@@ -183,7 +184,7 @@ def execute(settings: Settings, channel: Channel, step: Step, client: RegistryCl
     return release
 
 
-def _reran(step: Step, record: history.Record) -> list[TagMove]:
+def _reran(step: ReleaseStep, record: history.Record) -> list[TagMove]:
     """The moves as the first attempt saw them: a kept moving tag came from the last release, if it had it."""
     last = record.last
     return [TagMove(m.tag, last.digest, "move")

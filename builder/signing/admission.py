@@ -15,7 +15,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from builder.core.files import write_many_atomic
+from builder.core.files import Writes, write_changed
 from builder.core.settings import Settings
 from builder.signing import keys
 
@@ -104,12 +104,11 @@ def files(settings: Settings) -> dict[Path, str]:
     return published
 
 
-def write(settings: Settings) -> list[Path]:
-    """Write the published keys and policies; keys no longer in their set are removed."""
+def write(settings: Settings) -> Writes:
+    """Write the published keys and policies that changed; keys no longer in their set are removed."""
     wanted = files(settings)
     for folder in (settings.output_dir / "keys", settings.output_dir / "keys" / "revoked"):
         for stale in folder.glob("*.pub") if folder.is_dir() else ():
             if stale not in wanted and not stale.is_symlink():
                 stale.unlink()
-    write_many_atomic(wanted)
-    return sorted(wanted)
+    return write_changed(wanted)

@@ -4,13 +4,15 @@ publish keys and policies. Each returns what the command prints."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 from builder.channel import history
 from builder.channel.layout import ImageFiles
+from builder.core.files import Writes
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
-from builder.release.publish import Step
+from builder.release.publish import ReleaseStep
+from builder.release.publish import execute as publish_step
 from builder.signing import admission, sign
 from builder.signing.store import Store
 from builder.upstream import registry
@@ -25,7 +27,8 @@ def signer(settings: Settings, channel: Channel) -> sign.Signer | None:
     return sign.Signer(settings, channel, key, Store(registry.docker_config_credentials()))
 
 
-def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, step: Step, today: str) -> list[str]:
+def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, step: ReleaseStep,
+              today: str) -> list[str]:
     """Sign and attest the candidate of `step` as the release it is about to become."""
     if signer is None:
         return []
@@ -46,5 +49,14 @@ def finish(signer: sign.Signer | None, settings: Settings, selected: list[str]) 
     return said
 
 
-def publish(settings: Settings) -> list[Path]:
+def publish(settings: Settings) -> Writes:
     return admission.write(settings)
+
+
+def release(signer: sign.Signer | None, settings: Settings, channel: Channel, steps: list[ReleaseStep],
+            client: registry.RegistryClient, *, today: str) -> Iterator[str]:
+    """Execute the planned steps, each signed before its tags point at it, with the date the release gets."""
+    for step in steps:
+        yield from sign_step(signer, settings, channel, step, today)
+        publish_step(settings, channel, step, client, today=today)
+        yield f"released {step.image} {step.version}"

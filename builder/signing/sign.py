@@ -96,7 +96,7 @@ def key_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SignOutcome:
     signed: Signed
     added: int  # signatures and attestations this run put in the registry
 
@@ -109,7 +109,7 @@ class Signer:
     store: Store
     environ: Mapping[str, str] | None = None
 
-    def sign(self, image_id: str, release: Release, lock: Lock | None) -> Outcome:
+    def sign(self, image_id: str, release: Release, lock: Lock | None) -> SignOutcome:
         """Sign and attest `release` of `image_id` (what is missing of it), then record it.
 
         `lock` is the build's lock, which the attestations are made from; without it (an older
@@ -137,7 +137,7 @@ class Signer:
         kept = tuple(s for s in record.signed if not (s.digest == digest and s.key == signed.key))
         updated = SignedRecord(image=image_id, signed=(*kept, signed))
         write_atomic(path, json.dumps(updated.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
-        return Outcome(signed, added + count)
+        return SignOutcome(signed, added + count)
 
     def sign_missing(self, image_ids: list[str], say: Say) -> int:
         """Sign every release of `image_ids` not recorded as signed with this key; how many were."""

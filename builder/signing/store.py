@@ -20,7 +20,9 @@ from typing import Any
 
 from builder.core import reference as imageref
 from builder.core.errors import RegistryError
-from builder.upstream.registry import Manifest, RegistryClient, RegistryNotFound, RegistryOffsite, _origin
+from builder.upstream.registry import Manifest, RegistryClient
+from builder.upstream.registry_errors import RegistryNotFound, RegistryOffsite
+from builder.upstream.registry_origins import origin
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -142,7 +144,7 @@ class Store(RegistryClient):
 def upload_url(repository: str, start: str, location: str, digest: str) -> str:
     """Where to PUT the blob: the upload `location` (maybe relative) with `digest` added, on the registry only."""
     target = urllib.parse.urljoin(start, location)
-    if _origin(target) != _origin(start):
+    if origin(target) != origin(start):
         raise RegistryOffsite(f"{repository}: the registry's upload location {location!r} leaves the registry; "
                               "nothing is uploaded there (the registry is misconfigured or hostile)")
     parts = urllib.parse.urlsplit(target)

@@ -11,23 +11,25 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal
 
 from builder.core import reference as imageref
-from builder.core.errors import UsageError
+from builder.core.errors import ExitCode, UsageError
 from builder.core.plaintext import escape
+from builder.release.catalog_index import Catalog, CatalogImage
 from builder.signing import dsse, simplesigning
 from builder.signing.errors import NotInChannel, NotSigned, StaleRelease
 from builder.signing.keys import PublicKey
 from builder.signing.sign import PREDICATE_TYPES
 from builder.signing.store import Store
 
-OK = "verified"
-UNSIGNED = "not-signed"
-NOT_IN_CHANNEL = "not-in-channel"
-STALE = "stale"
-EXIT_CODES = {OK: 0, UNSIGNED: NotSigned.exit_code, NOT_IN_CHANNEL: NotInChannel.exit_code,
-              STALE: StaleRelease.exit_code}
+Status = Literal["verified", "not-signed", "not-in-channel", "stale"]
+OK: Final = "verified"
+UNSIGNED: Final = "not-signed"
+NOT_IN_CHANNEL: Final = "not-in-channel"
+STALE: Final = "stale"
+EXIT_CODES: dict[Status, ExitCode] = {OK: ExitCode.OK, UNSIGNED: NotSigned.exit_code,
+                                      NOT_IN_CHANNEL: NotInChannel.exit_code, STALE: StaleRelease.exit_code}
 _SEVERITY = (UNSIGNED, NOT_IN_CHANNEL, STALE, OK)
 
 
@@ -36,7 +38,7 @@ class Verdict:
     reference: str
     repository: str
     digest: str
-    status: str = OK
+    status: Status = OK
     reason: str = ""
     key: str | None = None
     image: str | None = None
@@ -46,10 +48,10 @@ class Verdict:
     missing_cves: list[str] = field(default_factory=list)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         return EXIT_CODES[self.status]
 
-    def fail(self, status: str, reason: str) -> Verdict:
+    def fail(self, status: Status, reason: str) -> Verdict:
         self.status, self.reason = status, reason
         return self
 
@@ -74,13 +76,13 @@ class Verdict:
         return out
 
 
-def worst(verdicts: list[Verdict]) -> int:
+def worst(verdicts: list[Verdict]) -> ExitCode:
     statuses = {v.status for v in verdicts}
     return EXIT_CODES[next((s for s in _SEVERITY if s in statuses), OK)]
 
 
 def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list[PublicKey],
-           catalog: dict[str, Any]) -> Verdict:
+           catalog: Catalog) -> Verdict:
     try:
         ref = imageref.parse(reference)
     except imageref.ReferenceError:
@@ -99,15 +101,14 @@ def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list
     problem = _attestations(verdict, store, keys)
     if problem:
         return verdict.fail(UNSIGNED, problem)
-    versions = entry.get("versions") or []
     newer = []
-    for item in versions:  # newest first
-        if item.get("digest") == digest:
+    for item in entry.versions:  # newest first
+        if item.digest == digest:
             break
         newer.append(item)
     if newer:
-        verdict.current = str(newer[0].get("version"))
-        verdict.missing_cves = sorted({str(c) for item in newer for c in item.get("cves_fixed") or []})
+        verdict.current = newer[0].version
+        verdict.missing_cves = sorted({c for item in newer for c in item.cves_fixed})
         return verdict.fail(STALE, f"{verdict.image} {verdict.version} is superseded by {verdict.current}")
     return verdict
 
@@ -139,14 +140,14 @@ def _signature(verdict: Verdict, store: Store, keys: list[PublicKey], revoked: l
     return f"none of {len(layers)} signature(s) verifies with a trusted key for this repository and digest"
 
 
-def _release(verdict: Verdict, catalog: dict[str, Any]) -> dict[str, Any] | None:
-    for entry in catalog.get("images") or []:
-        if entry.get("repository") != verdict.repository:
+def _release(verdict: Verdict, catalog: Catalog) -> CatalogImage | None:
+    for entry in catalog.images:
+        if entry.pulled_repository != verdict.repository:
             continue
-        for item in entry.get("versions") or []:
-            if item.get("digest") == verdict.digest:
-                verdict.image, verdict.version = str(entry.get("image")), str(item.get("version"))
-                return dict(entry)
+        for item in entry.versions:
+            if item.digest == verdict.digest:
+                verdict.image, verdict.version = entry.image, item.version
+                return entry
     return None
 
 

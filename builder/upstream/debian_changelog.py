@@ -30,14 +30,14 @@ MAX_DEB = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Change:
+class ChangelogEntry:
     version: str
     cves: tuple[str, ...]
     advisories: tuple[str, ...]
     summary: str  # the entry's first change line, for people
 
 
-def fixes_since(changelog_text: str, locked: str) -> list[Change]:
+def fixes_since(changelog_text: str, locked: str) -> list[ChangelogEntry]:
     """Entries newer than `locked`, newest first, with the CVE and DSA/DLA ids they name."""
     try:
         since = Version(locked)
@@ -49,7 +49,7 @@ def fixes_since(changelog_text: str, locked: str) -> list[Change]:
             break
         text = "\n".join(block.changes())
         first = next((line.strip(" *") for line in block.changes() if line.strip().startswith("*")), "")
-        changes.append(Change(str(block.version), tuple(dict.fromkeys(CVE.findall(text))),
+        changes.append(ChangelogEntry(str(block.version), tuple(dict.fromkeys(CVE.findall(text))),
                               tuple(dict.fromkeys(ADVISORY.findall(text))), first[:200]))
     return changes
 

@@ -16,19 +16,13 @@ host or to a token service over https (or over http on the registry's own host).
 from __future__ import annotations
 
 import base64
-import contextlib
-import email.utils
-import functools
 import hashlib
 import json
 import os
 import re
-import socket
 import threading
-import time
-import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +32,15 @@ from requests.structures import CaseInsensitiveDict
 
 from builder.core import reference as imageref
 from builder.core.errors import RegistryError
+from builder.upstream.deadline import Deadline, DeadlineAdapter
+from builder.upstream.registry_errors import (
+    RegistryAuthError,
+    RegistryDeadlineExceeded,
+    RegistryNotFound,
+    RegistryTooLarge,
+)
+from builder.upstream.registry_origins import PLAIN_URL, check_token_realm, next_page_url
+from builder.upstream.retry import GaveUp, RetryPolicy
 
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -53,31 +56,16 @@ ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
 MAX_MANIFEST = 4 * 1024 * 1024
 _SMALL = 64 * 1024  # an unused body up to this size is read, so that its connection stays open
 DEADLINE = 60.0  # seconds for one request, from connecting to the body's last byte
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_PLAIN_URL = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a URL or a token is
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
-class RegistryAuthError(RegistryError):
-    """401/403: missing or wrong credentials."""
+class _TokenServiceStalled(Exception):
+    """Carries the token service's deadline error past the retries (those are for the registry's answers)."""
 
-
-class RegistryNotFound(RegistryError):
-    """404: no such repository, tag or manifest."""
-
-
-class RegistryTooLarge(RegistryError):
-    """A body over the size limit: reading stopped there."""
-
-
-class RegistryDeadlineExceeded(RegistryError):
-    """A request had no complete answer within its deadline, however steadily bytes trickled in."""
-
-
-class RegistryOffsite(RegistryError):
-    """The registry pointed somewhere the client will not follow: a `Link` off the registry, or a token
-    service that would get the credentials in clear on another host."""
+    def __init__(self, error: RegistryDeadlineExceeded) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 Credentials = Callable[[str], tuple[str, str] | None]
@@ -128,21 +116,22 @@ def docker_config_credentials(environ: Mapping[str, str] | None = None) -> Crede
 
 class RegistryClient:
     """`timeout` bounds each connect and read, `deadline` a whole request (body included). A given
-    `session` gets the client's adapters mounted: they are what enforce the deadline."""
+    `session` gets the client's adapters mounted: they are what enforce the deadline. `retry` replaces
+    the policy `retries`, `backoff` and `max_wait` make."""
 
     def __init__(self, credentials: Credentials | None = None, *, timeout: float = 10.0,
                  deadline: float = DEADLINE, retries: int = 4, backoff: float = 0.5, max_wait: float = 30.0,
-                 insecure: frozenset[str] = frozenset(), session: requests.Session | None = None) -> None:
+                 insecure: frozenset[str] = frozenset(), session: requests.Session | None = None,
+                 retry: RetryPolicy | None = None) -> None:
         self._credentials = credentials or (lambda _host: None)
         self._timeout = timeout
         self._deadline = deadline
-        self._retries = retries
-        self._backoff = backoff
-        self._max_wait = max_wait
+        self._retry = retry or RetryPolicy(retries, backoff, max_wait)
+        self._retry = replace(self._retry, transient=(*self._retry.transient, RegistryDeadlineExceeded))
         self._insecure = insecure
         self._session = session or requests.Session()
         for prefix in ("http://", "https://"):
-            self._session.mount(prefix, _DeadlineAdapter())
+            self._session.mount(prefix, DeadlineAdapter())
         self._tokens: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
@@ -243,51 +232,50 @@ class RegistryClient:
                  body: bytes | None = None, actions: str = "pull", what: str = "") -> _Answer:
         """`what` names the body to read (GET only); other answers are headers only."""
         scope = f"repository:{ref.path}:{actions}"
-        attempt = 0
         authenticated = False
-        while True:
-            auth_header = self._auth_header(ref.domain, scope)
-            sent = dict(headers, **({"Authorization": auth_header} if auth_header else {}))
-            try:
+
+        def once() -> _Answer:
+            nonlocal authenticated
+            while True:
+                auth_header = self._auth_header(ref.domain, scope)
+                sent = dict(headers, **({"Authorization": auth_header} if auth_header else {}))
                 answer = self._exchange(method, url, sent, body=body, what=what)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    RegistryDeadlineExceeded) as exc:
-                if attempt >= self._retries:
-                    if isinstance(exc, RegistryDeadlineExceeded):
-                        raise RegistryDeadlineExceeded(
-                            f"{method} {url}: no complete answer within the {self._deadline:g} s deadline, "
-                            f"{attempt + 1} attempts (the registry, or the network to it, stalls or is too "
-                            "slow: retry later)") from None
-                    raise RegistryError(f"{method} {url}: {type(exc).__name__} after "
-                                        f"{attempt + 1} attempts") from None
-                self._sleep(attempt, None)
-                attempt += 1
-                continue
-            status = answer.status
-            if status == 401 and not authenticated:
-                authenticated = True
-                self._authenticate(ref.domain, url, scope, answer.headers.get("WWW-Authenticate", ""))
-                continue
-            if status == 429 or status >= 500:
-                if attempt >= self._retries:
-                    raise RegistryError(f"{method} {url}: HTTP {status} after {attempt + 1} attempts")
-                self._sleep(attempt, answer.headers.get("Retry-After"))
-                attempt += 1
-                continue
-            if status in (401, 403):
-                raise RegistryAuthError(f"{method} {url}: HTTP {status}: access denied "
-                                        "(check the credentials for this registry)")
-            if status == 404:
-                raise RegistryNotFound(f"{method} {url}: not found")
-            if status >= 400:
-                raise RegistryError(f"{method} {url}: HTTP {status}")
-            return answer
+                if answer.status != 401 or authenticated:
+                    return answer
+                authenticated = True  # one token exchange per request, not per attempt
+                try:
+                    self._authenticate(ref.domain, url, scope, answer.headers.get("WWW-Authenticate", ""))
+                except RegistryDeadlineExceeded as exc:  # the token service's, said as such: not retried
+                    raise _TokenServiceStalled(exc) from None
+
+        try:
+            answer, attempts = self._retry.run(once, lambda a: (a.status, a.headers))
+        except _TokenServiceStalled as stalled:
+            raise stalled.error from None
+        except GaveUp as gave_up:
+            if isinstance(gave_up.cause, RegistryDeadlineExceeded):
+                raise RegistryDeadlineExceeded(
+                    f"{method} {url}: no complete answer within the {self._deadline:g} s deadline, "
+                    f"{gave_up.attempts} attempts (the registry, or the network to it, stalls or is too "
+                    "slow: retry later)") from None
+            raise RegistryError(f"{method} {url}: {gave_up}") from None
+        status = answer.status
+        if status == 429 or status >= 500:
+            raise RegistryError(f"{method} {url}: HTTP {status} after {attempts} attempts")
+        if status in (401, 403):
+            raise RegistryAuthError(f"{method} {url}: HTTP {status}: access denied "
+                                    "(check the credentials for this registry)")
+        if status == 404:
+            raise RegistryNotFound(f"{method} {url}: not found")
+        if status >= 400:
+            raise RegistryError(f"{method} {url}: HTTP {status}")
+        return answer
 
     def _exchange(self, method: str, url: str, headers: dict[str, str], *, body: bytes | None = None,
                   params: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
                   what: str = "") -> _Answer:
         """One request under the deadline; a 2xx body is read (streamed, up to the limit) when `what` names it."""
-        with _Deadline(self._deadline) as deadline:
+        with Deadline(self._deadline) as deadline:
             try:
                 # identity: the limit counts the bytes on the wire, and no compressed bomb is unpacked
                 response = self._session.request(method, url, headers={"Accept-Encoding": "identity", **headers},
@@ -313,16 +301,6 @@ class RegistryClient:
             if deadline.expired:
                 raise RegistryDeadlineExceeded(f"{method} {url}: deadline passed")
         return _Answer(response.status_code, response.headers, content)
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = self._backoff * (2 ** attempt)
-        if retry_after:
-            if retry_after.strip().isdigit():
-                delay = float(retry_after.strip())
-            else:
-                when = email.utils.parsedate_to_datetime(retry_after)
-                delay = max(0.0, when.timestamp() - time.time()) if when else delay
-        time.sleep(min(delay, self._max_wait))
 
     def _auth_header(self, domain: str, scope: str) -> str | None:
         with self._lock:
@@ -367,7 +345,7 @@ class RegistryClient:
             token = str(data.get("token") or data["access_token"])
         except (ValueError, KeyError, AttributeError):
             raise RegistryError(f"{domain}: token service sent no token") from None
-        if not _PLAIN_URL.fullmatch(token):
+        if not PLAIN_URL.fullmatch(token):
             raise RegistryError(f"{domain}: token service sent a malformed token")
         return token
 
@@ -393,146 +371,3 @@ def _read_limited(response: requests.Response, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of `url`; a port that is no number gives an origin nothing equals."""
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
-    except ValueError:
-        port = -1
-    return scheme, parts.hostname or "", port
-
-
-def next_page_url(repository: str, url: str, link: str) -> str:
-    """The URL of the next page of tags that a `Link` header names, relative to `url` (the page that named
-    it): only ever on the same registry (scheme, host and port), for the request carries its credentials."""
-    if not _PLAIN_URL.fullmatch(link):
-        raise RegistryOffsite(f"{repository}: the registry's link to the next page of tags, {link!r}, is not "
-                              "a plain URL; the listing stopped (the registry's Link header is broken or hostile)")
-    target = urllib.parse.urljoin(url, link)
-    if _origin(target) != _origin(url):
-        parts = urllib.parse.urlsplit(url)
-        raise RegistryOffsite(f"{repository}: the registry's link to the next page of tags, {link!r}, leaves "
-                              f"the registry {parts.scheme}://{parts.netloc}; only links on the registry itself "
-                              "are followed (the registry's Link header is broken or hostile)")
-    return target
-
-
-def check_token_realm(domain: str, url: str, realm: str, with_credentials: bool) -> None:
-    """Whether the token service `realm`, named in the answer to `url`, may be asked (with the credentials
-    when `with_credentials`). Credentials go over https, or over plain http only to the host of a registry
-    that is itself plain http: anything else would hand them, in clear, to whoever the registry names."""
-    scheme, host, _ = _origin(realm)
-    if scheme not in _DEFAULT_PORTS or not host or not _PLAIN_URL.fullmatch(realm):
-        raise RegistryAuthError(f"{domain}: the token service {realm!r} is not an http(s) URL "
-                                "(the registry's WWW-Authenticate header is broken)")
-    if not with_credentials or scheme == "https":
-        return
-    registry_scheme, registry_host, _ = _origin(url)
-    if registry_scheme != "http":
-        raise RegistryOffsite(f"{domain}: credentials not sent to the token service {realm!r}: plain http, "
-                              "although the registry itself is https (a token service must use https)")
-    if host != registry_host:
-        raise RegistryOffsite(f"{domain}: credentials not sent to the token service {realm!r}: plain http on "
-                              f"another host than {registry_host} (a token service must use https, or be on "
-                              "the registry's own host)")
-
-
-# -- the overall deadline ------------------------------------------------------------------
-_current = threading.local()
-
-
-class _Deadline:
-    """When the time is up, shut down the sockets this thread's request uses, so a read that bytes keep
-    trickling into ends too. Each socket is watched through its own duplicate descriptor: that one stays
-    valid (and is no other socket) however the connection is closed or wrapped in TLS meanwhile."""
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._seconds = seconds
-        self._guards: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        _current.deadline = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        _current.deadline = None
-        with self._lock:
-            guards, self._guards = self._guards, []
-        for guard in guards:
-            guard.close()
-
-    def watch(self, sock: socket.socket) -> None:
-        guard = socket.socket(fileno=os.dup(sock.fileno()))
-        with self._lock:
-            self._guards.append(guard)
-            expired = self.expired
-        if expired:
-            _cut(guard)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            guards = list(self._guards)
-        for guard in guards:
-            _cut(guard)
-
-
-def _cut(guard: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # the peer closed it first
-        guard.shutdown(socket.SHUT_RDWR)
-
-
-def _watch(sock: socket.socket | None) -> None:
-    deadline: _Deadline | None = getattr(_current, "deadline", None)
-    if deadline is not None and sock is not None:
-        deadline.watch(sock)
-
-
-class _WatchedConnection:
-    """Mixed into urllib3's connection classes: new sockets, and reused ones at each request, are watched."""
-
-    sock: socket.socket | None
-
-    def _new_conn(self) -> socket.socket:
-        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
-        _watch(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch(self.sock)
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-@functools.cache
-def _watched_pool(pool: type[Any]) -> type[Any]:
-    if issubclass(pool.ConnectionCls, _WatchedConnection):
-        return pool
-    connection = type(f"Watched{pool.ConnectionCls.__name__}", (_WatchedConnection, pool.ConnectionCls), {})
-    return type(f"Watched{pool.__name__}", (pool,), {"ConnectionCls": connection})
-
-
-def _watch_pools(manager: Any) -> Any:
-    manager.pool_classes_by_scheme = {scheme: _watched_pool(pool)
-                                      for scheme, pool in manager.pool_classes_by_scheme.items()}
-    return manager
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter whose connections (direct or through a proxy) a `_Deadline` can cut."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        _watch_pools(self.poolmanager)
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        return _watch_pools(super().proxy_manager_for(proxy, **kwargs))

@@ -23,6 +23,7 @@ from builder.channel import layout
 from builder.channel import lock as lockfile
 from builder.cli import main as cli
 from builder.core import settings
+from builder.image.docker_engine import DockerEngine
 from builder.image.engine import Engine
 from builder.recipe import graph
 from builder.recipe import load as recipes
@@ -44,11 +45,11 @@ def naive_size(engine: Engine, base: str, packages: tuple[str, ...], tag: str) -
     dockerfile = (f"FROM {base}\nRUN apt-get update && apt-get install -y "
                   f"{' '.join(packages)}\n")
     image_id = engine.build(dockerfile, tag, {}, pull=False, on_line=lambda _line: None)
-    return int(engine.inspect(image_id)["Size"])
+    return engine.inspect(image_id).size
 
 
 def main() -> None:
-    engine = Engine.connect()
+    engine = DockerEngine.connect()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")

@@ -29,6 +29,7 @@ from builder.cli import main as cli
 from builder.core import settings
 from builder.core.errors import BuilderError
 from builder.image.build import CANDIDATE
+from builder.image.docker_engine import DockerEngine
 from builder.image.engine import Engine
 from builder.recipe import distroless, graph
 from builder.recipe import load as recipes
@@ -66,7 +67,7 @@ class Row:
 
 def main() -> None:
     started = time.perf_counter()
-    engine = Engine.connect()
+    engine = DockerEngine.connect()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
@@ -188,7 +189,7 @@ def built_size(engine: Engine, config: settings.Settings, channel: graph.Channel
     image = channel.images[image_id]
     candidate = f"{config.image_repository(image.name)}:{CANDIDATE}{image.tag_suffix}"
     try:
-        return Size(int(engine.inspect(candidate)["Size"]), pushed=False)
+        return Size(engine.inspect(candidate).size, pushed=False)
     except BuilderError:
         return Size(None)
 
@@ -204,7 +205,7 @@ def naive_size(engine: Engine, channel: graph.Channel, output_dir: Path, image: 
     dockerfile = f"FROM {upstream}\nRUN apt-get update && apt-get install -y {' '.join(packages)}\n"
     try:
         image_id = engine.build(dockerfile, tag, {}, pull=False, on_line=lambda _line: None)
-        return int(engine.inspect(image_id)["Size"])
+        return engine.inspect(image_id).size
     except BuilderError as exc:
         print(f"{image.id}: naive build failed: {exc}")
         return None

@@ -28,17 +28,15 @@ import requests
 from builder.channel import lock as lockfile
 from builder.channel.layout import ImageFiles
 from builder.channel.lock import Lock
-from builder.core import settings
 from builder.core.facts import AptSource, BaseLock, ImageLock, OsRelease, Package
 from builder.dockerfile import render
 from builder.image import plan, watch
-from builder.image.engine import Engine
-from builder.recipe import graph
-from builder.recipe import load as recipes
+from builder.image.docker_engine import DockerEngine
 from builder.recipe.variants import spec_sha256
 from builder.upstream import apt_index, debian_changelog
 from builder.upstream.registry import ACCEPT, RegistryClient
-from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.channel import load_channel
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 SIZES = (1, 50, 200)
@@ -69,8 +67,7 @@ def make_channel(root: Path, count: int, upstreams: list[str], sources: tuple[Ap
         upstream = upstreams[i % len(upstreams)]
         (root / "recipes" / f"img{i}.yaml").write_text(
             f"name: img{i}\ndescription: generated\nversion: 1.0.0\ndistro: debian\nfrom: {upstream}\n")
-    config = settings.load(root, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    config, channel = load_channel(root, environ={})
     for image in channel.images.values():
         base, display = render.base_reference(config, channel, image)
         digest = "sha256:" + "0" * 64  # an old digest: every upstream has moved since
@@ -98,8 +95,7 @@ class Run:
 
 
 def run(root: Path, cache: Path, keyrings: dict[str, Path | None]) -> Run:
-    config = settings.load(root, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    config, channel = load_channel(root, environ={})
     start, cpu = time.perf_counter(), time.process_time()
     session = requests.Session()
     answered: list[int] = []  # body size of each answer
@@ -140,7 +136,7 @@ def verdict(value: float, goal: float) -> str:
     return f"(goal <= {goal:g}{'' if value <= goal else ', MISS'})"
 
 
-def remove_pushed(engine: Engine, repository: str, tags: list[str]) -> None:
+def remove_pushed(engine: DockerEngine, repository: str, tags: list[str]) -> None:
     """Untag `repository:tag` in the engine and delete its manifest from the registry (deletes allowed)."""
     host, path = repository.split("/", 1)
     for tag in tags:
@@ -152,7 +148,7 @@ def remove_pushed(engine: Engine, repository: str, tags: list[str]) -> None:
 
 
 def main() -> None:
-    engine = Engine.connect()
+    engine = DockerEngine.connect()
     repository = f"{REGISTRY}/bench-up-{secrets.token_hex(3)}/debian"
     tags = ["a", "b", "c"]
     try:

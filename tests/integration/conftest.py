@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from builder.core.errors import EngineError
-from builder.image.engine import Engine
-from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
-from tests.integration.tests_support import NAMESPACES
+from builder.image.docker_engine import DockerEngine
+from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.channel import NAMESPACES
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 AUTH_REGISTRY = os.environ.get("BUILDER_TEST_AUTH_REGISTRY", "127.0.0.1:5001")
@@ -35,9 +35,9 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
+def engine() -> Iterator[DockerEngine]:
     try:
-        connected = Engine.connect()
+        connected = DockerEngine.connect()
     except EngineError as exc:
         _unavailable(exc.message)
         raise

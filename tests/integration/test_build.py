@@ -17,14 +17,11 @@ from builder.channel import layout
 from builder.channel import lock as lockfile
 from builder.channel.layout import ImageFiles
 from builder.cli import main as cli
-from builder.core import settings
 from builder.image import checks
 from builder.image.engine import Engine
-from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.signing.sign import PREDICATE_TYPES
 from builder.signing.store import Store
-from tests.integration.tests_support import make_channel, pushed
+from tests.support.channel import load_channel, make_channel, pushed
 
 UPSTREAM_BOOKWORM = "library/debian:bookworm-slim"
 
@@ -37,13 +34,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: st
         yield root
 
 
-def load(root: Path) -> tuple[settings.Settings, graph.Channel]:
-    config = settings.load(root)
-    return config, graph.build(recipes.load_dir(config.recipes_dir, root))
-
-
 def test_every_sample_image_is_pushed_with_lock_sbom_and_pinned_dockerfile(built: Path) -> None:
-    config, channel = load(built)
+    config, channel = load_channel(built)
     for image in channel.images.values():
         files = ImageFiles.of(config, image)
         lock = files.read_lock()
@@ -64,7 +56,7 @@ def test_every_sample_image_is_pushed_with_lock_sbom_and_pinned_dockerfile(built
 
 def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(
         built: Path, engine: Engine) -> None:
-    config, channel = load(built)
+    config, channel = load_channel(built)
     for image in channel.images.values():
         lock = lockfile.read(config.output_dir / image.id / layout.LOCK)
         assert lock is not None
@@ -83,7 +75,7 @@ def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(
 
 def test_security_updates_are_applied_over_the_lagging_upstream(built: Path, engine: Engine,
                                                                 registry: str) -> None:
-    config, _ = load(built)
+    config, _ = load_channel(built)
     lock = lockfile.read(config.output_dir / "debian-base" / layout.LOCK)
     assert lock is not None
     upstream = {p.name: p.version for p in checks.gather(engine, f"{registry}/{UPSTREAM_BOOKWORM}").packages()}
@@ -196,7 +188,7 @@ def test_release_of_the_sample_channel_signs_and_attests_every_digest(
     monkeypatch.setenv("BUILDER_TRUSTED_KEYS", str(tmp_path / "cosign.pub"))
     monkeypatch.setenv("BUILDER_REQUIRE_SIGNING", "true")
     assert cli.main(["--root", str(built), "release"]) == 0
-    _, channel = load(built)
+    _, channel = load_channel(built)
     store = Store()
     references = []
     for image_id in sorted(channel.images):

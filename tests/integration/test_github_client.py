@@ -10,7 +10,7 @@ import pytest
 
 from builder.core.errors import ConfigError, GitHubError
 from builder.github.client import GitHub, token_from_env
-from tests.github.standin import GitHubStandIn
+from tests.support.github_standin import GitHubStandIn
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator
 
-from tests.github.standin import SPEC_PATH, GitHubStandIn, OpenAPI, to_json_schema
+from tests.support.github_standin import SPEC_PATH, GitHubStandIn, OpenAPI, to_json_schema
 
 OWNER, REPO = "acme", "images"
 BRANCH = "bot/python-1.4.3"

@@ -30,10 +30,10 @@ import pytest
 
 from builder.cli import main as cli
 from builder.image.engine import Engine
-from tests.integration.aptrepo import AptRepo
-from tests.integration.hostile import NET_RAW, Member, add_deb, file_tree
 from tests.integration.test_build_faults import outcome_lines
-from tests.integration.tests_support import make_channel
+from tests.support.aptrepo import AptRepo
+from tests.support.channel import make_channel
+from tests.support.hostile import NET_RAW, Member, add_deb, file_tree
 
 SEED = "library/debian:bookworm-slim"
 HOSTILE_CA = b"-----BEGIN CERTIFICATE-----\nhostile\n-----END CERTIFICATE-----\n"

@@ -22,12 +22,10 @@ from builder.core import settings
 from builder.github import bot
 from builder.github.client import GitHub
 from builder.image.engine import Engine
-from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.upstream.registry import RegistryClient
-from tests.github.standin import GitHubStandIn
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
-from tests.integration.tests_support import make_channel
+from tests.support.aptrepo import AptRepo, ChangelogEntry
+from tests.support.channel import load_channel, make_channel
+from tests.support.github_standin import GitHubStandIn
 
 OWNER, NAME = "acme", "channel"
 CVE_1, CVE_2 = "CVE-2026-5001", "CVE-2026-5002"
@@ -165,11 +163,10 @@ def test_two_bots_at_once_open_one_pull_request(tmp_path: Path, monkeypatch: pyt
     shutil.copytree(root, other)
 
     config = settings.load(root)
-    results: list[list[bot.Outcome]] = []
+    results: list[list[bot.LineOutcome]] = []
 
     def run(where: Path) -> None:
-        conf = settings.load(where)
-        channel = graph.build(recipes.load_dir(conf.recipes_dir, where))
+        conf, channel = load_channel(where)
         client = GitHub(conf.github_api_url, conf.github_repository, "loop-token")
         results.append(bot.Bot(conf, channel, client).run(["twin"]))
 

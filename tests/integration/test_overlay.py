@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import hashes
 
 from builder.cli import main as cli
 from builder.image.engine import Engine
-from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
-from tests.integration.tests_support import make_channel, pushed
-from tests.integration.tlsserver import HttpsServer, TestCA
+from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.channel import make_channel, pushed
+from tests.support.tlsserver import HttpsServer, TestCA
 
 FIX = "Fix CVE-2026-4242: corp-tool trusted any certificate."
 PIP_CONF = b"[global]\nindex-url = https://pypi.internal.example.com/simple\n"
@@ -146,7 +146,7 @@ def test_the_signed_repository_package_is_installed_and_everything_is_in_the_loc
     _, plain = pushed(org.plain, "app")
     assert plain.inputs == ()
     details = engine.inspect(reference)
-    assert details["Config"]["Labels"]["com.example.owner"] == "platform-team"
+    assert details.labels["com.example.owner"] == "platform-team"
 
 
 def test_the_distroless_image_has_the_file_and_the_internal_package(org: Org, engine: Engine) -> None:

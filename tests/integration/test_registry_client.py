@@ -15,21 +15,18 @@ import pytest
 import requests
 
 from builder.core.errors import RegistryError
-from builder.upstream.registry import (
-    ACCEPT,
-    MAX_MANIFEST,
+from builder.upstream.registry import ACCEPT, MAX_MANIFEST, RegistryClient
+from builder.upstream.registry_errors import (
     RegistryAuthError,
-    RegistryClient,
     RegistryDeadlineExceeded,
     RegistryNotFound,
     RegistryOffsite,
     RegistryTooLarge,
-    check_token_realm,
-    next_page_url,
 )
-from tests.integration.faultproxy import FaultProxy
-from tests.integration.recorder import RecordingServer
-from tests.integration.trickle import TLS_RECORD, Trickle
+from builder.upstream.registry_origins import check_token_realm, next_page_url
+from tests.support.faultproxy import FaultProxy
+from tests.support.recorder import RecordingServer
+from tests.support.trickle import TLS_RECORD, Trickle
 
 SEED = "library/debian:bookworm-slim"
 

@@ -17,9 +17,9 @@ from builder.core.errors import RegistryError
 from builder.image.engine import Engine
 from builder.release import publish as release
 from builder.upstream.registry import Manifest, RegistryClient
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
-from tests.integration.faultproxy import FaultProxy
-from tests.integration.tests_support import make_channel
+from tests.support.aptrepo import AptRepo, ChangelogEntry
+from tests.support.channel import make_channel
+from tests.support.faultproxy import FaultProxy
 
 FIX = "Fix CVE-2026-4242: out-of-bounds read in the widget parser"
 

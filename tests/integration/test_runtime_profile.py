@@ -11,7 +11,7 @@ from builder.cli import main as cli
 from builder.core.runtime import Confinement
 from builder.image.engine import Engine
 from tests.integration.test_build_faults import outcome_lines, recipe
-from tests.integration.tests_support import make_channel, pushed
+from tests.support.channel import make_channel, pushed
 
 WRITES_CACHE = ("  - {name: writes cache, run: [sh, -c, 'mkdir -p /home/nonroot/.cache && "
                 "echo hit > /home/nonroot/.cache/x']}")

@@ -28,9 +28,9 @@ from builder.cli import main as cli
 from builder.core.errors import RegistryError
 from builder.image.engine import Engine
 from builder.upstream.registry import RegistryClient
-from tests.github.standin import GitHubStandIn
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
-from tests.integration.tests_support import make_channel
+from tests.support.aptrepo import AptRepo, ChangelogEntry
+from tests.support.channel import make_channel, read_github_outputs
+from tests.support.github_standin import GitHubStandIn
 
 OWNER, NAME = "acme", "channel"
 LINES = ("demo", "other")
@@ -80,31 +80,35 @@ class Schedule:
         return code, self.capsys.readouterr().out
 
     def rebuild(self, event: str, images: tuple[str, ...] = (), force: bool = False) -> Row:
-        """rebuild.yml: watch; plan; build level by level (one fresh job per image); bot."""
+        """rebuild.yml: watch; plan; one build job, level by level in the plan's order; bot."""
         row = Row(len(self.rows) + 1, event)
         writes = self.api.writes()
         job = self.checkout()
-        code, out = self.cli(job, "watch", "--json", *images)
+        code, out = self.cli(job, "watch", "--json", "--github-output", str(self.github_output(job)), *images)
         assert code in (0, 1, 12), out
-        stale = json.loads(out)["stale"]
+        stale = read_github_outputs(self.github_output(job))["stale"] == "true"
+        assert stale == bool(json.loads(out)["stale"])
         dispatched = bool(images) or force
         if stale or dispatched:
             job = self.checkout()
-            code, out = self.cli(job, "plan", "--json", "--watch", *(["--force"] if force else []), *images)
+            code, out = self.cli(job, "plan", "--json", "--watch", "--github-output", str(self.github_output(job)),
+                                 *(["--force"] if force else []), *images)
             assert code == 0, out
-            matrix = json.loads(out)["matrix"]
-            artifacts = self.tmp / f"artifacts-{row.run}"
-            for level in matrix:
-                for image in level["image"]:
-                    job = self.checkout()
-                    _unpack(artifacts, job)
-                    row.builds += 1
-                    flags = ["--push", "--watch", "--exact", *(["--force"] if force else [])]
-                    code, out = self.cli(job, "build", *flags, image)
+            outputs = read_github_outputs(self.github_output(job))
+            levels = [line.split() for line in outputs["levels"].splitlines()]
+            assert levels == [level["image"] for level in json.loads(out)["matrix"]]
+            assert int(outputs["count"]) == sum(len(level) for level in levels)
+            if levels:
+                artifacts = self.tmp / f"artifacts-{row.run}"
+                job = self.checkout()
+                flags = ["--push", "--watch", "--exact", *(["--force"] if force else [])]
+                for level in levels:
+                    row.builds += len(level)
+                    code, out = self.cli(job, "build", *flags, *level)
                     row.pushes += sum(1 for line in out.splitlines() if line.strip().startswith("pushed "))
-                    self.cli(job, "release", "--auto", image)
+                    self.cli(job, "release", "--auto", *level)
+                for image in (image for level in levels for image in level):
                     _pack(job, image, artifacts)
-            if matrix:
                 job = self.checkout()
                 _unpack(artifacts, job)
                 code, out = self.cli(job, "bot")
@@ -112,6 +116,10 @@ class Schedule:
         row.writes = self.api.writes() - writes
         self.rows.append(row)
         return row
+
+    @staticmethod
+    def github_output(job: Path) -> Path:
+        return job.parent / f"{job.name}.github-output"
 
     def release(self, *, crash_after: int | None = None) -> int:
         """release.yml: builder release, builder catalog, commit and push to main (rebasing if it moved)."""

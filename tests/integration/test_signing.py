@@ -21,17 +21,14 @@ import pytest
 from builder.channel import history, layout
 from builder.channel import lock as lockfile
 from builder.cli import main as cli
-from builder.core import settings
 from builder.image.engine import Engine
-from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.signing import admission, dsse, keys, sign, simplesigning
 from builder.signing.errors import SigningError
 from builder.signing.store import Layer, Store, sha256, tag_for
 from builder.upstream.registry import INDEX_TYPES, Manifest, RegistryClient
-from tests.integration import skopeo
-from tests.integration.faultproxy import FaultProxy
-from tests.integration.tests_support import make_channel
+from tests.support import skopeo
+from tests.support.channel import load_channel, make_channel
+from tests.support.faultproxy import FaultProxy
 
 PASSWORD = "correct horse battery staple"
 RECIPE = ("name: app\ndescription: signing test\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
@@ -253,8 +250,7 @@ def test_an_index_is_signed_with_its_platform_manifests(released: Released) -> N
          "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
     index = Manifest(INDEX, sha256(body), body)
     store.put_manifest(f"{released.repository}:multi", index)
-    config = settings.load(released.root)
-    channel = graph.build(recipes.load_dir(config.recipes_dir, released.root))
+    config, channel = load_channel(released.root)
     record = history.read(config.output_dir / "app" / layout.RELEASES, "app")
     lock = lockfile.read(config.output_dir / "app" / layout.LOCK)
     assert lock is not None

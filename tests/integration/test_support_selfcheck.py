@@ -19,8 +19,8 @@ import requests
 from debian.changelog import Changelog
 from debian.deb822 import Packages, Release
 
-from tests.integration.aptrepo import AptRepo, ChangelogEntry
-from tests.integration.faultproxy import FaultProxy
+from tests.support.aptrepo import AptRepo, ChangelogEntry
+from tests.support.faultproxy import FaultProxy
 
 FIX = "  * Fix CVE-2026-1234: buffer overflow (Closes: #123456)"
 INITIAL = ChangelogEntry("1.0-1", lines=["  * Initial release."])

@@ -23,8 +23,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from debian.deb822 import Release
 
-from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
-from tests.integration.tlsserver import DEFAULT_BODY, HttpsServer, TestCA
+from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.tlsserver import DEFAULT_BODY, HttpsServer, TestCA
 
 DIST = "dists/bookworm-security"
 INITIAL = ChangelogEntry("1.0-1", lines=["Initial release."])

@@ -22,18 +22,15 @@ from builder.channel import lock as lockfile
 from builder.channel.layout import ImageFiles
 from builder.channel.lock import Lock
 from builder.cli import main as cli
-from builder.core import settings
 from builder.core.facts import AptSource, BaseLock, ImageLock, OsRelease, Package
 from builder.dockerfile import render
 from builder.image import plan
 from builder.image.engine import Engine
-from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.recipe.variants import spec_sha256
 from builder.upstream.registry import RegistryClient
-from tests.apksign import pem, sign
-from tests.integration.aptrepo import AptRepo, ChangelogEntry, SigningKey
-from tests.integration.tests_support import make_channel
+from tests.support.apksign import pem, sign
+from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
+from tests.support.channel import load_channel, make_channel
 
 FIX = "Fix CVE-2026-1234: heap overflow in the frobnicator (Closes: #1000001)"
 
@@ -168,8 +165,7 @@ def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.Monkey
         (root / "keys").mkdir(exist_ok=True)
         (root / "keys" / key_name).write_bytes(pem(key))
         monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))
-        config = settings.load(root)
-        channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+        config, channel = load_channel(root)
         image = channel.images["tiny"]
         _, display = render.base_reference(config, channel, image)
         digest = RegistryClient().digest(f"{upstream}:3.20")

@@ -15,7 +15,7 @@ from builder.core.errors import WatchError
 from builder.core.facts import AptSource
 from builder.upstream import apk_index
 from builder.upstream.apt_index import IndexCache
-from tests.apksign import INDEX_TEXT, NAME, pem, sign, tar_member, unsigned_index
+from tests.support.apksign import INDEX_TEXT, NAME, pem, sign, tar_member, unsigned_index
 
 URL = "http://apk.invalid/v3.20/main/x86_64/APKINDEX.tar.gz"
 

@@ -16,7 +16,7 @@ from builder.core.errors import WatchError
 from builder.core.facts import AptSource
 from builder.upstream import inrelease
 from builder.upstream.apt_index import IndexCache
-from tests.integration.aptrepo import SigningKey
+from tests.support.aptrepo import SigningKey
 
 pytestmark = pytest.mark.allow_subprocess  # gpg signs, gpgv verifies
 BASE = "http://mirror.invalid/debian"

@@ -11,13 +11,31 @@ from builder.cli import main as cli
 
 OLD, NEW, TRIXIE = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
 REPO = "registry.example.com/base/python"
-INDEX = {"schema_version": 1, "images": [
-    {"image": "python", "name": "python", "variant": None, "repository": REPO,
-     "tags": {"1.0.0": OLD, "1.0.1": NEW, "1.0": NEW, "1": NEW, "latest": NEW},
-     "versions": [{"version": "1.0.1", "digest": NEW}, {"version": "1.0.0", "digest": OLD}]},
-    {"image": "python/trixie", "name": "python", "variant": "trixie", "repository": REPO,
-     "tags": {"1.0.0-trixie": TRIXIE, "trixie": TRIXIE}, "versions": [{"version": "1.0.0", "digest": TRIXIE}]},
-]}
+
+
+def version(number: str, digest: str) -> dict[str, object]:
+    """A release as index.json lists it."""
+    return {"version": number, "digest": digest, "date": "2026-11-30", "packages": 90, "size": 1000,
+            "cves_fixed": [], "sbom": None}
+
+
+def entry(image: str, variant: str | None, tags: dict[str, str], *versions: dict[str, object],
+          repository: str = REPO) -> dict[str, object]:
+    """An image as index.json lists it (as a catalog written before forms and runtime profiles)."""
+    return {"image": image, "name": image.partition("/")[0], "variant": variant, "repository": repository,
+            "description": "", "current": versions[0]["version"] if versions else "1.0.0", "tags": tags,
+            "versions": list(versions)}
+
+
+def index(*images: object) -> dict[str, object]:
+    return {"schema_version": 1, "registry": "registry.example.com", "namespace": "base", "images": list(images)}
+
+
+INDEX = index(
+    entry("python", None, {"1.0.0": OLD, "1.0.1": NEW, "1.0": NEW, "1": NEW, "latest": NEW},
+          version("1.0.1", NEW), version("1.0.0", OLD)),
+    entry("python/trixie", "trixie", {"1.0.0-trixie": TRIXIE, "trixie": TRIXIE}, version("1.0.0", TRIXIE)),
+)
 
 
 @pytest.fixture

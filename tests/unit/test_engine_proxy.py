@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from builder.core.errors import EngineError
-from builder.image.engine import Engine
+from builder.image.docker_engine import DockerEngine
 
 
 class FakeClient:
@@ -25,7 +25,7 @@ class FakeClient:
 def build_args(proxy: str) -> Any:
     client = FakeClient()
     lines: list[str] = []
-    Engine(client, proxy).build("FROM scratch\n", "t:1", {}, pull=False, on_line=lines.append)
+    DockerEngine(client, proxy).build("FROM scratch\n", "t:1", {}, pull=False, on_line=lines.append)
     return client.calls[0]["buildargs"]
 
 
@@ -53,5 +53,5 @@ def test_a_malformed_proxy_is_refused_before_connecting(monkeypatch: pytest.Monk
     monkeypatch.setenv("BUILDER_BUILD_PROXY", value)
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(EngineError) as caught:
-        Engine.connect()
+        DockerEngine.connect()
     assert caught.value.message == message

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from builder.image import checks
 from builder.image import filesystem_checks as fs
-from builder.image.engine import Engine
+from tests.support.fake_engine import FakeEngine, entry
 from tests.unit.test_image_checks import sample_image
 from tests.unit.test_recipe_errors import GOOD, problems_of
 
@@ -21,17 +18,6 @@ NET_RAW = bytes.fromhex("01000002" "00200000" "00000000" "00000000" "00000000")
 PASSWD = "root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\nnonroot:x:65532:\n"
 NEW_IDS = ("IC010", "IC011", "IC012", "IC013", "IC014", "IC015", "IC016")
-
-
-def entry(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, uid: int = 0, gid: int = 0,
-          data: bytes = b"", link: str = "", pax: dict[str, str] | None = None,
-          device: tuple[int, int] = (0, 0)) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.uid, info.gid, info.linkname = kind, mode, uid, gid, link
-    info.devmajor, info.devminor = device
-    info.size = len(data) if kind == tarfile.REGTYPE else 0
-    info.pax_headers = pax or {}
-    return info, data
 
 
 def base_image() -> list[tuple[tarfile.TarInfo, bytes]]:
@@ -53,32 +39,14 @@ def base_image() -> list[tuple[tarfile.TarInfo, bytes]]:
     ]
 
 
-def archive(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for info, data in members:
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-class ArchiveEngine(Engine):
-    """An engine whose one image is a tar archive, streamed as `docker export` streams it."""
-
-    def __init__(self, data: bytes, user: str) -> None:
-        super().__init__(None)
-        self._data, self._user = data, user
-
-    def inspect(self, image: str) -> dict[str, Any]:  # noqa: ARG002
-        return {"Config": {"User": self._user}, "Size": len(self._data)}
-
-    def files(self, image: str) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:  # noqa: ARG002
-        with tarfile.open(fileobj=io.BytesIO(self._data), mode="r|") as tar:
-            for member in tar:
-                yield member, tar
+def gathered(members: list[tuple[tarfile.TarInfo, bytes]], user: str = "65532:65532") -> checks.ImageFacts:
+    engine = FakeEngine()
+    engine.load("image", members, user)
+    return checks.gather(engine, "image")
 
 
 def results(members: list[tuple[tarfile.TarInfo, bytes]], user: str = "65532:65532") -> dict[str, checks.CheckResult]:
-    facts = checks.gather(ArchiveEngine(archive(members), user), "image")
+    facts = gathered(members, user)
     return {r.id: r for r in checks.static_checks(sample_image(), facts) if r.id in NEW_IDS}
 
 
@@ -159,10 +127,9 @@ def test_a_sticky_world_writable_folder_elsewhere_is_still_writable() -> None:
 
 
 def test_listed_capabilities_and_writable_paths_pass() -> None:
-    data = archive([*base_image(), entry("usr/bin/pinger", pax={
+    facts = gathered([*base_image(), entry("usr/bin/pinger", pax={
         "SCHILY.xattr.security.capability": NET_RAW.decode("latin-1")}), entry("var/cache/app", tarfile.DIRTYPE,
                                                                               0o750, uid=65532)])
-    facts = checks.gather(ArchiveEngine(data, "65532:65532"), "image")
     found = fs.findings(facts.files, user=facts.user, home="/home/nonroot", capabilities_allow=["/usr/bin/pinger"],
                         writable_paths=["/var/cache/app"])
     assert [f.problems for f in found] == [()] * 7
@@ -202,8 +169,7 @@ def test_capabilities_allow_takes_absolute_paths(tmp_path: Path, value: str, pro
 
 
 def test_an_arbitrary_uid_runs_with_group_0() -> None:
-    data = archive([*base_image(), entry("opt/cache", tarfile.DIRTYPE, 0o775)])
-    facts = checks.gather(ArchiveEngine(data, "65532:65532"), "image")
+    facts = gathered([*base_image(), entry("opt/cache", tarfile.DIRTYPE, 0o775)])
     assert fs.findings(facts.files, user=facts.user, home="/home/nonroot", capabilities_allow=())[-1].problems == ()
     found = fs.findings(facts.files, user=facts.user, home="/home/nonroot", capabilities_allow=(), extra_groups=[0])
     assert found[-1].problems == ("/opt/cache (folder, 0775) is writable by group 0 of the runtime user",)

@@ -12,7 +12,7 @@ from builder.core.errors import WatchError
 from builder.core.facts import AptSource, BaseLock, ImageLock, InputFile, Package, Update
 from builder.upstream import fixes
 from builder.upstream.apt_index import Entry
-from tests.integration.aptrepo import ChangelogEntry, render_changelog
+from tests.support.aptrepo import ChangelogEntry, render_changelog
 
 SOURCE = AptSource(url="http://deb.example/debian", suite="bookworm-security", components=("main",))
 RELEASED = "sha256:" + "a" * 64

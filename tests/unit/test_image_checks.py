@@ -9,13 +9,11 @@ import pytest
 
 from builder.channel import sbom
 from builder.channel.lock import Lock
-from builder.core import settings
 from builder.core.facts import BaseLock, ImageLock, Package
 from builder.image import checks
-from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.recipe.variants import ImageSpec
 from builder.upstream import package_db
+from tests.support.channel import load_channel
 from tests.unit.test_overlay import OVERLAY, channel, load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,8 +56,7 @@ o:openssl
 
 
 def sample_image() -> ImageSpec:
-    config = settings.load(REPO, environ={})
-    return graph.build(recipes.load_dir(config.recipes_dir, REPO)).images["debian-base"]
+    return load_channel(REPO, environ={})[1].images["debian-base"]
 
 
 def test_dpkg_status_keeps_installed_packages_with_their_source() -> None:
@@ -167,8 +164,7 @@ STATUS_D = {
 
 
 def distroless_image(debug: bool) -> ImageSpec:
-    config = settings.load(REPO, environ={})
-    images = graph.build(recipes.load_dir(config.recipes_dir, REPO)).images
+    images = load_channel(REPO, environ={})[1].images
     return images["python/distroless-debug" if debug else "python/distroless"]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from builder.core.errors import WatchError
 from builder.upstream import inrelease
-from tests.integration.aptrepo import SigningKey
+from tests.support.aptrepo import SigningKey
 
 URL = "http://mirror.invalid/debian/dists/bookworm-security/InRelease"
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

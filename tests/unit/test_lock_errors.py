@@ -39,3 +39,15 @@ def test_broken_release_record(tmp_path: Path) -> None:
     path.write_text('{"image": "x", "releases": [{"version": "1.0.0"}]}')
     with pytest.raises(LockError, match=r"releases.json: not a valid release record .*restore it from git"):
         history.read(path, "x")
+
+
+def test_a_form_no_builder_writes(tmp_path: Path) -> None:
+    path = tmp_path / "image.lock.json"
+    path.write_text('{"image": "x", "version": "1.0.0", "recipe_sha256": "0", "base": {"reference": "r/x:1", '
+                    f'"digest": "sha256:{"0" * 64}"}}, "spec": {{"base": "r/x:1", "distro": "debian", '
+                    '"final": "slim"}}')
+    with pytest.raises(LockError) as caught:
+        lock.read(path)
+    assert caught.value.message == (
+        f"{path}: spec.final: Input should be 'hardened', 'distroless' or 'distroless-debug'; "
+        "the lock is corrupted or hand-edited: restore it from git or rebuild the image")

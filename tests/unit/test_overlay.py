@@ -17,8 +17,8 @@ from builder.core import settings
 from builder.core.errors import RecipeError
 from builder.dockerfile import render
 from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.recipe.variants import effective_spec, spec_sha256
+from tests.support.channel import load_channel
 
 RECIPE = """\
 name: app
@@ -64,8 +64,7 @@ def channel(tmp_path: Path, recipe: str = RECIPE, overlay: str | None = None,
 
 
 def load(root: Path) -> graph.Channel:
-    config = settings.load(root, environ={})
-    return graph.build(recipes.load_dir(config.recipes_dir, root))
+    return load_channel(root, environ={})[1]
 
 
 def problems(root: Path) -> list[str]:

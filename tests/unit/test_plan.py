@@ -14,8 +14,8 @@ from builder.core.facts import BaseLock, ImageLock
 from builder.dockerfile import render
 from builder.image import plan
 from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.recipe.variants import spec_sha256
+from tests.support.channel import load_channel
 
 BASE = "name: base\ndescription: b\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
 APP = "name: app\ndescription: a\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: base}\n"
@@ -24,8 +24,7 @@ UPSTREAM = "sha256:" + "1" * 64
 
 
 def load(root: Path) -> tuple[settings.Settings, graph.Channel]:
-    config = settings.load(root, environ={})
-    return config, graph.build(recipes.load_dir(config.recipes_dir, root))
+    return load_channel(root, environ={})
 
 
 def record(root: Path, image_id: str, base_digest: str, digest: str) -> None:

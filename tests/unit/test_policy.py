@@ -8,19 +8,16 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main as cli
-from builder.core import settings
 from builder.dockerfile import policy
-from builder.recipe import graph
-from builder.recipe import load as recipes
 from builder.recipe.variants import ImageSpec
+from tests.support.channel import load_channel
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "channel"
 
 
 def an_image() -> ImageSpec:
-    config = settings.load(REPO, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, REPO))
+    _, channel = load_channel(REPO, environ={})
     return channel.images["python"]
 
 
@@ -96,8 +93,7 @@ def test_recipe_rules(tmp_path: Path) -> None:
     (tmp_path / "recipes" / "app.yaml").write_text(
         "name: app\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
         "packages: [sudo]\nenv: {API_TOKEN: x}\nhardening: {strip_setuid: false}\n")
-    config = settings.load(tmp_path, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, tmp_path))
+    _, channel = load_channel(tmp_path, environ={})
     found = policy.check_recipe(channel, channel.images["app"])
     assert [(f.rule.id, f.line) for f in found] == [("HB003", 8), ("HB011", 6), ("HB008", 7),
                                                     ("HB012", 1)]

@@ -9,25 +9,22 @@ import pytest
 from builder.channel import history
 from builder.channel.history import Record
 from builder.channel.lock import Lock
-from builder.core import settings
-from builder.core.facts import BaseLock, ImageLock, Package, Spec, Update
+from builder.core.facts import BaseLock, ImageLock, Package, RecipeSnapshot, Update
 from builder.github import pr_body
-from builder.recipe import graph
-from builder.recipe import load as recipes
+from tests.support.channel import load_channel
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = Spec(base="debian:bookworm-slim", distro="debian", packages=("python3",))
+SPEC = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", packages=("python3",))
 OLD = "sha256:" + "a" * 64
 NEW = "sha256:" + "b" * 64
 FIX = Update(name="libssl3", old="3.0.1", new="3.0.2", cves=("CVE-2026-9999", "CVE-2026-1234"))
 
 
-def change(version: str, updates: tuple[Update, ...] = (), spec: Spec = SPEC, reasons: tuple[str, ...] = (),
+def change(version: str, updates: tuple[Update, ...] = (), spec: RecipeSnapshot = SPEC, reasons: tuple[str, ...] = (),
            size: int = 1000, many: int = 0, distro: str = "debian") -> pr_body.Change:
-    config = settings.load(REPO, environ={})
-    image = graph.build(recipes.load_dir(config.recipes_dir, REPO)).images["python"]
+    image = load_channel(REPO, environ={})[1].images["python"]
 
-    def lock(v: str, digest: str, packages: dict[str, str], s: Spec, n: int) -> Lock:
+    def lock(v: str, digest: str, packages: dict[str, str], s: RecipeSnapshot, n: int) -> Lock:
         return Lock(image="python", version=v, recipe_sha256="0" * 64,
                     base=BaseLock(reference="r/debian-base:1.0.0", digest="sha256:" + "1" * 64),
                     result=ImageLock(repository="r/base/python", tag="candidate", digest=digest,

@@ -150,7 +150,7 @@ BAD_FILES: list[tuple[str, str | bytes, str]] = [
     ("oversized", GOOD + "#" * 300_000 + "\n", "recipes/app.yaml: file is 300140 bytes, over the "
      "262144 byte limit (a recipe is a short file; split it or remove what is not needed)"),
     ("not a mapping", "- a\n- b\n", "recipes/app.yaml:1:1: a recipe is a mapping of fields (name:, "
-     "description:, ...) (see the recipe reference in README.md)"),
+     "description:, ...) (see the recipe reference in docs/recipes.md)"),
     ("merge key", GOOD + "base: &b {A: x}\nenv:\n  <<: *b\n", "recipes/app.yaml:9:3: env: merge "
      "keys (<<) are not supported (write the fields out)"),
     ("name differs", GOOD.replace("name: app", "name: other"), "recipes/app.yaml:1:1: name: "

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import requests
 
 from builder.channel import history
 from builder.channel.history import Record
@@ -24,9 +23,9 @@ from builder.core.facts import BaseLock, ImageLock
 from builder.core.reference import ImageRef
 from builder.dockerfile import hadolint, policy
 from builder.dockerfile.render import RenderInput, render_dockerfile
-from builder.github import client as github
 from builder.recipe import graph, inputs
 from builder.recipe import load as recipes
+from tests.unit.test_check_pins import entry, index, version
 from tests.unit.test_recipe_errors import GOOD, problems_of, with_line
 
 REFUSED = [
@@ -269,9 +268,8 @@ def test_pins_in_a_folder_named_like_a_workflow_command(tmp_path: Path, capsys: 
     repository = "registry.example.com/base/python"
     digest = "sha256:" + "b" * 64
     catalog = tmp_path / "index.json"
-    catalog.write_text(json.dumps({"images": [{"repository": repository, "variant": None,
-                                               "tags": {"1": digest}, "versions": [{"version": "1.0.0",
-                                                                                    "digest": digest}]}]}))
+    catalog.write_text(json.dumps(index(entry("python", None, {"1": digest}, version("1.0.0", digest),
+                                              repository=repository))))
     hostile = tmp_path / "repo" / "::error::pwned\x1b[8m"
     hostile.mkdir(parents=True)
     (hostile / "Dockerfile").write_text(f"FROM {repository}:1\n")
@@ -327,32 +325,20 @@ def test_a_release_record_with_a_version_that_is_not_semver(tmp_path: Path) -> N
                                     "semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)); restore it from git")
 
 
-@pytest.mark.parametrize(("header", "wait"), [("\u00b2", None), ("\u0661", None), ("1e3", None), ("-5", None),
-                                               ("soon", None), ("7", 7.0), (" 7 ", 7.0), ("999999", 60.0),
-                                               ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
-def test_a_malformed_retry_after_is_ignored(header: str, wait: float | None) -> None:
-    client = github.GitHub("http://127.0.0.1:9", "o/r", "token")
-    answer = requests.Response()
-    answer.status_code = 429
-    answer.headers["retry-after"] = header
-    assert client._rate_limited(answer) == wait
-
-
-@pytest.mark.parametrize(("index", "expected"), [
-    ({"images": [{"repository": "r.example/x", "variant": None, "versions": []}]},
+@pytest.mark.parametrize(("data", "expected"), [
+    (index({k: v for k, v in entry("x", None, {}, repository="r.example/x").items() if k != "tags"}),
      "images[0].tags: Field required"),
-    ({"images": [{"repository": "r.example/x", "variant": None, "tags": {},
-                  "versions": [{"version": "one", "digest": "sha256:1"}]}]},
+    (index(entry("x", None, {}, version("one", "sha256:" + "1" * 64), repository="r.example/x")),
      "images[0].versions[0].version: 'one' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)"),
-    ({"images": [{"repository": "Not A Ref", "variant": None, "tags": {}, "versions": []}]},
+    (index(entry("x", None, {}, repository="Not A Ref")),
      "images[0].repository: 'Not A Ref' is not a valid image reference (expected NAME[:TAG][@DIGEST], "
      "e.g. debian:bookworm-slim)"),
-    (["not", "a", "mapping"], "top level: Input should be a valid dictionary or instance of _Catalog"),
+    (["not", "a", "mapping"], "top level: expected a JSON object"),
 ])
 def test_check_pins_with_a_catalog_missing_a_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                 index: object, expected: str) -> None:
+                                                 data: object, expected: str) -> None:
     catalog = tmp_path / "index.json"
-    catalog.write_text(json.dumps(index))
+    catalog.write_text(json.dumps(data))
     (tmp_path / "Dockerfile").write_text("FROM r.example/x:1\n")
     assert cli.main(["check-pins", "--catalog", str(catalog), str(tmp_path / "Dockerfile")]) == 2
     assert capsys.readouterr().err.splitlines() == [

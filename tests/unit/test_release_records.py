@@ -14,17 +14,15 @@ from builder.channel import history, versioning
 from builder.channel import lock as lockfile
 from builder.channel.history import Record
 from builder.channel.lock import Lock
-from builder.core import settings
 from builder.core.errors import LockError, ReleaseError
-from builder.core.facts import BaseLock, CertificateInfo, ImageLock, InputFile, Package, Spec, Update
-from builder.recipe import graph
-from builder.recipe import load as recipes
+from builder.core.facts import BaseLock, CertificateInfo, ImageLock, InputFile, Package, RecipeSnapshot, Update
 from builder.release import publish
 from builder.upstream.registry import RegistryClient
+from tests.support.channel import load_channel
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "changelog" / "CHANGELOG.md"
-SPEC = Spec(base="debian:bookworm-slim", distro="debian", packages=("ca-certificates", "demo"),
+SPEC = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", packages=("ca-certificates", "demo"),
             user="nonroot 65532:65532 /home/nonroot", workdir="/home/nonroot", env={"LANG": "C.UTF-8"})
 
 
@@ -69,7 +67,7 @@ def test_next_version_and_the_recipe_floor() -> None:
 
 
 def lock(version: str, digest: str, packages: dict[str, str], size: int,
-         updates: tuple[Update, ...] = (), spec: Spec = SPEC, base: str = "1",
+         updates: tuple[Update, ...] = (), spec: RecipeSnapshot = SPEC, base: str = "1",
          inputs: tuple[InputFile, ...] = (), reasons: tuple[str, ...] = ()) -> Lock:
     return Lock(image="app", version=version, recipe_sha256="0" * 64,
                 base=BaseLock(reference="127.0.0.1:5000/library/debian:bookworm-slim", digest="sha256:" + base * 64),
@@ -126,8 +124,7 @@ def test_changelog_golden() -> None:
 
 
 def test_release_tags_carry_the_variant_suffix() -> None:
-    config = settings.load(REPO, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, REPO))
+    _, channel = load_channel(REPO, environ={})
     assert publish.tags_for(channel.images["curl"], "1.2.3") == ["1.2.3", "1.2", "1", "latest"]
     assert publish.tags_for(channel.images["curl/trixie"], "1.2.3") == [
         "1.2.3-trixie", "1.2-trixie", "1-trixie", "trixie"]
@@ -201,8 +198,7 @@ def test_bad_release_records_are_one_line(tmp_path: Path, text: str, message: st
 
 
 def test_a_non_semver_version_is_a_lock_error_not_a_traceback() -> None:
-    config = settings.load(REPO, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, REPO))
+    _, channel = load_channel(REPO, environ={})
     with pytest.raises(LockError) as caught:
         publish.tags_for(channel.images["curl"], "1.0")
     assert caught.value.message == ("curl: version: '1.0' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0); "
@@ -299,8 +295,7 @@ def test_a_second_release_in_the_same_checkout_is_refused(tmp_path: Path) -> Non
 def test_release_plan_reports_a_non_semver_candidate_in_one_line(tmp_path: Path) -> None:
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(REPO / "recipes", tmp_path / "recipes")
-    config = settings.load(tmp_path, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, tmp_path))
+    config, channel = load_channel(tmp_path, environ={})
     path = config.output_dir / "curl" / "image.lock.json"
     path.parent.mkdir(parents=True)
     lockfile.write(path, lock("1.0", "a", {}, 1))

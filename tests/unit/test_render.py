@@ -13,21 +13,20 @@ from builder.core import settings
 from builder.core.errors import RecipeError
 from builder.dockerfile import render
 from builder.recipe import graph
-from builder.recipe import load as recipes
+from tests.support.channel import load_channel
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "channel"
 ORG_FIXTURE = FIXTURE.parent / "org-channel"
 
 
-def load_channel(root: Path) -> tuple[settings.Settings, graph.Channel]:
-    config = settings.load(root, environ={})
-    return config, graph.build(recipes.load_dir(config.recipes_dir, root))
+def load(root: Path) -> tuple[settings.Settings, graph.Channel]:
+    return load_channel(root, environ={})
 
 
 @pytest.mark.parametrize(("fixture", "count"), [(FIXTURE, 10), (ORG_FIXTURE, 4)], ids=["channel", "org-channel"])
 def test_golden_dockerfiles(fixture: Path, count: int) -> None:
     """tests/fixtures/*/base-images hold the golden output; UPDATE_GOLDEN=1 rewrites it."""
-    config, channel = load_channel(fixture)
+    config, channel = load(fixture)
     outputs = render.render_all(config, channel, sorted(channel.images))
     if os.environ.get("UPDATE_GOLDEN") == "1":
         render.write(outputs)
@@ -37,22 +36,22 @@ def test_golden_dockerfiles(fixture: Path, count: int) -> None:
 
 
 def test_rendering_is_deterministic() -> None:
-    config, channel = load_channel(FIXTURE)
+    config, channel = load(FIXTURE)
     first = render.render_all(config, channel, sorted(channel.images))
-    again = render.render_all(*load_channel(FIXTURE), sorted(channel.images))
+    again = render.render_all(*load(FIXTURE), sorted(channel.images))
     assert first == again
 
 
 def test_lock_pins_from_only_while_it_names_the_same_base(tmp_path: Path) -> None:
     root = tmp_path / "c"
     shutil.copytree(FIXTURE, root)
-    config, channel = load_channel(root)
+    config, channel = load(root)
     pinned = render.render_input(config, channel, channel.images["trunk"])
     assert str(pinned.base) == ("mirror.example.com/library/debian:bookworm-slim@sha256:"
                                 + "1" * 64)
     recipe = root / "recipes" / "trunk.yaml"
     recipe.write_text(recipe.read_text().replace("bookworm-slim", "trixie-slim"))
-    config, channel = load_channel(root)
+    config, channel = load(root)
     moved = render.render_input(config, channel, channel.images["trunk"])
     assert str(moved.base) == "mirror.example.com/library/debian:trixie-slim"
 
@@ -65,7 +64,7 @@ def test_mirror_override_from_environment() -> None:
 
 
 def test_variant_renders_to_its_own_folder_with_merged_fields() -> None:
-    config, channel = load_channel(FIXTURE)
+    config, channel = load(FIXTURE)
     outputs = render.render_all(config, channel, ["tricky/trixie"])
     (path, text), = outputs.items()
     assert path == FIXTURE / "base-images" / "tricky" / "trixie" / "Dockerfile"
@@ -79,7 +78,7 @@ def test_invalid_recipe_writes_nothing(channel_copy: Path) -> None:
     shutil.rmtree(channel_copy / "base-images")
     (channel_copy / "recipes" / "zz-broken.yaml").write_text("name: zz-broken\nversion: x\n")
     with pytest.raises(RecipeError):
-        load_channel(channel_copy)
+        load(channel_copy)
     assert cli.main(["--root", str(channel_copy), "render"]) == RecipeError.exit_code
     assert not (channel_copy / "base-images").exists()
 

@@ -16,18 +16,17 @@ from builder.channel import lock as lockfile
 from builder.channel.history import Record, from_lock
 from builder.channel.history import write as write_record
 from builder.channel.layout import ImageFiles
-from builder.core import settings
 from builder.core.errors import LockError
-from builder.core.facts import Spec
+from builder.core.facts import RecipeSnapshot
 from builder.core.reference import ImageRef
 from builder.core.runtime import Profile, Runtime
 from builder.dockerfile import render, syntax
 from builder.image import strict
-from builder.recipe import graph
 from builder.recipe import load as recipes
 from builder.recipe.model import Recipe
 from builder.recipe.variants import expand, spec_sha256
 from builder.release import catalog
+from tests.support.channel import load_channel
 from tests.unit.test_recipe_errors import GOOD, problems_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,8 +141,7 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         "name: web\ndescription: A web server\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
         "user: {name: web, uid: 10001, gid: 10001}\nruntime: {writable: [/var/cache/web], ports: [8080]}\n"
         "variants: [{name: old}]\n")
-    config = settings.load(root, environ={})
-    channel = graph.build(recipes.load_dir(config.recipes_dir, root))
+    config, channel = load_channel(root, environ={})
     old = lockfile.read(REPO / "base-images" / "python" / layout.LOCK)
     assert old is not None
     verified = Profile(user="10001:10001", writable=("/var/cache/web",), ports=("8080/tcp",))
@@ -154,7 +152,7 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         write_record(files.releases, Record(image=image_id, releases=(
             from_lock(lock, "1.0.0", "2026-11-30", ("1.0.0",), {}),)))
     index = catalog.build(config, channel)
-    web, declared = index["images"]
+    web, declared = index.model_dump(mode="json")["images"]
     assert web["runtime"] == {
         "user": "10001:10001", "writable": ["/var/cache/web"], "ports": ["8080/tcp"], "arbitrary_uid": False,
         "verified": True, "docker_run": verified.docker_run_flags(), "kubernetes": verified.kubernetes()}
@@ -182,13 +180,13 @@ BEFORE = Runtime(writable=("/tmp",), ports=("8080/tcp",))
     (None, "patch"),  # a lock from before the profile
 ])
 def test_a_profile_that_needs_more_of_the_consumer_is_major(after: Runtime | None, kind: str) -> None:
-    spec = Spec(base="debian:bookworm-slim", distro="debian", runtime=BEFORE)
+    spec = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", runtime=BEFORE)
     why = [] if kind == "patch" else ["runtime profile changed"]
     assert versioning.classify(spec, spec.model_copy(update={"runtime": after})) == (kind, why)
 
 
 def test_dropping_the_arbitrary_uid_is_major() -> None:
-    anyone = Spec(base="debian:bookworm-slim", distro="debian", runtime=Runtime(arbitrary_uid=True))
+    anyone = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", runtime=Runtime(arbitrary_uid=True))
     assert versioning.classify(anyone, anyone.model_copy(update={"runtime": Runtime()}))[0] == "major"
 
 

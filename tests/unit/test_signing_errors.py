@@ -240,7 +240,7 @@ def test_published_keys_and_policies(tmp_path: Path) -> None:
     stale = tmp_path / "base-images" / "keys" / "0000000000000000.pub"
     stale.parent.mkdir(parents=True)
     stale.write_text("an old key")
-    written = admission.write(config)
+    written = admission.write(config).written
     out = tmp_path / "base-images"
     assert sorted(str(p.relative_to(out)) for p in written) == sorted([
         f"keys/{admission.key_file(b.public)}", f"keys/revoked/{admission.key_file(a.public)}",

@@ -18,7 +18,8 @@ from builder.core.facts import BaseLock, Update
 from builder.recipe.vex_entry import VexEntry
 from builder.signing import dsse, keys, simplesigning, store, vex
 from builder.signing.errors import NotSigned
-from builder.upstream.registry import Manifest, RegistryOffsite
+from builder.upstream.registry import Manifest
+from builder.upstream.registry_errors import RegistryOffsite
 
 # cosign's specification (sigstore/docs, cosign/specifications.md): the payload of an image signature.
 COSIGN_PAYLOAD = (b'{"critical":{"identity":{"docker-reference":"us.gcr.io/dlorenc-vmtest2/demo"},"image":'

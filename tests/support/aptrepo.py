@@ -47,7 +47,7 @@ from typing import Any, BinaryIO, Self
 
 from debian.debian_support import Version
 
-from tests.serving import BackgroundServer
+from tests.support.serving import BackgroundServer
 
 # Fixed timestamps keep .debs, changelogs and indexes byte-identical from run to run. Both lie in the
 # past so apt never rejects a Release file as "not valid yet".
@@ -222,7 +222,7 @@ class AptRepo:
             "Depends": depends,
             "Section": "misc",
             "Priority": "optional",
-            "Description": f"{name} test package\n Built by tests/integration/aptrepo.py.",
+            "Description": f"{name} test package\n Built by tests/support/aptrepo.py.",
         }
         control_text = "".join(f"{key}: {value}\n" for key, value in control.items() if value is not None)
 

@@ -40,12 +40,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
+import requests
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from tests.serving import BackgroundServer
+from tests.support.offline_http import Offline, answer
+from tests.support.serving import BackgroundServer
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
+IN_PROCESS = "https://api.github.test"  # the base URL of `session()`
 DEFAULT_API_VERSION = "2022-11-28"
 RATE_LIMIT = 5000
 MAX_BODY = 65536  # characters GitHub accepts in a pull request or comment body
@@ -368,6 +371,11 @@ class GitHubStandIn:
 
     def close(self) -> None:
         self._serving.stop(after_close=_Server.drop_connections)
+
+    def session(self, base: str = IN_PROCESS) -> requests.Session:
+        """A requests session that reaches this stand-in at `base` without a socket (for unit tests, where
+        sockets are refused): each request is answered by `handle`, as the server would."""
+        return _InProcess(self).mount(requests.Session(), f"{base.rstrip('/')}/")
 
     def __enter__(self) -> Self:
         self.start()
@@ -1038,13 +1046,33 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(self.server.standin.handle(self.command, self.path, headers, body))
 
     def _send(self, reply: Reply) -> None:
-        data = b"" if reply.payload is None else json.dumps(reply.payload).encode()
+        data, headers = _wire(reply)
         self.send_response(reply.status)
-        for name, value in reply.headers.items():
+        for name, value in headers.items():
             self.send_header(name, value)
-        if reply.status != 204:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if data:
             self.wfile.write(data)
+
+
+def _wire(reply: Reply) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a reply goes out with."""
+    data = b"" if reply.payload is None else json.dumps(reply.payload).encode()
+    headers = dict(reply.headers)
+    if reply.status != 204:
+        headers |= {"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(data))}
+    return data, headers
+
+
+class _InProcess(Offline):
+    def __init__(self, standin: GitHubStandIn) -> None:
+        super().__init__()
+        self.standin = standin
+
+    def reply(self, request: requests.PreparedRequest, method: str, target: str) -> requests.Response:
+        body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        headers["content-length"] = str(len(body))
+        reply = self.standin.handle(method, target, headers, body)
+        data, sent = _wire(reply)
+        return answer(request, reply.status, data, sent)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-from tests.serving import BackgroundServer
+from tests.support.serving import BackgroundServer
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Helpers shared by the integration tests."""
+"""Scratch channels: a channel loaded in one call, a copy of the sample recipes pushing to its own namespace."""
 
 from __future__ import annotations
 
 import secrets
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,20 @@ import pytest
 from builder.channel import layout
 from builder.channel import lock as lockfile
 from builder.core import settings
+from builder.recipe import graph
+from builder.recipe import load as recipes
 
 REPO = Path(__file__).resolve().parents[2]
 # Namespaces this test session pushed to; only their local images are removed afterwards,
 # so two sessions on one engine never delete each other's images.
 NAMESPACES: set[str] = set()
+
+
+def load_channel(root: Path, environ: Mapping[str, str] | None = None) -> tuple[settings.Settings, graph.Channel]:
+    """The settings and the validated channel of the checkout at `root` (BUILDER_* read from `environ`,
+    os.environ when None)."""
+    config = settings.load(root, environ)
+    return config, graph.build(recipes.load_dir(config.recipes_dir, root))
 
 
 def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
@@ -45,3 +55,22 @@ def pushed(root: Path, image_id: str) -> tuple[str, lockfile.Lock]:
     assert lock is not None, f"{image_id} has no lock"
     assert lock.result is not None, f"{image_id} was not pushed"
     return f"{lock.result.repository}@{lock.result.digest}", lock
+
+
+def read_github_outputs(path: Path) -> dict[str, str]:
+    """Step outputs as GitHub Actions reads the file $GITHUB_OUTPUT names: `name=value` lines and
+    `name<<DELIMITER` blocks that end at a line holding the delimiter alone."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").split("\n")
+    at = 0
+    while at < len(lines) and lines[at]:
+        if "<<" in lines[at] and ("=" not in lines[at] or lines[at].index("<<") < lines[at].index("=")):
+            name, delimiter = lines[at].split("<<", 1)
+            end = lines.index(delimiter, at + 1)  # ValueError: an unterminated block, as GitHub refuses it
+            outputs[name] = "\n".join(lines[at + 1:end])
+            at = end + 1
+        else:
+            name, value = lines[at].split("=", 1)
+            outputs[name] = value
+            at += 1
+    return outputs

@@ -18,7 +18,7 @@ import types
 from http.server import ThreadingHTTPServer
 from typing import Self
 
-from tests.serving import BackgroundServer
+from tests.support.serving import BackgroundServer
 
 # The header of a TLS handshake record announcing 16 KiB: a TLS client reads on until it has them all.
 TLS_RECORD = b"\x16\x03\x03\x40\x00"

@@ -12,7 +12,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.integration.aptrepo import AptRepo
+from tests.support.aptrepo import AptRepo
 
 # cap_net_raw permitted and effective: what `setcap cap_net_raw+ep FILE` writes.
 NET_RAW = bytes.fromhex("0100000200200000000000000000000000000000")

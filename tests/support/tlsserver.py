@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.serving import BackgroundServer
+from tests.support.serving import BackgroundServer
 
 DEFAULT_BODY = b"hello from the internal network\n"
 DEFAULT_HOSTNAMES = ("127.0.0.1", "localhost")

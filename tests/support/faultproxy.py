@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self, cast
 
-from tests.serving import BackgroundServer
+from tests.support.serving import BackgroundServer
 
 # RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded. Expect is answered here
 # (the stdlib sends 100 Continue) and the body is forwarded whole, so it goes too.
