@@ -116,6 +116,7 @@ def commit_message(name: str, changes: list[Change]) -> tuple[str, str]:
 
 def body(name: str, changes: list[Change], limit: int = MAX_BODY) -> str:
     """The full body; under `limit`, diffs go first, then long tables, then check lists."""
+    text = ""
     for level in range(4):
         text = _render(name, changes, level)
         if len(text) <= limit:
