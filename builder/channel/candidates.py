@@ -62,10 +62,16 @@ class Candidates:
             self._cache[image.id] = self._read(image)
         return self._cache[image.id]
 
-    def effective(self, image: ImageSpec) -> Lock | None:
-        """What the next build compares with: a local uncommitted build, else the candidate, else the lock."""
+    def effective(self, image: ImageSpec, *, read: dict[str, Lock | None] | None = None) -> Lock | None:
+        """What the next build compares with: a local uncommitted build, else the candidate, else the lock.
+
+        `read`: the local locks read so far by image id, filled in (for a caller that reads
+        many and renders them: builder.render.base_reference()).
+        """
         path = ImageFiles.of(self._settings, image).lock
         local = lockfile.read(path)
+        if read is not None:
+            read[image.id] = local
         candidate = self.lock(image)
         if candidate is None or (local is not None and self._uncommitted(path)):
             return local

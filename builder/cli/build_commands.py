@@ -25,9 +25,10 @@ def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
     return eng, resolve
 
 
-def _update_reasons(ctx: Context, selected: list[str], known: Candidates) -> dict[str, list[str]]:
+def _update_reasons(ctx: Context, selected: list[str], known: Candidates,
+                    rendered: plan_mod.Rendered) -> dict[str, list[str]]:
     """Package updates found by watch (`--watch`), as plan reasons; what could not be checked, as warnings."""
-    result = upstream_check.run(ctx.settings, ctx.channel, selected, known)
+    result = upstream_check.run(ctx.settings, ctx.channel, selected, known, rendered)
     for item in result.failed:
         for error in item.errors:
             report.say(f"warning: {item.image}: {error}", sys.stderr)
@@ -38,10 +39,10 @@ def plan_command(args: PlanArgs) -> ExitCode:
     ctx = load(args.root)
     selected = select(ctx.channel, args.names)
     resolve = None if args.offline else _resolver()[1]
-    known = Candidates(ctx.settings)
-    extra = _update_reasons(ctx, selected, known) if args.watch and not args.offline else None
+    known, rendered = Candidates(ctx.settings), plan_mod.Rendered(ctx.settings, ctx.channel)
+    extra = _update_reasons(ctx, selected, known, rendered) if args.watch and not args.offline else None
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
-                             candidates=known)
+                             candidates=known, rendered=rendered)
     report.step_summary(the_plan.summary_markdown())
     if args.github_output:
         report.write_outputs(args.github_output, the_plan.outputs())
@@ -61,10 +62,10 @@ def build_command(args: BuildArgs) -> ExitCode:
     ctx = load(args.root)
     selected = select(ctx.channel, args.names, exact=args.exact)
     eng, resolve = _resolver()
-    known = Candidates(ctx.settings)
-    extra = _update_reasons(ctx, selected, known) if args.watch else {}
+    known, rendered = Candidates(ctx.settings), plan_mod.Rendered(ctx.settings, ctx.channel)
+    extra = _update_reasons(ctx, selected, known, rendered) if args.watch else {}
     the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
-                             candidates=known)
+                             candidates=known, rendered=rendered)
     if not the_plan.to_build():
         print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
         return ExitCode.OK

@@ -57,6 +57,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # package files: no stat of every template on every render
         autoescape=False,  # noqa: S701 - output is a Dockerfile; values are escaped by quote()
     )
 
@@ -159,13 +160,18 @@ def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
     return _environment().get_template("distroless.j2").render(context)
 
 
-def base_reference(settings: Settings, channel: Channel, image: ImageSpec) -> tuple[ImageRef, str]:
-    """The base as pulled (without digest) and as named in labels."""
+def base_reference(settings: Settings, channel: Channel, image: ImageSpec, *,
+                   read: dict[str, lockfile.Lock | None] | None = None) -> tuple[ImageRef, str]:
+    """The base as pulled (without digest) and as named in labels.
+
+    `read`: the local locks read so far, by image id, for a caller that asks for many images
+    (every child of a parent names the parent's version, read once).
+    """
     parent = channel.parent(image)
     if parent is not None:
         repository = settings.image_repository(parent.name)
         domain, path = repository.split("/", 1)
-        parent_lock = ImageFiles.of(settings, parent).read_lock()
+        parent_lock = _local_lock(settings, parent, read)
         version = parent_lock.version if parent_lock else parent.recipe.version
         ref = ImageRef(domain, path, tag=f"{version}{parent.tag_suffix}")
         return ref, str(ref)
@@ -174,12 +180,23 @@ def base_reference(settings: Settings, channel: Channel, image: ImageSpec) -> tu
     return pulled, str(pulled)
 
 
+def _local_lock(settings: Settings, image: ImageSpec, read: dict[str, lockfile.Lock | None] | None
+                ) -> lockfile.Lock | None:
+    if read is None:
+        return ImageFiles.of(settings, image).read_lock()
+    if image.id not in read:
+        read[image.id] = ImageFiles.of(settings, image).read_lock()
+    return read[image.id]
+
+
 def render_input(settings: Settings, channel: Channel, image: ImageSpec,
-                 lock: lockfile.Lock | bool | None = True) -> RenderInput:
-    """What `image` renders from; `lock` is its lock when the caller has read it already."""
-    base, display = base_reference(settings, channel, image)
+                 lock: lockfile.Lock | bool | None = True, *,
+                 read: dict[str, lockfile.Lock | None] | None = None) -> RenderInput:
+    """What `image` renders from; `lock` is its lock when the caller has read it already;
+    `read` as for base_reference()."""
+    base, display = base_reference(settings, channel, image, read=read)
     if lock is True:
-        lock = ImageFiles.of(settings, image).read_lock()
+        lock = _local_lock(settings, image, read)
     # The lock pins the base only while it still names the same base; a recipe that
     # moved to another tag renders unpinned until the next build resolves it.
     if isinstance(lock, lockfile.Lock) and lock.base.reference == display:
@@ -210,10 +227,11 @@ def with_ancestry(channel: Channel, data: RenderInput) -> RenderInput:
 def render_all(settings: Settings, channel: Channel, selected: list[str]) -> dict[Path, str]:
     """Every output file for the selected images, by path; nothing written."""
     outputs: dict[Path, str] = {}
+    read: dict[str, lockfile.Lock | None] = {}
     for image_id in selected:
         image = channel.images[image_id]
         path = ImageFiles.of(settings, image).dockerfile
-        outputs[path] = render_dockerfile(render_input(settings, channel, image))
+        outputs[path] = render_dockerfile(render_input(settings, channel, image, read=read))
     return outputs
 
 

@@ -73,37 +73,48 @@ def dockerfile_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def rendered_sha256(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> str:
-    """The Dockerfile the recipe renders to now, with the lock's base and version."""
-    return dockerfile_sha256(render.render_dockerfile(
-        render.render_input(settings, channel, channel.images[image_id], lock)))
+class Rendered:
+    """What each image's recipe renders to now, with its lock's base and version: rendered once
+    per run, though `plan --watch` and `build --watch` ask in the watch and again in the plan."""
 
+    def __init__(self, settings: Settings, channel: Channel) -> None:
+        self._settings = settings
+        self._channel = channel
+        self.read: dict[str, Lock | None] = {}  # local locks read so far (parents name their version)
+        self._found: dict[str, tuple[Lock, str]] = {}
 
-def dockerfile_drifted(settings: Settings, channel: Channel, image_id: str, lock: Lock) -> bool:
-    """Does the recipe now render to another Dockerfile than the one this lock was built from?"""
-    return lock.dockerfile_sha256 != rendered_sha256(settings, channel, image_id, lock)
+    def sha256(self, image_id: str, lock: Lock) -> str:
+        known = self._found.get(image_id)
+        if known is None or known[0] != lock:
+            data = render.render_input(self._settings, self._channel, self._channel.images[image_id], lock,
+                                       read=self.read)
+            known = self._found[image_id] = (lock, dockerfile_sha256(render.render_dockerfile(data)))
+        return known[1]
 
 
 def make(settings: Settings, channel: Channel, selected: list[str], resolve: Resolver | None, *,
          force: bool = False, extra: dict[str, list[str]] | None = None,
-         candidates: Candidates | None = None) -> Plan:
+         candidates: Candidates | None = None, rendered: Rendered | None = None) -> Plan:
     """Steps for the selected images and their ancestors, parents first.
 
     `resolve` looks up upstream digests (None: skip that question, e.g. offline); `extra`
     adds reasons found elsewhere (`builder watch`: package updates). Each image is compared
-    with its open candidate when it has one (`candidates`), else with its lock.
+    with its open candidate when it has one (`candidates`), else with its lock. `rendered`: the
+    Dockerfiles the run's watch rendered already.
     """
     locks = candidates or Candidates(settings)
+    rendered = rendered or Rendered(settings, channel)
     wanted = channel.with_ancestors(set(selected))
     steps: dict[str, Step] = {}
     levels = []
     resolved: dict[str, str] = {}
+    effective: dict[str, Lock | None] = {}
     for level in channel.levels(wanted):
         row = []
         for image_id in level:
             image = channel.images[image_id]
-            lock = locks.effective(image)
-            base, display = render.base_reference(settings, channel, image)
+            lock = effective[image_id] = locks.effective(image, read=rendered.read)
+            base, display = render.base_reference(settings, channel, image, read=rendered.read)
             reasons: list[str] = ["forced"] if force else []
             reasons += (extra or {}).get(image_id, [])
             digest = None
@@ -113,9 +124,9 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
                 if key not in resolved:
                     resolved[key] = resolve(key)
                 digest = resolved[key]
-            reasons += _reasons(settings, channel, image_id, lock, digest=digest, display=display,
+            reasons += _reasons(channel, image_id, lock, rendered, digest=digest, display=display,
                                 parent_step=steps.get(parent.id) if parent else None,
-                                parent_lock=locks.effective(parent) if parent else None)
+                                parent_lock=effective[parent.id] if parent else None)  # parents come first
             step = Step(image_id, tuple(dict.fromkeys(reasons)), display, digest)
             steps[image_id] = step
             if image_id in selected or step.needed:
@@ -125,7 +136,7 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
     return Plan(levels)
 
 
-def _reasons(settings: Settings, channel: Channel, image_id: str, lock: Lock | None, *,
+def _reasons(channel: Channel, image_id: str, lock: Lock | None, rendered: Rendered, *,
              digest: str | None, display: str, parent_step: Step | None, parent_lock: Lock | None) -> list[str]:
     image = channel.images[image_id]
     if lock is None or lock.result is None:
@@ -139,7 +150,7 @@ def _reasons(settings: Settings, channel: Channel, image_id: str, lock: Lock | N
         reasons.append(f"base changed: {lock.base.reference} -> {display}")
     elif digest is not None and digest != lock.base.digest:
         reasons.append(f"upstream digest moved: {lock.base.digest[:19]} -> {digest[:19]}")
-    if dockerfile_drifted(settings, channel, image_id, lock):
+    if lock.dockerfile_sha256 != rendered.sha256(image_id, lock):  # the recipe renders to another Dockerfile now
         reasons.append("Dockerfile changed")
     parent = channel.parent(image)
     if parent is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from builder.channel.candidates import Candidates
 from builder.core.settings import Settings
 from builder.image import watch
+from builder.image.plan import Rendered
 from builder.recipe.graph import Channel
 from builder.upstream import apt_index, debian_changelog, registry
 
@@ -18,11 +19,13 @@ def apt_indexes(settings: Settings, channel: Channel) -> apt_index.IndexCache:
                                 keyrings=apt_index.channel_keyrings(settings.root, repositories))
 
 
-def run(settings: Settings, channel: Channel, selected: list[str], candidates: Candidates) -> watch.Report:
+def run(settings: Settings, channel: Channel, selected: list[str], candidates: Candidates,
+        rendered: Rendered | None = None) -> watch.Report:
+    """`rendered`: shared with the run's plan, which then renders no Dockerfile again."""
     client = registry.RegistryClient(registry.docker_config_credentials())
     logs = debian_changelog.ChangelogCache(settings.cache_dir)
     return watch.run(settings, channel, selected, client.digest, indexes=apt_indexes(settings, channel), logs=logs,
-                     candidates=candidates)
+                     candidates=candidates, rendered=rendered)
 
 
 def plan_reasons(report: watch.Report) -> dict[str, list[str]]:

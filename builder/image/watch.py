@@ -18,7 +18,7 @@ from builder.core.errors import BuilderError, WatchError
 from builder.core.facts import AptSource, SourceKind
 from builder.core.settings import Settings
 from builder.dockerfile import render
-from builder.image.plan import rendered_sha256
+from builder.image.plan import Rendered
 from builder.recipe.graph import Channel
 from builder.recipe.variants import spec_sha256
 from builder.upstream import apk_version, apt_index, debian_changelog, fixes
@@ -108,11 +108,14 @@ class Report:
 
 def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
         indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache,
-        candidates: Candidates | None = None) -> Report:
-    """Each image against its open candidate when it has one, else against its lock."""
+        candidates: Candidates | None = None, rendered: Rendered | None = None) -> Report:
+    """Each image against its open candidate when it has one, else against its lock; `rendered`
+    keeps the Dockerfiles rendered here for the run's plan."""
     known = candidates or Candidates(settings)
+    rendered = rendered or Rendered(settings, channel)
     wanted = channel.with_ancestors(set(selected))
-    locks = {image_id: _read_lock(known, channel, image_id) for image_id in wanted}
+    # Each local lock is read once: a parent's also names the version its children build FROM.
+    locks = {image_id: _read_lock(known, channel, image_id, rendered.read) for image_id in wanted}
     reports = {image_id: ImageReport(image_id) for image_id in wanted}
     for image_id, lock in locks.items():
         if isinstance(lock, BuilderError):
@@ -123,9 +126,10 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
     _updates(locks, reports, indexes, logs)
     for image_id, lock in locks.items():
         if isinstance(lock, Lock):
-            rendered = rendered_sha256(settings, channel, image_id, lock)
-            reports[image_id].findings.extend(_recipe_changes(channel, image_id, lock, rendered))
-            _fingerprints(channel, image_id, lock, rendered, upstream=current, locks=locks,
+            recipe = spec_sha256(channel.images[image_id])
+            dockerfile = rendered.sha256(image_id, lock)
+            reports[image_id].findings.extend(_recipe_changes(channel, image_id, lock, recipe, dockerfile))
+            _fingerprints(channel, image_id, lock, recipe, dockerfile, upstream=current, locks=locks,
                           report=reports[image_id])
         elif lock is None:
             reports[image_id].findings.append(StaleReason("not-built", "no image.lock.json yet"))
@@ -137,9 +141,10 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
     return Report(ordered, stamp)
 
 
-def _read_lock(candidates: Candidates, channel: Channel, image_id: str) -> Lock | BuilderError | None:
+def _read_lock(candidates: Candidates, channel: Channel, image_id: str,
+               read: dict[str, Lock | None]) -> Lock | BuilderError | None:
     try:
-        lock = candidates.effective(channel.images[image_id])
+        lock = candidates.effective(channel.images[image_id], read=read)
     except BuilderError as exc:
         return exc
     if lock is not None and lock.result is None:
@@ -179,36 +184,51 @@ def _upstream(channel: Channel, locks: dict[str, Lock | BuilderError | None],
 def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, ImageReport],
              indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache) -> None:
     """Newer versions of locked packages in the images' own apt sources."""
+    memo = _Memo(logs)
+    # Images that lock the same packages from the same sources share one answer.
+    shapes: dict[str, tuple[tuple[int, str, tuple[tuple[str, str], ...]], Lock, str]] = {}
+    for image_id, lock in locks.items():
+        if isinstance(lock, Lock):
+            arch = fixes.arch_of(lock.packages)
+            shape = (memo.sources_key(lock.apt_sources), arch, tuple((p.name, p.version) for p in lock.packages))
+            shapes[image_id] = (shape, lock, arch)
     # Fetch and parse each index once, for the union of the packages every lock names.
     wanted: dict[tuple[AptSource, str], set[str]] = {}
-    for lock in locks.values():
-        if isinstance(lock, Lock):
-            for source in lock.apt_sources:
-                wanted.setdefault((source, fixes.arch_of(lock.packages)), set()).update(p.name for p in lock.packages)
+    first = {shape: (lock, arch) for shape, lock, arch in shapes.values()}
+    for shape, (lock, arch) in first.items():
+        for source in lock.apt_sources:
+            wanted.setdefault((source, arch), set()).update(name for name, _ in shape[2])
     available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError] = {}
     for key, names in wanted.items():
         try:
             available[key] = indexes.entries(key[0], key[1], names)
         except BuilderError as exc:
             available[key] = exc
-    memo = _Memo(logs)
-    for image_id, lock in locks.items():
-        if not isinstance(lock, Lock):
-            continue
-        try:
-            updates = _image_updates(lock, available, memo)
-        except BuilderError as exc:
-            reports[image_id].errors.append(exc.message)
-            continue
-        for key in ((s, fixes.arch_of(lock.packages)) for s in lock.apt_sources):
-            failure = available.get(key)
-            if isinstance(failure, BuilderError):
-                reports[image_id].errors.append(failure.message)
-        if updates:
-            cves = sorted({c for u in updates for c in u.cves})
-            summary = f"{len(updates)} package update(s)" + (f", fixing {', '.join(cves)}" if cves else "")
-            reports[image_id].findings.append(StaleReason("security-update", summary,
-                                                      packages=tuple(updates)))
+    answers = {shape: _shape_updates(lock, arch, available, memo) for shape, (lock, arch) in first.items()}
+    for image_id, (shape, _, _) in shapes.items():
+        findings, errors = answers[shape]
+        reports[image_id].findings.extend(findings)
+        reports[image_id].errors.extend(errors)
+
+
+def _shape_updates(lock: Lock, arch: str,
+                   available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
+                   memo: _Memo) -> tuple[list[StaleReason], list[str]]:
+    """The security-update finding and the errors of every image that locks what `lock` locks."""
+    try:
+        updates = _image_updates(lock, arch, available, memo)
+    except BuilderError as exc:
+        return [], [exc.message]
+    errors = []
+    for source in lock.apt_sources:
+        failure = available.get((source, arch))
+        if isinstance(failure, BuilderError):
+            errors.append(failure.message)
+    if not updates:
+        return [], errors
+    cves = sorted({c for u in updates for c in u.cves})
+    summary = f"{len(updates)} package update(s)" + (f", fixing {', '.join(cves)}" if cves else "")
+    return [StaleReason("security-update", summary, packages=tuple(updates))], errors
 
 
 @functools.lru_cache(maxsize=65536)
@@ -232,9 +252,9 @@ class _Memo:
         return self._sources.setdefault(plain, len(self._sources))
 
 
-def _image_updates(lock: Lock, available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
+def _image_updates(lock: Lock, arch: str,
+                   available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
                    memo: _Memo) -> list[PackageUpdate]:
-    arch = fixes.arch_of(lock.packages)
     sources = memo.sources_key(lock.apt_sources)
     newest: list[tuple[str, apt_index.Entry]] = []  # (locked version, newer entry)
     for package in lock.packages:
@@ -300,17 +320,18 @@ def _update(entry: apt_index.Entry, locked: str, text: str | WatchError) -> Pack
     return PackageUpdate(entry.name, entry.source, locked, entry.version, entry.suite, cves, advisories, summary)
 
 
-def _recipe_changes(channel: Channel, image_id: str, lock: Lock, rendered: str) -> list[StaleReason]:
+def _recipe_changes(channel: Channel, image_id: str, lock: Lock, recipe: str, rendered: str) -> list[StaleReason]:
     image = channel.images[image_id]
     found = []
-    if lock.recipe_sha256 != spec_sha256(image):
+    if lock.recipe_sha256 != recipe:
         found.append(StaleReason("recipe-changed", f"recipes/{image.name}.yaml changed since the last build"))
     elif lock.dockerfile_sha256 != rendered:
         found.append(StaleReason("recipe-changed", "the rendered Dockerfile changed (builder templates)"))
     return found
 
 
-def _fingerprints(channel: Channel, image_id: str, lock: Lock, rendered: str, *, upstream: dict[str, str],
+def _fingerprints(channel: Channel, image_id: str, lock: Lock, recipe: str, rendered: str, *,
+                  upstream: dict[str, str],
                   locks: dict[str, Lock | BuilderError | None], report: ImageReport) -> None:
     """What the next build would be made of, against what the lock or candidate was made of."""
     image = channel.images[image_id]
@@ -325,7 +346,7 @@ def _fingerprints(channel: Channel, image_id: str, lock: Lock, rendered: str, *,
     offers = {p.name: p.version for p in lock.packages}
     for finding in report.findings:
         offers.update({p.name: p.new for p in finding.packages})
-    report.fingerprint = fingerprint.of(recipe_sha256=spec_sha256(image), dockerfile_sha256=rendered,
+    report.fingerprint = fingerprint.of(recipe_sha256=recipe, dockerfile_sha256=rendered,
                                         base_digest=base, inputs=image.inputs, offers=offers)
     report.built_fingerprint = lock.fingerprint or fingerprint.of_lock(lock)
 

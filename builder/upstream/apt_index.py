@@ -9,6 +9,7 @@ parsed on disk under its hash: a run where nothing changed downloads no index at
 Keyrings: a repository the channel names is checked with its recipe's `signed_by` key; any
 other source with Debian's archive keyring. A `trusted` repository (unsigned, loopback only)
 has no signature to check: its `Release` is read as it is, and its indexes checked against it.
+Alpine's signed `APKINDEX.tar.gz` is verified the way apk verifies it (builder/upstream/apk_index.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import io
 import json
 import lzma
-import tarfile
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -32,8 +31,7 @@ from builder.core.errors import WatchError
 from builder.core.facts import AptSource
 from builder.core.files import write_atomic
 from builder.recipe.names import LOOPBACK_HOSTS
-from builder.upstream import inrelease
-from builder.upstream.package_db import apk_stanzas
+from builder.upstream import apk_index, inrelease
 
 DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {
     ".xz": lzma.decompress, ".gz": gzip.decompress, "": lambda data: data}
@@ -82,7 +80,7 @@ class IndexCache:
         self._keyrings = {k.rstrip("/"): v for k, v in (keyrings or {}).items()}
         self._debian_keyring = debian_keyring
         self._now = now
-        self._fetched: dict[str, bytes] = {}
+        self._apkindexes: dict[str, str] = {}  # url -> verified APKINDEX text
         self._releases: dict[tuple[str, str], inrelease.Release] = {}
         self._parsed: dict[str, str] = {}
         self._lock = threading.Lock()  # builds read indexes from several threads
@@ -114,8 +112,10 @@ class IndexCache:
         base = self.base_url(source)
         with self._lock:
             if source.kind == "apk":
-                for entry in _parse_apkindex(self._apkindex_text(base, arch), names, base, arch):
-                    found.setdefault(entry.name, []).append(entry)
+                suite = "/".join(base.split("/")[-2:])  # e.g. v3.20/main
+                text = self._apkindex_text(base, arch, self._apk_keys(source))
+                for name, version, origin, filename in apk_index.entries_of(text, names, base, arch):
+                    found.setdefault(name, []).append(Entry(name, version, origin, filename, base, suite))
                 return found
             release = self._release(base, source.suite, self.keyring(source))
             for component in source.components or ("main",):
@@ -182,22 +182,23 @@ class IndexCache:
                              f"says {digest[:16]}… ({size} bytes); the mirror is inconsistent or tampered with")
         return data
 
-    def _apkindex_text(self, base: str, arch: str) -> str:
+    def _apk_keys(self, source: AptSource) -> dict[str, bytes]:
+        """The recipe's `signed_by` key for a repository the channel names, else Alpine's keys."""
+        path = self._keyrings.get(source.url.rstrip("/"))
+        return apk_index.keys_from([path]) if path is not None else apk_index.alpine_keys()
+
+    def _apkindex_text(self, base: str, arch: str, keys: Mapping[str, bytes]) -> str:
         url = f"{base}/{arch}/APKINDEX.tar.gz"
-        if url not in self._fetched:
+        if url not in self._apkindexes:
             data = self._fetch(url)
             if data is None:
                 raise WatchError(f"no APKINDEX at {url}")
             try:
-                with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-                    member = archive.extractfile("APKINDEX")
-                    if member is None:
-                        raise KeyError("APKINDEX")
-                    self._fetched[url] = member.read()
-            except (tarfile.TarError, KeyError, OSError, EOFError):
-                self._forget(url)
-                raise WatchError(f"{url}: not an APKINDEX archive") from None
-        return self._fetched[url].decode("utf-8", errors="replace")
+                self._apkindexes[url] = apk_index.verified_index(data, keys, url)
+            except WatchError:
+                self._forget(url)  # fetched whole again next time, not answered 304 from a bad copy
+                raise
+        return self._apkindexes[url]
 
     def _paths(self, url: str) -> tuple[Path, Path]:
         key = hashlib.sha256(url.encode()).hexdigest()[:32]
@@ -269,17 +270,3 @@ def _field(stanza: str, key: str) -> str:
     start += len(key) + 2
     end = stanza.find("\n", start)
     return stanza[start:end if end >= 0 else None].strip()
-
-
-def _parse_apkindex(text: str, names: set[str], base: str, arch: str) -> list[Entry]:
-    found = []
-    for fields in apk_stanzas(text):
-        name = fields.get("P")
-        if name is None or name not in names:
-            continue
-        if "V" not in fields:
-            raise WatchError(f"{base}: APKINDEX stanza for {name} lacks a version")
-        suite = "/".join(base.rstrip("/").split("/")[-2:])  # e.g. v3.20/main
-        found.append(Entry(name, fields["V"], fields.get("o", name), f"{arch}/{name}-{fields['V']}.apk",
-                           base, suite))
-    return found

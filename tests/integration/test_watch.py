@@ -7,13 +7,16 @@ import functools
 import http.server
 import io
 import json
+import os
 import secrets
 import tarfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from builder.channel import lock as lockfile
 from builder.channel.layout import ImageFiles
@@ -25,6 +28,7 @@ from builder.image import plan
 from builder.image.engine import Engine
 from builder.recipe.variants import spec_sha256
 from builder.upstream.registry import RegistryClient
+from tests.support.apksign import pem, sign
 from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.support.channel import load_channel, make_channel
 
@@ -126,8 +130,8 @@ def test_a_broken_index_fails_that_image_only(tmp_path: Path, monkeypatch: pytes
     assert items["plain"]["errors"] == []
 
 
-def apkindex(folder: Path, packages: dict[str, str]) -> None:
-    """An APKINDEX.tar.gz as Alpine's mirrors serve it (the unsigned part)."""
+def apkindex(folder: Path, packages: dict[str, str], key: rsa.RSAPrivateKey, key_name: str) -> None:
+    """An APKINDEX.tar.gz as Alpine's mirrors serve it, signed as abuild-sign signs it."""
     text = "\n".join(f"C:Q1{name}=\nP:{name}\nV:{version}\nA:x86_64\no:{name}\n" for name, version in packages.items())
     data = text.encode() + b"\n"
     buffer = io.BytesIO()
@@ -136,13 +140,15 @@ def apkindex(folder: Path, packages: dict[str, str]) -> None:
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
     (folder / "x86_64").mkdir(parents=True, exist_ok=True)
-    (folder / "x86_64" / "APKINDEX.tar.gz").write_bytes(buffer.getvalue())
+    (folder / "x86_64" / "APKINDEX.tar.gz").write_bytes(sign(buffer.getvalue(), key, key_name))
 
 
 def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str], engine: Engine, registry: str) -> None:
     mirror = tmp_path / "alpine" / "v3.20" / "main"
-    apkindex(mirror, {"musl": "1.2.5-r1", "libcrypto3": "3.3.2-r10", "busybox": "1.36.1-r29"})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_name = "packages@example.com-1.rsa.pub"
+    apkindex(mirror, {"musl": "1.2.5-r1", "libcrypto3": "3.3.2-r10", "busybox": "1.36.1-r29"}, key, key_name)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "alpine"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -154,7 +160,10 @@ def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.Monkey
         engine.push(upstream, "3.20")
         root = make_channel(tmp_path, registry, monkeypatch, {
             "tiny": f"name: tiny\ndescription: alpine\nversion: 1.0.0\ndistro: alpine\n"
-                    f"from: {upstream.split('/', 1)[1]}:3.20\n"})
+                    f"from: {upstream.split('/', 1)[1]}:3.20\n"
+                    f"repositories: [{{url: '{url}', signed_by: keys/{key_name}}}]\n"})
+        (root / "keys").mkdir(exist_ok=True)
+        (root / "keys" / key_name).write_bytes(pem(key))
         monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))
         config, channel = load_channel(root)
         image = channel.images["tiny"]
@@ -177,6 +186,16 @@ def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.Monkey
         assert updates == [("libcrypto3", "3.3.2-r9", "3.3.2-r10", "v3.20/main"),
                            ("musl", "1.2.5-r0", "1.2.5-r1", "v3.20/main")]
         assert code == 1
+
+        # Another key signs the mirror's index: the source is an error, nothing stale is used.
+        apkindex(mirror, {"musl": "1.2.5-r1"}, rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                 key_name)
+        later = time.time() + 60  # a new Last-Modified, though this runs within the same second
+        os.utime(mirror / "x86_64" / "APKINDEX.tar.gz", (later, later))
+        code, items = watch_json(root, capsys)
+        assert (code, items["tiny"]["errors"], findings(items["tiny"], "security-update")) == (12, [
+            f"{url}/x86_64/APKINDEX.tar.gz: bad signature by {key_name}: the index was altered after signing, "
+            "or signed by another key of that name"], [])
     finally:
         server.shutdown()
 

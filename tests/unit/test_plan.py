@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from builder.channel import lock as lockfile
 from builder.channel.layout import ImageFiles
 from builder.channel.lock import Lock
@@ -93,3 +95,32 @@ def test_raising_the_recipe_version_is_a_reason_and_nothing_else(tmp_path: Path)
     record(root, "other", UPSTREAM, "sha256:" + "b" * 64)
     (root / "recipes" / "other.yaml").write_text(OTHER.replace("1.0.0", "2.0.0"))
     assert reasons(root)["other"] == ("recipe version raised to 2.0.0",)
+
+
+def test_a_run_renders_each_dockerfile_once_until_its_lock_changes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plan --watch` and `build --watch` share one Rendered between the watch and the plan."""
+    root = make_channel(tmp_path)
+    record(root, "base", UPSTREAM, "sha256:" + "a" * 64)
+    record(root, "other", UPSTREAM, "sha256:" + "b" * 64)
+    record(root, "app", "sha256:" + "a" * 64, "sha256:" + "c" * 64)
+    config, channel = load(root)
+    rendered = plan.Rendered(config, channel)
+    renders: list[str] = []
+    real = render.render_dockerfile
+
+    def counted(data: render.RenderInput) -> str:
+        renders.append(data.image.id)
+        return real(data)
+
+    monkeypatch.setattr(render, "render_dockerfile", counted)
+    first = plan.make(config, channel, sorted(channel.images), lambda _ref: UPSTREAM, rendered=rendered)
+    again = plan.make(config, channel, sorted(channel.images), lambda _ref: UPSTREAM, rendered=rendered)
+    assert first == again
+    assert [step.reasons for step in first.steps()] == [(), (), ()]
+    assert sorted(renders) == ["app", "base", "other"]
+
+    record(root, "other", UPSTREAM, "sha256:" + "e" * 64)  # a new lock: its Dockerfile is asked again
+    renders.clear()
+    plan.make(config, channel, sorted(channel.images), lambda _ref: UPSTREAM, rendered=rendered)
+    assert renders == ["other"]

@@ -105,3 +105,35 @@ def test_unknown_image_name_is_a_usage_error(channel_copy: Path,
     assert cli.main(["--root", str(channel_copy), "render", "pyton"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: no image named 'pyton' in the channel; did you mean 'python'?")
+
+
+def test_render_rewrites_only_what_changed_and_each_change_atomically(
+        channel_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unchanged file keeps its inode and mtime; a changed one is replaced by a rename, never edited in place."""
+    files = sorted((channel_copy / "base-images").rglob("Dockerfile"))
+    before = {path: path.stat() for path in files}
+    held = (channel_copy / "base-images" / "curl" / "Dockerfile").open("rb")  # a reader mid-way through the old file
+    recipe = channel_copy / "recipes" / "curl.yaml"
+    recipe.write_text(recipe.read_text().replace("description: ", "description: Changed, ", 1))
+    renames: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        renames.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    capsys.readouterr()
+    assert cli.main(["--root", str(channel_copy), "render"]) == 0
+    changed = channel_copy / "base-images" / "curl" / "Dockerfile"
+    assert capsys.readouterr().out == (f"wrote base-images/curl/Dockerfile\n"
+                                       f"{len(files)} image(s) rendered, 1 file(s) changed\n")
+    assert [dst for _, dst in renames] == [str(changed)]
+    assert "Changed, " in changed.read_text()
+    assert changed.stat().st_ino != before[changed].st_ino  # a new file renamed over the old one
+    assert b"Changed, " not in held.read()  # whoever had the old file open still reads it whole
+    held.close()
+    for path in files:
+        if path != changed:
+            assert (path.stat().st_ino, path.stat().st_mtime_ns) == (before[path].st_ino, before[path].st_mtime_ns)
+    assert not [p for p in (channel_copy / "base-images").rglob("*") if p.name.endswith(".tmp")]  # none left behind
