@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from pathlib import Path
 
@@ -11,11 +10,9 @@ import pytest
 from builder.channel import layout
 from builder.channel import lock as lockfile
 from builder.core import settings
+from tests import cleanup
 
 REPO = Path(__file__).resolve().parents[2]
-# Namespaces this test session pushed to; only their local images are removed afterwards,
-# so two sessions on one engine never delete each other's images.
-NAMESPACES: set[str] = set()
 
 
 def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
@@ -31,8 +28,7 @@ def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
         for name, text in recipes.items():
             (root / "recipes" / f"{name}.yaml").write_text(text, encoding="utf-8")
     patch.setenv("BUILDER_REGISTRY", registry)
-    namespace = f"test-{secrets.token_hex(4)}"
-    NAMESPACES.add(namespace)
+    namespace = cleanup.scratch("test")
     patch.setenv("BUILDER_NAMESPACE", namespace)
     patch.setenv("BUILDER_UPSTREAM_MIRRORS", f"docker.io={registry}")
     return root
