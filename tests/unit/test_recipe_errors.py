@@ -246,29 +246,22 @@ def test_all_problems_of_all_recipes_at_once(tmp_path: Path) -> None:
 
 
 def test_graph_missing_parent_and_variant(tmp_path: Path) -> None:
-    found = problems_of(tmp_path, {
-        "app.yaml": GOOD.replace('{image: "debian:bookworm-slim"}', "{recipe: nothere}"),
-        "web.yaml": GOOD.replace("name: app", "name: web")
-        .replace('{image: "debian:bookworm-slim"}', "{recipe: base, variant: trixie}"),
-        "base.yaml": GOOD.replace("name: app", "name: base"),
-    })
-    assert found == [
-        "recipes/app.yaml:5:8: from.recipe: there is no recipe 'nothere' in this channel "
-        "(add recipes/nothere.yaml or fix the name)",
-        "recipes/web.yaml:5:22: from.variant: recipe 'base' has no variant 'trixie' (its variants: none)",
-    ]
+    def on(parent: str) -> str:
+        return GOOD.replace('{image: "debian:bookworm-slim"}', parent)
 
-
-def test_graph_missing_parent_did_you_mean(tmp_path: Path) -> None:
     found = problems_of(tmp_path, {
         "debian-base.yaml": GOOD.replace("name: app", "name: debian-base") + "variants: [{name: trixie}]\n",
-        "app.yaml": GOOD.replace('{image: "debian:bookworm-slim"}', "{recipe: debain-base}"),
-        "web.yaml": GOOD.replace("name: app", "name: web")
-        .replace('{image: "debian:bookworm-slim"}', "{recipe: debian-base, variant: trixy}"),
+        "app.yaml": on("{recipe: debain-base}"),
+        "web.yaml": on("{recipe: debian-base, variant: trixy}").replace("name: app", "name: web"),
+        "gone.yaml": on("{recipe: nothere}").replace("name: app", "name: gone"),
+        "odd.yaml": on("{recipe: gone, variant: slim}").replace("name: app", "name: odd"),
     })
     assert found == [
         "recipes/app.yaml:5:8: from.recipe: there is no recipe 'debain-base' in this channel "
         "(did you mean 'debian-base'?)",
+        "recipes/gone.yaml:5:8: from.recipe: there is no recipe 'nothere' in this channel "
+        "(add recipes/nothere.yaml or fix the name)",
+        "recipes/odd.yaml:5:22: from.variant: recipe 'gone' has no variant 'slim' (its variants: none)",
         "recipes/web.yaml:5:29: from.variant: recipe 'debian-base' has no variant 'trixy' (did you mean 'trixie'?)",
     ]
 
