@@ -129,14 +129,16 @@ class Runtime(_Frozen):
         return values
 
 
-def check_hides_nothing(runtime: Runtime, destinations: Iterable[str]) -> None:
-    """A tmpfs starts empty: refuse one over a file the recipe puts in the image."""
+def hidden_file(runtime: Runtime, destinations: Iterable[str]) -> tuple[int, str] | None:
+    """A tmpfs starts empty: the index in `writable` of one over a file the recipe puts in the
+    image, and why it is refused; None when there is none."""
     destinations = tuple(destinations)
-    for path in runtime.writable:
+    for index, path in enumerate(runtime.writable):
         hidden = sorted(d for d in destinations if d.startswith(path + "/"))
         if hidden:
-            raise ValueError(f"runtime.writable: {path} is mounted as an empty tmpfs, which hides "
-                             f"{', '.join(hidden)}; put the file elsewhere or name a narrower folder")
+            return index, (f"{path} is mounted as an empty tmpfs, which hides {', '.join(hidden)}; "
+                           "put the file elsewhere or name a narrower folder")
+    return None
 
 
 def breaks(old: Runtime, new: Runtime) -> bool:

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from builder.core.patterns import anchored
-from builder.core.runtime import Runtime, check_hides_nothing
+from builder.core.runtime import Runtime, hidden_file
 from builder.recipe import distroless, names
 from builder.recipe.problems import FieldError
 from builder.recipe.source import Path_
@@ -328,8 +328,12 @@ class Recipe(_Frozen):
 
     @model_validator(mode="after")
     def _tmpfs_hides_no_file(self) -> Recipe:
-        for runtime in (self.runtime, *(v.runtime for v in self.variants if v.runtime)):
-            check_hides_nothing(runtime, (entry.destination for entry in self.files))
+        runtimes: list[tuple[Path_, Runtime | None]] = [(("runtime",), self.runtime)]
+        runtimes += [(("variants", i, "runtime"), v.runtime) for i, v in enumerate(self.variants)]
+        for at, runtime in runtimes:
+            found = hidden_file(runtime, (entry.destination for entry in self.files)) if runtime else None
+            if found is not None:
+                raise FieldError((*at, "writable", found[0]), found[1])
         return self
 
     @model_validator(mode="after")

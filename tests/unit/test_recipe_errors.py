@@ -211,6 +211,12 @@ def test_a_file_in_the_home_without_an_owner_is_located(tmp_path: Path) -> None:
     assert found == ["recipes/app.yaml:9:28: files[0].destination: /srv/app/x.conf is in the home of app, who can "
                      "replace it whoever owns it: say who owns it, `owner: user` (the program may change it) or "
                      "`owner: root`"]
+    # A system folder as the home is refused at `user.home`, whatever the files placed in it.
+    found = problems_of(tmp_path, {"app.yaml": GOOD + "user: {name: app, uid: 1000, gid: 1000, home: /etc}\n"
+                                   "files:\n  - {source: files/x.conf, destination: /etc/x.conf}\n"})
+    assert found == ["recipes/app.yaml:7:41: user.home: '/etc' is not a folder of its own under /home, /var/lib, "
+                     "/srv, /opt: the user owns its home, so it must not be a system folder; use e.g. /home/NAME "
+                     "or /var/lib/NAME"]
 
 
 def test_no_recipes_folder_names_the_path_and_root(tmp_path: Path) -> None:
