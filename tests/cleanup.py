@@ -62,14 +62,13 @@ def remove(registries: Iterable[tuple[str, tuple[str, str] | None]], names: Iter
     api = docker.APIClient(base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=120)
     for image in api.images():
         refs = [r for r in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []) if "<none>" not in r]
-        mine = [r for r in refs if ours(r)]
-        # An image only this run names goes; one that others also name (a seed) loses our names only.
-        for target in ([image["Id"]] if mine and len(mine) == len(refs) else mine):
+        # By name, never by id: an image that others also name (a seed) only loses our names, and
+        # one whose last name goes is deleted once no child image (ours, removed here too) needs it.
+        for ref in filter(ours, refs):
             try:
-                api.remove_image(target, force=len(mine) == len(refs))
-            except docker.errors.APIError as exc:
-                if exc.status_code != 404:
-                    raise
+                api.remove_image(ref, force=True)
+            except docker.errors.NotFound:
+                continue
     for host, auth in registries:
         try:
             _remove_from_registry(host, auth, names)
