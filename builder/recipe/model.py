@@ -83,15 +83,6 @@ def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
-DESCRIPTION_MAX = 200
-
-
-def _description(value: str) -> str:
-    if not value.strip() or len(value) > DESCRIPTION_MAX:
-        raise ValueError(f"write one line of 1 to {DESCRIPTION_MAX} characters")
-    return value
-
-
 Package = Annotated[Text, AfterValidator(_check_package)]
 Packages = Annotated[tuple[Package, ...], AfterValidator(_unique)]
 
@@ -194,30 +185,13 @@ class FileEntry(_Frozen):
     def _safe_destination(self) -> FileEntry:
         if self.destination == "/":
             raise ValueError("destination / is a folder: give the file's full path, e.g. /etc/pip.conf")
-        for reserved, use in _RESERVED_DESTINATIONS:
+        for reserved, use in names.RESERVED_DESTINATIONS:
             if self.destination == reserved or self.destination.startswith(reserved + "/"):
                 raise ValueError(f"destination {self.destination} is managed by the builder; {use}")
         if self.owner != "user" and int(self.mode, 8) & 0o020:
             raise ValueError(f"mode {self.mode} lets the group write a root-owned file; drop g+w "
                              "or set `owner: user`")
         return self
-
-
-_RESERVED_DESTINATIONS = (
-    ("/etc/passwd", "set `user:` instead"), ("/etc/group", "set `user:` instead"),
-    ("/etc/shadow", "set `user:` instead"), ("/etc/sudoers", "the images have no sudo"),
-    ("/etc/apt", "declare `repositories:` instead"), ("/etc/apk", "declare `repositories:` instead"),
-    ("/usr/local/share/ca-certificates", "list the certificate under `ca_certificates:` instead"),
-    ("/etc/ssl/certs", "list the certificate under `ca_certificates:` instead"),
-    ("/proc", "it is not a file system of the image"), ("/sys", "it is not a file system of the image"),
-    ("/dev", "it is not a file system of the image"), ("/var/lib/dpkg", "it is the package database"),
-    ("/lib/apk/db", "it is the package database"), ("/etc/ssl/cert.pem", "list the certificate under "
-     "`ca_certificates:` instead"), ("/usr/share/ca-certificates", "list the certificate under "
-     "`ca_certificates:` instead"),
-    # Paths in the image, not on this machine: the build empties them at its end.
-    ("/tmp", "it is emptied at the end of the build"),  # noqa: S108
-    ("/var/tmp", "it is emptied at the end of the build"),  # noqa: S108
-)
 
 
 class TestSpec(_Frozen):
@@ -262,8 +236,8 @@ class Recipe(_Frozen):
     # Optional in the file: the loader fills it in from the file name (see json_schema).
     name: ImageName = Field(description="Repository name in the channel; default the file name, "
                             "which it must equal when given")
-    description: Annotated[Text, AfterValidator(_description)] = Field(
-        json_schema_extra={"minLength": 1, "maxLength": DESCRIPTION_MAX})
+    description: Annotated[Text, AfterValidator(names.description)] = Field(
+        json_schema_extra={"minLength": 1, "maxLength": names.DESCRIPTION_MAX})
     version: Annotated[Text, AfterValidator(names.version)] = Field(
         description="The image line's semantic version, MAJOR.MINOR.PATCH")
     distro: Distro

@@ -266,6 +266,34 @@ def component(value: str) -> str:
 REPO_PATH = patterns.RELATIVE_PATH
 
 
+# Where a committed file may not go, and what to do instead.
+RESERVED_DESTINATIONS = (
+    ("/etc/passwd", "set `user:` instead"), ("/etc/group", "set `user:` instead"),
+    ("/etc/shadow", "set `user:` instead"), ("/etc/sudoers", "the images have no sudo"),
+    ("/etc/apt", "declare `repositories:` instead"), ("/etc/apk", "declare `repositories:` instead"),
+    ("/usr/local/share/ca-certificates", "list the certificate under `ca_certificates:` instead"),
+    ("/etc/ssl/certs", "list the certificate under `ca_certificates:` instead"),
+    ("/proc", "it is not a file system of the image"), ("/sys", "it is not a file system of the image"),
+    ("/dev", "it is not a file system of the image"), ("/var/lib/dpkg", "it is the package database"),
+    ("/lib/apk/db", "it is the package database"), ("/etc/ssl/cert.pem", "list the certificate under "
+     "`ca_certificates:` instead"), ("/usr/share/ca-certificates", "list the certificate under "
+     "`ca_certificates:` instead"),
+    # Paths in the image, not on this machine: the build empties them at its end.
+    ("/tmp", "it is emptied at the end of the build"),  # noqa: S108
+    ("/var/tmp", "it is emptied at the end of the build"),  # noqa: S108
+)
+
+
+DESCRIPTION_MAX = 200
+
+
+def description(value: str) -> str:
+    """A recipe's description: one line of 1 to DESCRIPTION_MAX characters."""
+    if not value.strip() or len(value) > DESCRIPTION_MAX:
+        raise ValueError(f"write one line of 1 to {DESCRIPTION_MAX} characters")
+    return value
+
+
 def repository_path(value: str) -> str:
     """A committed file, by its path from the repository root: never absolute, `..` or a URL."""
     if "://" in value or value.startswith(("http:", "https:", "git@")):

@@ -202,7 +202,8 @@ class _Converter:
                     continue
                 key = str(key_node.value)
                 if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
-                    self._fail(key_node, path, "merge keys (<<) are not supported",
+                    self._fail(key_node, path, "merge keys (<<) are not supported: a merge hides which "
+                               "fields the recipe sets and lets one override another unseen",
                                "write the fields out")
                     continue
                 if key in result:
