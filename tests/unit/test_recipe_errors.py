@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.cli import main as cli
 from builder.core.errors import RecipeError
 from builder.recipe import graph, load
 
@@ -220,13 +221,14 @@ def test_a_file_in_the_home_without_an_owner_is_located(tmp_path: Path) -> None:
                      "or /var/lib/NAME"]
 
 
-def test_no_recipes_folder_names_the_path_and_root(tmp_path: Path) -> None:
-    with pytest.raises(RecipeError) as caught:
-        load.load_dir(tmp_path / "recipes", tmp_path)
-    assert caught.value.lines() == [
+def test_plan_outside_a_channel_names_the_path_and_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--root", str(tmp_path), "plan", "--offline"]) == RecipeError.exit_code
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).splitlines() == [
         f"{tmp_path}/recipes: no recipes folder here (run builder inside a channel repository, one whose "
         "pyproject.toml has [tool.builder], or give its path with --root PATH; a new channel starts with "
-        "recipes/NAME.yaml files)"]
+        "recipes/NAME.yaml files)",
+        f"error: {tmp_path}/recipes: no recipes folder (1 problem(s))"]
 
 
 def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
