@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support import cleanup
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,6 +27,30 @@ SLOW_FIRST = ("test_schedule.py", "test_overlay.py", "test_build.py", "test_host
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_subprocess: the unit test may start processes")
+
+
+_TAGS_AT_START = pytest.StashKey[set[str] | None]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The controller's view (or the single process's): workers share the engine and the run's id.
+    if not hasattr(session.config, "workerinput"):
+        session.config.stash[_TAGS_AT_START] = cleanup.local_tags()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run leaves no image tag behind: each test removes what it tagged and pushed."""
+    before = session.config.stash.get(_TAGS_AT_START, None)
+    after = cleanup.local_tags() if before is not None else None
+    if before is None or after is None:
+        return
+    left = cleanup.leftovers(before, after, strict=os.environ.get("CI") == "true")
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"the test run left {len(left)} image tag(s) in the engine: {', '.join(left)}",
+                                red=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

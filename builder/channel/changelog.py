@@ -61,8 +61,22 @@ def headline(release: Release, previous: Release | None) -> str:
     cves = cves_fixed(release)
     links = ", ".join(cve_link(c, _distro(release)) for c in cves)
     if kind == "patch":
-        return f"Security rebuild: fixes {links}." if cves else "Rebuild with the latest upstream and package updates."
+        return f"Security rebuild: fixes {links}." if cves else _rebuild(release, previous)
     return f"Recipe change ({kind}): {'; '.join(why)}." + (f" Fixes {links}." if cves else "")
+
+
+def _rebuild(release: Release, previous: Release) -> str:
+    """A rebuild that fixes no CVE, by what it changed: the base image, packages, or neither."""
+    new_base = previous.base.digest != release.base.digest
+    count = len(release.updates)
+    updates = f"{count} package update{'s' if count != 1 else ''}"
+    if new_base and count:
+        return f"Rebuild on a new base image, with {updates}."
+    if new_base:
+        return "Rebuild on a new base image; no package changed."
+    if count:
+        return f"Rebuild with {updates}; same base image."
+    return "Rebuild; the base image and every package are the same."
 
 
 def entry(release: Release, previous: Release | None, record: Record | None = None,

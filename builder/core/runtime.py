@@ -25,12 +25,12 @@ from pydantic import (
     field_validator,
 )
 
+from builder.core import patterns
+
 # tmpfs mounts carry no programs and no device or setuid files; Docker's own defaults, spelled out.
 TMPFS_OPTIONS = "rw,noexec,nosuid,nodev"
 DEFAULT_WRITABLE = ("/tmp",)  # noqa: S108 - a path in the image, mounted as a fresh tmpfs
 MAX_PATH = 1024
-_PATH = re.compile(r"/[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*")
-_PATH_CHARS = re.compile(r"[A-Za-z0-9._@+/-]*")
 # Plain YAML scalars reach the model as the text written: `8080` is "8080" here.
 _PORT = re.compile(r"([1-9][0-9]{0,4})(?:/(tcp|udp))?")
 # A tmpfs hides what the image holds at its path: never over the root or a system folder.
@@ -47,13 +47,13 @@ def writable_path(value: object) -> str:
         raise ValueError(f"{value!r} is not a path; give an absolute folder, e.g. /var/cache/app")
     if not value.startswith("/"):
         raise ValueError(f"{value!r} is not an absolute path; start it with /")
-    if not _PATH_CHARS.fullmatch(value) or len(value) > MAX_PATH:
+    if not patterns.PATH_CHARS.fullmatch(value) or len(value) > MAX_PATH:
         raise ValueError(f"{value!r} has characters not allowed in paths here "
                          f"(letters, digits and . _ @ + - / only, at most {MAX_PATH})")
     if value == "/":
         raise ValueError("'/' would make the whole root writable; name the folders the program "
                          "writes, e.g. /var/cache/app")
-    if not _PATH.fullmatch(value) or any(part in (".", "..") for part in value.split("/")):
+    if not patterns.NORMAL_PATH.fullmatch(value) or any(part in (".", "..") for part in value.split("/")):
         raise ValueError(f"{value!r} is not a normalized path (no //, . or .. parts, no trailing /)")
     for kernel in _KERNEL:
         if value == kernel or value.startswith(kernel + "/"):
@@ -95,10 +95,10 @@ def strict_bool(value: object) -> bool:
 
 Bool = Annotated[bool, PlainValidator(strict_bool), WithJsonSchema({"type": "boolean"})]
 Writable = Annotated[str, PlainValidator(writable_path), WithJsonSchema(
-    {"type": "string", "pattern": r"^/[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$", "maxLength": MAX_PATH})]
+    {"type": "string", "pattern": patterns.anchored(patterns.NORMAL_PATH), "maxLength": MAX_PATH})]
 Port = Annotated[str, PlainValidator(port), WithJsonSchema({"anyOf": [
     {"type": "integer", "minimum": 1, "maximum": 65535},
-    {"type": "string", "pattern": r"^[1-9][0-9]{0,4}(/(tcp|udp))?$"}]})]
+    {"type": "string", "pattern": patterns.anchored(_PORT)}]})]
 
 
 class _Frozen(BaseModel):
@@ -129,14 +129,16 @@ class Runtime(_Frozen):
         return values
 
 
-def check_hides_nothing(runtime: Runtime, destinations: Iterable[str]) -> None:
-    """A tmpfs starts empty: refuse one over a file the recipe puts in the image."""
+def hidden_file(runtime: Runtime, destinations: Iterable[str]) -> tuple[int, str] | None:
+    """A tmpfs starts empty: the index in `writable` of one over a file the recipe puts in the
+    image, and why it is refused; None when there is none."""
     destinations = tuple(destinations)
-    for path in runtime.writable:
+    for index, path in enumerate(runtime.writable):
         hidden = sorted(d for d in destinations if d.startswith(path + "/"))
         if hidden:
-            raise ValueError(f"runtime.writable: {path} is mounted as an empty tmpfs, which hides "
-                             f"{', '.join(hidden)}; put the file elsewhere or name a narrower folder")
+            return index, (f"{path} is mounted as an empty tmpfs, which hides {', '.join(hidden)}; "
+                           "put the file elsewhere or name a narrower folder")
+    return None
 
 
 def breaks(old: Runtime, new: Runtime) -> bool:

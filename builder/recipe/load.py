@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from builder.core.errors import Problem, RecipeError
 from builder.core.facts import InputFile
-from builder.recipe import inputs, overlay
+from builder.recipe import inputs, names, overlay
 from builder.recipe import source as yamlsource
 from builder.recipe.model import Recipe
 from builder.recipe.problems import to_problem
@@ -36,14 +36,24 @@ def load_file(path: Path, display: str) -> LoadedRecipe:
     try:
         doc = yamlsource.load(path, display)
     except yamlsource.YamlProblems as exc:
-        raise RecipeError(f"{display}: invalid recipe", tuple(exc.problems)) from None
+        # A refused merge or duplicate key must not hide an unknown field until the next run.
+        unknown = _unknown_fields(exc.document) if exc.document is not None else []
+        raise RecipeError(f"{display}: invalid recipe", tuple(sorted([*exc.problems, *unknown]))) from None
     if not isinstance(doc.data, dict):
         problem = doc.problem((), "a recipe is a mapping of fields (name:, description:, ...)",
                               "see the recipe reference in docs/recipes.md")
         raise RecipeError(f"{display}: invalid recipe", (problem,))
     distro = doc.data.get("distro")
+    data = doc.data
+    if "name" not in data:  # the image is named after its file
+        try:
+            data = {"name": names.image_name(path.stem), **data}
+        except ValueError as exc:
+            problem = Problem(display, None, None, "", f"without `name:` the image is named after the file, "
+                              f"but {exc}", "rename the file, or give `name:`")
+            raise RecipeError(f"{display}: invalid recipe", (problem,)) from None
     try:
-        recipe = Recipe.model_validate(doc.data, context={"distro": distro}, by_alias=True)
+        recipe = Recipe.model_validate(data, context={"distro": distro}, by_alias=True)
     except ValidationError as exc:
         problems = tuple(sorted(to_problem(doc, error, Recipe) for error in exc.errors()))
         raise RecipeError(f"{display}: invalid recipe", problems) from None
@@ -54,14 +64,28 @@ def load_file(path: Path, display: str) -> LoadedRecipe:
     return LoadedRecipe(recipe, display, doc)
 
 
+def _unknown_fields(doc: Document) -> list[Problem]:
+    """The unknown-field problems of what was read of a file that has YAML problems."""
+    if not isinstance(doc.data, dict):
+        return []
+    try:
+        Recipe.model_validate(doc.data, context={"distro": doc.data.get("distro")}, by_alias=True)
+    except ValidationError as exc:
+        return [to_problem(doc, error, Recipe) for error in exc.errors() if error["type"] == "extra_forbidden"]
+    return []
+
+
 def load_dir(directory: Path, root: Path) -> list[LoadedRecipe]:
     """Every recipe of the channel, sorted by name; all problems raised at once."""
     loaded: list[LoadedRecipe] = []
     problems: list[Problem] = []
     if not directory.is_dir():
-        raise RecipeError(f"{_display(directory, root)}: no recipes folder",
-                          (Problem(_display(directory, root), None, None, "",
-                                   "no recipes folder", "create it and add NAME.yaml files"),))
+        # Shown whole: outside a channel, the folder looked in is the news.
+        raise RecipeError(f"{directory}: no recipes folder",
+                          (Problem(str(directory), None, None, "", "no recipes folder here",
+                                   "run builder inside a channel repository, one whose pyproject.toml has "
+                                   "[tool.builder], or give its path with --root PATH; a new channel starts "
+                                   "with recipes/NAME.yaml files"),))
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith(("_", ".")):
             continue  # reserved for channel-wide files, not image lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,8 +16,11 @@ from pydantic import (
     model_validator,
 )
 
-from builder.core.runtime import Runtime, check_hides_nothing
+from builder.core.patterns import anchored
+from builder.core.runtime import Runtime, hidden_file
 from builder.recipe import distroless, names
+from builder.recipe.problems import FieldError
+from builder.recipe.source import Path_
 from builder.recipe.vex_entry import VexEntry
 
 Distro = Literal["debian", "ubuntu", "alpine"]
@@ -33,12 +37,12 @@ def _schema(**extra: Any) -> Any:
 
 
 ImageName = Annotated[str, AfterValidator(names.image_name),
-                      _schema(pattern=names.anchored(names.IMAGE_NAME), maxLength=64)]
+                      _schema(pattern=anchored(names.IMAGE_NAME), maxLength=names.IMAGE_NAME_MAX)]
 AbsPath = Annotated[str, AfterValidator(names.absolute_path),
-                    _schema(pattern=names.anchored(names.ABS_PATH))]
-EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=names.anchored(names.ENV_NAME))]
+                    _schema(pattern=anchored(names.ABS_PATH))]
+EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=anchored(names.ENV_NAME))]
 LabelKey = Annotated[str, AfterValidator(names.label_key),
-                     _schema(pattern=names.anchored(names.LABEL_KEY), maxLength=128)]
+                     _schema(pattern=anchored(names.LABEL_KEY), maxLength=names.LABEL_KEY_MAX)]
 Id = Annotated[int, AfterValidator(names.numeric_id), _schema(minimum=1, maximum=names.MAX_ID)]
 
 
@@ -79,12 +83,6 @@ def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
-def _description(value: str) -> str:
-    if not value.strip() or len(value) > 200:
-        raise ValueError("write one line of 1 to 200 characters")
-    return value
-
-
 Package = Annotated[Text, AfterValidator(_check_package)]
 Packages = Annotated[tuple[Package, ...], AfterValidator(_unique)]
 
@@ -118,7 +116,7 @@ class User(_Frozen):
 
     name: Annotated[Text, AfterValidator(names.user_name)] = Field(
         description="User (and group) name",
-        json_schema_extra={"pattern": names.anchored(names.USER_NAME), "not": {"const": "root"}})
+        json_schema_extra={"pattern": anchored(names.USER_NAME), "not": {"const": "root"}})
     uid: Id
     gid: Id
     home: HomePath | None = Field(None, description="Home directory, a folder of its own under /home, /var/lib, "
@@ -140,7 +138,7 @@ class Hardening(_Frozen):
 
 
 RepoPath = Annotated[str, AfterValidator(names.repository_path),
-                     _schema(pattern=names.anchored(names.REPO_PATH))]
+                     _schema(pattern=anchored(names.REPO_PATH))]
 
 
 class Repository(_Frozen):
@@ -187,30 +185,13 @@ class FileEntry(_Frozen):
     def _safe_destination(self) -> FileEntry:
         if self.destination == "/":
             raise ValueError("destination / is a folder: give the file's full path, e.g. /etc/pip.conf")
-        for reserved, use in _RESERVED_DESTINATIONS:
+        for reserved, use in names.RESERVED_DESTINATIONS:
             if self.destination == reserved or self.destination.startswith(reserved + "/"):
                 raise ValueError(f"destination {self.destination} is managed by the builder; {use}")
         if self.owner != "user" and int(self.mode, 8) & 0o020:
             raise ValueError(f"mode {self.mode} lets the group write a root-owned file; drop g+w "
                              "or set `owner: user`")
         return self
-
-
-_RESERVED_DESTINATIONS = (
-    ("/etc/passwd", "set `user:` instead"), ("/etc/group", "set `user:` instead"),
-    ("/etc/shadow", "set `user:` instead"), ("/etc/sudoers", "the images have no sudo"),
-    ("/etc/apt", "declare `repositories:` instead"), ("/etc/apk", "declare `repositories:` instead"),
-    ("/usr/local/share/ca-certificates", "list the certificate under `ca_certificates:` instead"),
-    ("/etc/ssl/certs", "list the certificate under `ca_certificates:` instead"),
-    ("/proc", "it is not a file system of the image"), ("/sys", "it is not a file system of the image"),
-    ("/dev", "it is not a file system of the image"), ("/var/lib/dpkg", "it is the package database"),
-    ("/lib/apk/db", "it is the package database"), ("/etc/ssl/cert.pem", "list the certificate under "
-     "`ca_certificates:` instead"), ("/usr/share/ca-certificates", "list the certificate under "
-     "`ca_certificates:` instead"),
-    # Paths in the image, not on this machine: the build empties them at its end.
-    ("/tmp", "it is emptied at the end of the build"),  # noqa: S108
-    ("/var/tmp", "it is emptied at the end of the build"),  # noqa: S108
-)
 
 
 class TestSpec(_Frozen):
@@ -220,6 +201,17 @@ class TestSpec(_Frozen):
     run: Argv = Field(description="Command and arguments (exec form, no shell)")
     stdout: Text | None = Field(None, description="Expected standard output, whitespace-trimmed")
     exit_code: Annotated[int, Field(ge=0, le=255)] = 0
+
+    @field_validator("run", mode="before")
+    @classmethod
+    def _exec_form(cls, value: object) -> object:
+        # Tests run without a shell: a command line has to be split, or handed to sh on purpose.
+        if isinstance(value, str):
+            raise ValueError(f"expected the command as a list (exec form, no shell), got {value!r}; "
+                             f"write [sh, -c, {json.dumps(value)}] to run it with a shell, but distroless "
+                             "images have no shell: there, call the program itself, e.g. [id, -u] "
+                             "with `stdout:`")
+        return value
 
 
 class Variant(_Frozen):
@@ -241,9 +233,11 @@ class Variant(_Frozen):
 class Recipe(_Frozen):
     """One image line of the channel, as written in recipes/NAME.yaml."""
 
-    name: ImageName = Field(description="Repository name in the channel; equals the file name")
-    description: Annotated[Text, AfterValidator(_description)] = Field(
-        json_schema_extra={"minLength": 1, "maxLength": 200})
+    # Optional in the file: the loader fills it in from the file name (see json_schema).
+    name: ImageName = Field(description="Repository name in the channel; default the file name, "
+                            "which it must equal when given")
+    description: Annotated[Text, AfterValidator(names.description)] = Field(
+        json_schema_extra={"minLength": 1, "maxLength": names.DESCRIPTION_MAX})
     version: Annotated[Text, AfterValidator(names.version)] = Field(
         description="The image line's semantic version, MAJOR.MINOR.PATCH")
     distro: Distro
@@ -279,69 +273,80 @@ class Recipe(_Frozen):
                       ) -> tuple[Variant | TestSpec, ...]:
         what = "variant" if info.field_name == "variants" else "test"
         names_seen = [item.name for item in values]
-        for name in names_seen:
-            if names_seen.count(name) > 1:
-                raise ValueError(f"{what} {name!r} is declared twice; give each a unique name")
+        for index, name in enumerate(names_seen):
+            if name in names_seen[:index]:
+                raise FieldError((index, "name"), f"{what} {name!r} is declared twice; give each a unique name")
         return values
 
     @model_validator(mode="after")
     def _repositories_fit_distro(self) -> Recipe:
-        for repo in self.repositories:
+        for index, repo in enumerate(self.repositories):
             if self.distro == "alpine" and (repo.suite or repo.components != ("main",)):
-                raise ValueError(f"repositories: {repo.url} is an apk repository: drop `suite` and "
+                raise FieldError(("repositories", index, "suite" if repo.suite else "components"),
+                                 f"{repo.url} is an apk repository: drop `suite` and "
                                  "`components`, alpine repositories are one URL")
             if self.distro != "alpine" and not repo.suite:
-                raise ValueError(f"repositories: {repo.url} needs a `suite` (e.g. bookworm)")
+                raise FieldError(("repositories", index), f"{repo.url} needs a `suite` (e.g. bookworm)")
         return self
 
     @model_validator(mode="after")
     def _home_files_name_their_owner(self) -> Recipe:
         home = self.user.home_dir
-        for entry in self.files:
+        for index, entry in enumerate(self.files):
             if entry.owner is None and (entry.destination + "/").startswith(home + "/"):
-                raise ValueError(f"files: {entry.destination} is in the home of {self.user.name}, "
+                raise FieldError(("files", index, "destination"),
+                                 f"{entry.destination} is in the home of {self.user.name}, "
                                  "who can replace it whoever owns it: say who owns it, `owner: "
                                  "user` (the program may change it) or `owner: root`")
         return self
 
     @model_validator(mode="after")
     def _tmpfs_hides_no_file(self) -> Recipe:
-        for runtime in (self.runtime, *(v.runtime for v in self.variants if v.runtime)):
-            check_hides_nothing(runtime, (entry.destination for entry in self.files))
+        runtimes: list[tuple[Path_, Runtime | None]] = [(("runtime",), self.runtime)]
+        runtimes += [(("variants", i, "runtime"), v.runtime) for i, v in enumerate(self.variants)]
+        for at, runtime in runtimes:
+            found = hidden_file(runtime, (entry.destination for entry in self.files)) if runtime else None
+            if found is not None:
+                raise FieldError((*at, "writable", found[0]), found[1])
         return self
 
     @model_validator(mode="after")
     def _distroless_needs_apt(self) -> Recipe:
-        finals = {self.final, *(v.final for v in self.variants)}
-        if "distroless" in finals and self.distro == "alpine":
-            raise ValueError("`final: distroless` stages Debian packages with apt; alpine images are "
+        finals = [(("final",), self.final), *((("variants", i, "final"), v.final) for i, v in enumerate(self.variants))]
+        where = next((path for path, final in finals if final == "distroless"), None)
+        if where is not None and self.distro == "alpine":
+            raise FieldError(where, "`final: distroless` stages Debian packages with apt; alpine images are "
                              "already small: use the hardened form with remove_shells")
         return self
 
     @model_validator(mode="after")
     def _distroless_packages(self) -> Recipe:
         variant_names = {v.name for v in self.variants}
-        forms: list[tuple[str | None, Final, tuple[str, ...]]] = [(None, self.final, self.packages)]
-        forms += [(v.name, v.final or self.final, (*self.packages, *v.packages)) for v in self.variants]
-        for variant, final, packages in forms:
+        forms: list[tuple[Variant | None, Final, Path_]] = [(None, self.final, ())]
+        forms += [(v, v.final or self.final, ("variants", i)) for i, v in enumerate(self.variants)]
+        for variant, final, at in forms:
             if final != "distroless":
                 continue
-            refused = distroless.refused_packages(packages)
+            refused = distroless.refused_packages((*self.packages, *(variant.packages if variant else ())))
             if refused:
-                where = f"variant {variant!r}" if variant else "the recipe"
-                raise ValueError(f"packages: {where} is distroless, which carries no shell or package "
+                where = f"variant {variant.name!r}" if variant else "the recipe"
+                # The first refused package, where it is listed: the variant's list or the recipe's.
+                path = (*at, "packages", variant.packages.index(refused[0])) \
+                    if variant and refused[0] in variant.packages else ("packages", self.packages.index(refused[0]))
+                raise FieldError(path, f"{where} is distroless, which carries no shell or package "
                                  f"manager, so {', '.join(refused)} cannot be staged; drop them, or "
                                  "make it `final: hardened`")
-            debug = distroless.companion(variant)
+            debug = distroless.companion(variant.name if variant else None)
             if debug in variant_names:
-                raise ValueError(f"variants: {debug!r} is the name of the debug companion of the "
-                                 f"distroless image; rename that variant")
+                clash = next(i for i, v in enumerate(self.variants) if v.name == debug)
+                raise FieldError(("variants", clash, "name"), f"{debug!r} is the name of the debug companion "
+                                 "of the distroless image; rename that variant")
         return self
 
     @model_validator(mode="after")
     def _shells_need_entrypoint(self) -> Recipe:
         if self.hardening.remove_shells and self.entrypoint is None:
-            raise ValueError("hardening.remove_shells needs an `entrypoint`: without a shell "
+            raise FieldError(("hardening", "remove_shells"), "needs an `entrypoint`: without a shell "
                              "the image has nothing else to run")
         return self
 
@@ -369,6 +374,7 @@ class Overlay(_Frozen):
 
 def json_schema() -> dict[str, Any]:
     schema = Recipe.model_json_schema(by_alias=True)
+    schema["required"].remove("name")  # recipes/NAME.yaml names the image when `name:` is left out
     # `from: debian:bookworm-slim` is accepted as shorthand for `from: {image: ...}`.
     shorthand = {"type": "string", "description": "Upstream image by tag (shorthand for {image: ...})"}
     schema["properties"]["from"] = {"anyOf": [shorthand, {"$ref": "#/$defs/FromSpec"}]}

@@ -10,7 +10,7 @@ import re
 
 import semver
 
-from builder.core import plaintext, reference
+from builder.core import patterns, plaintext, reference
 from builder.recipe import source
 
 # Every pattern here is matched against the whole value (re.fullmatch): `^...$` with
@@ -21,21 +21,16 @@ DEB_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 # Alpine's abuild accepts a little more (underscores); never whitespace or shell syntax.
 APK_PACKAGE = re.compile(r"[a-z0-9][a-z0-9_+.-]*")
 IMAGE_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+IMAGE_NAME_MAX = 64
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Docker's label guidance, as hadolint's DL3048 checks it: lowercase reverse-DNS starting
 # with a letter, ending in a letter or digit, no `..` or `--`.
 LABEL_KEY = re.compile(r"(?!.*(?:\.\.|--))[a-z](?:[a-z0-9.-]*[a-z0-9])?")
+LABEL_KEY_MAX = 128
 _DOCKER_LABELS = ("com.docker.", "io.docker.", "org.dockerproject.")
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-_PATH_CLASS = r"[A-Za-z0-9._@+/-]"
-_PATH_CHARS = re.compile(_PATH_CLASS + "+")
-ABS_PATH = re.compile("/" + _PATH_CLASS + "*")
+ABS_PATH = re.compile("/" + patterns.PATH_CHARS.pattern)
 _TEST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
-
-
-def anchored(pattern: re.Pattern[str]) -> str:
-    """`pattern` for a JSON Schema, where patterns match anywhere unless anchored."""
-    return f"^(?:{pattern.pattern})$"
 
 
 PACKAGE_RULES = {
@@ -85,9 +80,9 @@ def package(value: str, distro: str) -> str:
 
 
 def image_name(value: str) -> str:
-    if len(value) > 64 or not IMAGE_NAME.fullmatch(value):
+    if len(value) > IMAGE_NAME_MAX or not IMAGE_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid image name (lowercase letters and digits, "
-                         "separated by single . _ or -; at most 64 characters)")
+                         f"separated by single . _ or -; at most {IMAGE_NAME_MAX} characters)")
     return value
 
 
@@ -111,7 +106,7 @@ def label_key(value: str) -> str:
     if value.startswith(_DOCKER_LABELS):
         raise ValueError(f"{value!r} is in a namespace Docker reserves for itself "
                          f"({', '.join(_DOCKER_LABELS)}); use your own, e.g. org.example.team")
-    if len(value) > 128 or not LABEL_KEY.fullmatch(value):
+    if len(value) > LABEL_KEY_MAX or not LABEL_KEY.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid label key (lowercase reverse-DNS such as "
                          "org.example.team: letters, digits, . and -, starting with a letter, "
                          "no .. or --)")
@@ -139,7 +134,7 @@ def numeric_id(value: int) -> int:
 def absolute_path(value: str) -> str:
     if not value.startswith("/"):
         raise ValueError(f"{value!r} is not an absolute path; start it with /")
-    if not _PATH_CHARS.fullmatch(value):
+    if not patterns.PATH_CHARS.fullmatch(value):
         raise ValueError(f"{value!r} has characters not allowed in paths here "
                          "(letters, digits and . _ @ + - / only)")
     parts = value.split("/")[1:]
@@ -268,7 +263,35 @@ def component(value: str) -> str:
     return value
 
 
-REPO_PATH = re.compile(r"[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*")
+REPO_PATH = patterns.RELATIVE_PATH
+
+
+# Where a committed file may not go, and what to do instead.
+RESERVED_DESTINATIONS = (
+    ("/etc/passwd", "set `user:` instead"), ("/etc/group", "set `user:` instead"),
+    ("/etc/shadow", "set `user:` instead"), ("/etc/sudoers", "the images have no sudo"),
+    ("/etc/apt", "declare `repositories:` instead"), ("/etc/apk", "declare `repositories:` instead"),
+    ("/usr/local/share/ca-certificates", "list the certificate under `ca_certificates:` instead"),
+    ("/etc/ssl/certs", "list the certificate under `ca_certificates:` instead"),
+    ("/proc", "it is not a file system of the image"), ("/sys", "it is not a file system of the image"),
+    ("/dev", "it is not a file system of the image"), ("/var/lib/dpkg", "it is the package database"),
+    ("/lib/apk/db", "it is the package database"), ("/etc/ssl/cert.pem", "list the certificate under "
+     "`ca_certificates:` instead"), ("/usr/share/ca-certificates", "list the certificate under "
+     "`ca_certificates:` instead"),
+    # Paths in the image, not on this machine: the build empties them at its end.
+    ("/tmp", "it is emptied at the end of the build"),  # noqa: S108
+    ("/var/tmp", "it is emptied at the end of the build"),  # noqa: S108
+)
+
+
+DESCRIPTION_MAX = 200
+
+
+def description(value: str) -> str:
+    """A recipe's description: one line of 1 to DESCRIPTION_MAX characters."""
+    if not value.strip() or len(value) > DESCRIPTION_MAX:
+        raise ValueError(f"write one line of 1 to {DESCRIPTION_MAX} characters")
+    return value
 
 
 def repository_path(value: str) -> str:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from builder.core.errors import Problem, RecipeError
 from builder.recipe import source
 from builder.recipe.model import FileEntry, Overlay, Recipe, Repository
-from builder.recipe.problems import to_problem
+from builder.recipe.problems import error_path, to_problem
 from builder.recipe.source import Origin
 
 OVERLAY_NAME = "_overlay.yaml"
@@ -112,9 +112,9 @@ def apply(loaded_overlay: LoadedOverlay, recipe: Recipe, rdoc: source.Document
 
 def _located(error: Any, rdoc: source.Document, origins: dict[tuple[str | int, ...], Origin]) -> Problem:
     """The error at the place its value was written: the overlay, for what the overlay added."""
-    loc = tuple(error["loc"])
+    loc = error_path(error)
     doc, path = origins.get(loc[:2], (rdoc, loc[:2]))
-    return to_problem(doc, {**error, "loc": (*path, *loc[2:])}, Recipe)
+    return to_problem(doc, error, Recipe, (*path, *loc[2:]))
 
 
 def _repository_key(repo: Repository) -> Hashable:

@@ -28,9 +28,25 @@ _MESSAGES = {
 }
 
 
-def to_problem(doc: Document, error: Any, model: type[BaseModel]) -> Problem:
-    """One pydantic error as a located Problem; `model` is what was validated (for hints)."""
+class FieldError(ValueError):
+    """A model-wide check's finding, raised with the path (under the model) of the field at fault."""
+
+    def __init__(self, path: Path_, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def error_path(error: Any) -> Path_:
+    """Where a pydantic error belongs: its location, and under it the field a FieldError names."""
     loc: Path_ = tuple(part for part in error["loc"] if part != "[key]")
+    cause = (error.get("ctx") or {}).get("error")
+    return (*loc, *cause.path) if isinstance(cause, FieldError) else loc
+
+
+def to_problem(doc: Document, error: Any, model: type[BaseModel], path: Path_ | None = None) -> Problem:
+    """One pydantic error as a located Problem; `model` is what was validated (for hints);
+    `path` is where it was written in `doc` when not at `error_path(error)`."""
+    loc = error_path(error) if path is None else path
     kind = error["type"]
     value = error.get("input")
     hint = ""

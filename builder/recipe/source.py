@@ -70,9 +70,12 @@ Origin = tuple[Document, Path_]
 
 
 class YamlProblems(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
+    """What is wrong with a file; `document` is what could still be read of it, when anything."""
+
+    def __init__(self, problems: list[Problem], document: Document | None = None) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
+        self.document = document
 
 
 def format_path(path: Path_) -> str:
@@ -121,6 +124,10 @@ def loads(raw: bytes, file: str) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
+        tab = _tab_indent(text)
+        if tab is not None:
+            raise YamlProblems([Problem(file, *tab, "", "YAML syntax error: a tab indents this line",
+                                        "YAML indents with spaces only: replace the tab with spaces")]) from None
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         what = exc.problem or exc.context or "invalid YAML"
@@ -134,8 +141,18 @@ def loads(raw: bytes, file: str) -> Document:
     converter = _Converter(doc)
     doc.data = converter.convert(node, (), 0)
     if converter.problems:
-        raise YamlProblems(converter.problems)
+        # The rest of the file was read: the loader still reports its unknown fields.
+        raise YamlProblems(converter.problems, doc)
     return doc
+
+
+def _tab_indent(text: str) -> tuple[int, int] | None:
+    """Line and column of the first tab in a line's indentation (YAML forbids them), or None."""
+    for number, row in enumerate(text.splitlines(), 1):
+        indent = row[: len(row) - len(row.lstrip(" \t"))]
+        if "\t" in indent and row.strip():
+            return number, indent.index("\t") + 1
+    return None
 
 
 class _Converter:
@@ -143,6 +160,8 @@ class _Converter:
         self.doc = doc
         self.count = 0
         self.problems: list[Problem] = []
+        self.seen: set[int] = set()  # nodes converted: one met again came through an alias
+        self.aliased = False
 
     def _mark(self, node: yaml.Node) -> tuple[int, int]:
         return (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -153,10 +172,18 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: Path_, depth: int) -> Any:
         self.count += 1
+        if id(node) in self.seen:
+            self.aliased = True
+        self.seen.add(id(node))
         if self.count > MAX_NODES:
+            if self.aliased:
+                raise YamlProblems([Problem(self.doc.file, *self._mark(node), format_path(path),
+                                            f"more than {MAX_NODES} values (alias expansion?)",
+                                            "do not use anchors and aliases to repeat large blocks")])
             raise YamlProblems([Problem(self.doc.file, *self._mark(node), format_path(path),
-                                        f"more than {MAX_NODES} values (alias expansion?)",
-                                        "do not use anchors and aliases to repeat large blocks")])
+                                        f"more than {MAX_NODES} values",
+                                        "a recipe holds what one image needs: list fewer packages, "
+                                        "or split it into recipes that build FROM each other")])
         if depth > MAX_DEPTH:
             raise YamlProblems([Problem(self.doc.file, *self._mark(node), format_path(path),
                                         f"nested deeper than {MAX_DEPTH} levels")])
@@ -175,7 +202,8 @@ class _Converter:
                     continue
                 key = str(key_node.value)
                 if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
-                    self._fail(key_node, path, "merge keys (<<) are not supported",
+                    self._fail(key_node, path, "merge keys (<<) are not supported: a merge hides which "
+                               "fields the recipe sets and lets one override another unseen",
                                "write the fields out")
                     continue
                 if key in result:

@@ -1,11 +1,12 @@
 """Size benchmark, run on demand against the local environment (`bash .ci/local-env`).
 
-    python3 tests/benchmarks/bench_size.py
+    python3 -m tests.benchmarks.bench_size
 
 Each sample recipe's main image, hardened and distroless, against a naive Dockerfile with
 the same packages on the same upstream base, written as people commonly write it
 (`apt-get update && apt-get install -y`, recommends included, nothing cleaned), as ratios.
-Target: the runtime image (python) in distroless form at or below 0.4x naive.
+Target: the runtime image (python) in distroless form at or below 0.4x naive. What it builds
+and pushes is removed at the end, locally and in the registry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import secrets
 import shutil
 import tempfile
 import time
@@ -34,6 +34,7 @@ from builder.image.engine import Engine
 from builder.recipe import distroless, graph
 from builder.recipe import load as recipes
 from builder.recipe.variants import ImageSpec
+from tests.support import cleanup
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
@@ -66,13 +67,20 @@ class Row:
 
 
 def main() -> None:
+    namespace = cleanup.scratch("bench")
+    try:
+        measure(namespace)
+    finally:
+        cleanup.remove([(REGISTRY, None)], {namespace, f"{namespace}-naive"})
+
+
+def measure(namespace: str) -> None:
     started = time.perf_counter()
     engine = DockerEngine.connect()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
         shutil.copytree(REPO / "recipes", root / "recipes")
-        namespace = f"bench-{secrets.token_hex(4)}"
         os.environ.update(BUILDER_REGISTRY=REGISTRY, BUILDER_NAMESPACE=namespace,
                           BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}")
         forms = [ensure_forms(path) for path in sample_recipes(root / "recipes")]
@@ -87,20 +95,14 @@ def main() -> None:
 
         config = settings.load(root)
         channel = graph.build(recipes.load_dir(config.recipes_dir, root))
-        naive_tags: list[str] = []
         rows: list[Row] = []
-        try:
-            for form in forms:
-                tag = f"{config.registry}/{namespace}-naive/{form.recipe}:size"
-                naive_tags.append(tag)
-                # Both forms share the main image's base and packages: either one names the naive build.
-                main_image = channel.images[form.hardened or form.distroless or form.recipe]
-                rows.append(Row(form.recipe, built_size(engine, config, channel, form.hardened),
-                                built_size(engine, config, channel, form.distroless),
-                                naive_size(engine, channel, config.output_dir, main_image, tag)))
-        finally:
-            for tag in naive_tags:
-                engine.remove(tag)
+        for form in forms:
+            tag = f"{config.registry}/{namespace}-naive/{form.recipe}:size"
+            # Both forms share the main image's base and packages: either one names the naive build.
+            main_image = channel.images[form.hardened or form.distroless or form.recipe]
+            rows.append(Row(form.recipe, built_size(engine, config, channel, form.hardened),
+                            built_size(engine, config, channel, form.distroless),
+                            naive_size(engine, channel, config.output_dir, main_image, tag)))
 
         print("\nmain image size, hardened and distroless, against a naive Dockerfile "
               "(same packages, same base, plain apt-get install -y)")
@@ -132,7 +134,7 @@ def sample_recipes(directory: Path) -> list[Path]:
 def ensure_forms(path: Path) -> Forms:
     """Find (or add to this copy) a variant that is the main image in its other final form."""
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    name = str(data["name"])
+    name = str(data.get("name", path.stem))  # `name:` defaults to the file name
     main_final = str(data.get("final", "hardened"))
     other = "hardened" if main_final == "distroless" else "distroless"
     ids: dict[str, str | None] = {"hardened": None, "distroless": None, main_final: name}

@@ -15,11 +15,13 @@ import requests
 
 from builder.core.errors import EngineError
 from builder.image.docker_engine import DockerEngine
+from tests.support import cleanup
 from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
-from tests.support.channel import NAMESPACES
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 AUTH_REGISTRY = os.environ.get("BUILDER_TEST_AUTH_REGISTRY", "127.0.0.1:5001")
+AUTH = (os.environ.get("BUILDER_TEST_REGISTRY_USER", "builder"),
+        os.environ.get("BUILDER_TEST_REGISTRY_PASSWORD", "builder-secret"))
 APT_CACHE = "http://127.0.0.1:3142"  # .ci/local-env's apt-cacher-ng
 
 
@@ -43,10 +45,8 @@ def engine() -> Iterator[DockerEngine]:
         _unavailable(exc.message)
         raise
     yield connected
-    # Test channels push to throw-away namespaces: drop this session's local images.
-    for tag in connected.tags():
-        if any(f"/{namespace}/" in tag for namespace in NAMESPACES):
-            connected.remove(tag)
+    # Tests push to throw-away names: drop what this process created, locally and in the registries.
+    cleanup.remove([(REGISTRY, None), (AUTH_REGISTRY, AUTH)], cleanup.CREATED)
 
 
 @pytest.fixture(scope="session")

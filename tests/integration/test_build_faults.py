@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
 import pytest
 
 from builder.cli import main as cli
 from builder.image.engine import Engine
+from tests.support import cleanup
 from tests.support.channel import make_channel, pushed
 from tests.support.faultproxy import FaultProxy
 
@@ -131,7 +131,7 @@ def test_a_home_that_already_exists_in_the_base_is_refused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         engine: Engine, registry: str) -> None:
     # A base that already holds the folder: the runtime user must never be given an existing one.
-    upstream = f"{registry}/library/home-{secrets.token_hex(4)}"
+    upstream = f"{registry}/{cleanup.scratch('library/home')}"
     engine.build(f"FROM {registry}/library/debian:bookworm-slim\nRUN mkdir -p /opt/app/bin\n", f"{upstream}:bookworm",
                  {}, pull=False, on_line=lambda _line: None)
     engine.push(upstream, "bookworm")
@@ -143,4 +143,3 @@ def test_a_home_that_already_exists_in_the_base_is_refused(
     out = capsys.readouterr().out
     assert "user.home /opt/app exists in the base image: choose a new folder" in out
     assert not (root / "base-images" / "taken" / "image.lock.json").exists()
-    engine.remove(f"{upstream}:bookworm")

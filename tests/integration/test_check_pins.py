@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from builder.cli import main as cli
 from builder.image.docker_engine import DockerEngine
 from builder.release import catalog_fetch
-from tests.support.channel import NAMESPACES
+from tests.support import cleanup
 from tests.support.serving import BackgroundServer
 from tests.support.trickle import Trickle
 from tests.unit.test_check_pins import INDEX, NEW, REPO, entry, index, version
@@ -123,8 +122,7 @@ def push_tiny_image(engine: DockerEngine, repository: str, tag: str) -> str:
 
 def test_fix_writes_only_digests_the_registry_has(tmp_path: Path, engine: DockerEngine, registry: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    namespace = f"pins{uuid.uuid4().hex[:8]}"
-    NAMESPACES.add(namespace)
+    namespace = cleanup.scratch("pins")
     repository = f"{registry}/{namespace}/app"
     old, new = (push_tiny_image(engine, repository, tag) for tag in ("1.0.0", "1.0.1"))
     dockerfile = tmp_path / "Dockerfile"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import shutil
 import subprocess
 import threading
@@ -28,6 +27,7 @@ from builder.cli import main as cli
 from builder.core.errors import RegistryError
 from builder.image.engine import Engine
 from builder.upstream.registry import RegistryClient
+from tests.support import cleanup
 from tests.support.aptrepo import AptRepo, ChangelogEntry
 from tests.support.channel import make_channel, read_github_outputs
 from tests.support.github_standin import GitHubStandIn
@@ -249,7 +249,7 @@ def github_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
 def test_weeks_of_scheduled_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                  engine: Engine, registry: str, repo: AptRepo, github_api: GitHubStandIn) -> None:
     monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))  # actions/cache would keep the indexes
-    upstream_name = f"sim-{secrets.token_hex(4)}"
+    upstream_name = cleanup.scratch("library/sim").removeprefix("library/")
     recipes = {
         "demo": (f"name: demo\ndescription: installs demo\nversion: 1.0.0\ndistro: debian\n"
                  f"from: {upstream_name}:bookworm\npackages: [demo]\n"

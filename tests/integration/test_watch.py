@@ -8,7 +8,6 @@ import http.server
 import io
 import json
 import os
-import secrets
 import tarfile
 import threading
 import time
@@ -28,6 +27,7 @@ from builder.image import plan
 from builder.image.engine import Engine
 from builder.recipe.variants import spec_sha256
 from builder.upstream.registry import RegistryClient
+from tests.support import cleanup
 from tests.support.apksign import pem, sign
 from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
 from tests.support.channel import load_channel, make_channel
@@ -52,7 +52,7 @@ def test_security_fix_and_moved_upstream_are_reported_with_cascade(
         engine: Engine, registry: str, signed_repo: tuple[AptRepo, SigningKey]) -> None:
     repo, key = signed_repo
     # An upstream of our own, so that moving it disturbs nothing else.
-    upstream = f"{registry}/up-{secrets.token_hex(3)}/debian"
+    upstream = f"{registry}/{cleanup.scratch('up')}/debian"
     engine.tag(f"{registry}/library/debian:bookworm-slim", upstream, "bookworm-slim")
     engine.push(upstream, "bookworm-slim")
     upstream_name = upstream.split("/", 1)[1]
@@ -155,7 +155,7 @@ def test_alpine_updates_from_apkindex(tmp_path: Path, monkeypatch: pytest.Monkey
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/v3.20/main"
         # Only Debian is seeded here: a stand-in for the Alpine upstream, under a name of its own.
-        upstream = f"{registry}/up-{secrets.token_hex(3)}/alpine"
+        upstream = f"{registry}/{cleanup.scratch('up')}/alpine"
         engine.tag(f"{registry}/library/debian:bookworm-slim", upstream, "3.20")
         engine.push(upstream, "3.20")
         root = make_channel(tmp_path, registry, monkeypatch, {

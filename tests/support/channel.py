@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,11 +13,9 @@ from builder.channel import lock as lockfile
 from builder.core import settings
 from builder.recipe import graph
 from builder.recipe import load as recipes
+from tests.support import cleanup
 
 REPO = Path(__file__).resolve().parents[2]
-# Namespaces this test session pushed to; only their local images are removed afterwards,
-# so two sessions on one engine never delete each other's images.
-NAMESPACES: set[str] = set()
 
 
 def load_channel(root: Path, environ: Mapping[str, str] | None = None) -> tuple[settings.Settings, graph.Channel]:
@@ -41,8 +38,7 @@ def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
         for name, text in recipes.items():
             (root / "recipes" / f"{name}.yaml").write_text(text, encoding="utf-8")
     patch.setenv("BUILDER_REGISTRY", registry)
-    namespace = f"test-{secrets.token_hex(4)}"
-    NAMESPACES.add(namespace)
+    namespace = cleanup.scratch("test")
     patch.setenv("BUILDER_NAMESPACE", namespace)
     patch.setenv("BUILDER_UPSTREAM_MIRRORS", f"docker.io={registry}")
     return root

@@ -148,7 +148,7 @@ def test_overlay_errors_are_located_in_the_overlay(tmp_path: Path) -> None:
 def test_overlay_package_refused_by_a_distroless_recipe_names_the_overlay(tmp_path: Path) -> None:
     root = channel(tmp_path, RECIPE + "final: distroless\n", "packages: [bash]\n")
     assert problems(root) == [
-        "recipes/app.yaml:1:1: packages: the recipe is distroless, which carries no shell or package "
+        "recipes/_overlay.yaml:1:12: packages[0]: the recipe is distroless, which carries no shell or package "
         "manager, so bash cannot be staged; drop them, or make it `final: hardened` (after merging "
         "recipes/_overlay.yaml)"]
 
@@ -192,7 +192,7 @@ BAD_INPUTS = [
      "recipes/app.yaml:7:9: files[0]: destination /etc/passwd is managed by the builder; set `user:` "
      "instead"),
     ("files: [{source: files/pip.conf, destination: /home/nonroot/.pip/pip.conf}]", {},
-     "recipes/app.yaml:1:1: files: /home/nonroot/.pip/pip.conf is in the home of nonroot, who can "
+     "recipes/app.yaml:7:34: files[0].destination: /home/nonroot/.pip/pip.conf is in the home of nonroot, who can "
      "replace it whoever owns it: say who owns it, `owner: user` (the program may change it) or "
      "`owner: root`"),
     ("files: [{source: files/pip.conf, destination: /etc/a}, {source: files/p2.conf, destination: /etc/a}]",

@@ -88,6 +88,22 @@ def test_lint_reports_hand_edits_and_hadolint_findings(channel_copy: Path,
     assert "DL3003" in hadolint_codes
 
 
+@pytest.mark.allow_subprocess
+def test_lint_prints_a_hadolint_parse_error_on_one_line(channel_copy: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = channel_copy / "base-images" / "curl" / "Dockerfile"
+    text = path.read_text()
+    path.write_text(text + "FOO bar\n")
+    assert cli.main(["--root", str(channel_copy), "lint", "curl"]) == 6
+    shown = [line for line in capsys.readouterr().out.splitlines() if "HB014" in line]
+    assert shown == [
+        f"base-images/curl/Dockerfile:{len(text.splitlines()) + 1}: HB014 error: DL1000 (error): "
+        "unexpected 'F'; expecting '#', '\\', ADD, ARG, CMD, COPY, ENTRYPOINT, ENV, EXPOSE, FROM, "
+        "HEALTHCHECK, LABEL, MAINTAINER, ONBUILD, RUN, SHELL, "
+        "STOPSIGNAL, USER, VOLUME, WORKDIR, a pragma, at least one space, or end of input (fix: fix the recipe "
+        "or template so the rendered Dockerfile is clean)"]
+
+
 def test_recipe_rules(tmp_path: Path) -> None:
     (tmp_path / "recipes").mkdir()
     (tmp_path / "recipes" / "app.yaml").write_text(

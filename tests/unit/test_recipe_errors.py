@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.cli import main as cli
 from builder.core.errors import RecipeError
 from builder.recipe import graph, load
 
@@ -99,25 +100,30 @@ BAD_FIELDS = [
     ("entrypoint: []", "recipes/app.yaml:7:1: entrypoint: must not be empty"),
     ("hardening: {strip_setuid: maybe}", "recipes/app.yaml:7:13: hardening.strip_setuid: expected "
      "true or false, got 'maybe'"),
-    ("hardening: {remove_shells: true}", "recipes/app.yaml:1:1: hardening.remove_shells needs an "
+    ("hardening: {remove_shells: true}", "recipes/app.yaml:7:13: hardening.remove_shells: needs an "
      "`entrypoint`: without a shell the image has nothing else to run"),
     ("tests: [{name: t, run: []}]", "recipes/app.yaml:7:19: tests[0].run: must not be empty"),
-    ("tests: [{name: t, run: [id]}, {name: t, run: [id]}]", "recipes/app.yaml:7:1: tests: test "
+    ("tests: [{name: t, run: [id]}, {name: t, run: [id]}]", "recipes/app.yaml:7:32: tests[1].name: test "
      "'t' is declared twice; give each a unique name"),
-    ("variants: [{name: x}, {name: x}]", "recipes/app.yaml:7:1: variants: variant 'x' is declared "
+    ('tests: [{name: uid, run: "id -u | grep 10001"}]', "recipes/app.yaml:7:21: tests[0].run: expected the "
+     "command as a list (exec form, no shell), got 'id -u | grep 10001'; write [sh, -c, \"id -u | grep "
+     "10001\"] to run it with a shell, but distroless images have no shell: there, call the program "
+     "itself, e.g. [id, -u] with `stdout:`"),
+    ("variants: [{name: x}, {name: x}]", "recipes/app.yaml:7:24: variants[1].name: variant 'x' is declared "
      "twice; give each a unique name"),
     ("final: slim", "recipes/app.yaml:7:1: final: 'slim' is not one of hardened or distroless "
      "(use one of hardened or distroless)"),
-    ("packages: [bash, python3]\nfinal: distroless", "recipes/app.yaml:1:1: packages: the recipe is "
+    ("packages: [bash, python3]\nfinal: distroless", "recipes/app.yaml:6:12: packages[0]: the recipe is "
      "distroless, which carries no shell or package manager, so bash cannot be staged; drop them, "
      "or make it `final: hardened`"),
-    ("variants: [{name: d, final: distroless, packages: [dpkg, apt]}]", "recipes/app.yaml:1:1: packages: "
+    ("variants: [{name: d, final: distroless, packages: [dpkg, apt]}]", "recipes/app.yaml:7:58: "
+     "variants[0].packages[1]: "
      "variant 'd' is distroless, which carries no shell or package manager, so apt, dpkg cannot be "
      "staged; drop them, or make it `final: hardened`"),
-    ("variants: [{name: slim, final: distroless}, {name: slim-debug}]", "recipes/app.yaml:1:1: "
-     "variants: 'slim-debug' is the name of the debug companion of the distroless image; rename "
+    ("variants: [{name: slim, final: distroless}, {name: slim-debug}]", "recipes/app.yaml:7:46: "
+     "variants[1].name: 'slim-debug' is the name of the debug companion of the distroless image; rename "
      "that variant"),
-    ("distro: alpine\nfinal: distroless", "recipes/app.yaml:1:1: `final: distroless` stages Debian "
+    ("distro: alpine\nfinal: distroless", "recipes/app.yaml:5:1: final: `final: distroless` stages Debian "
      "packages with apt; alpine images are already small: use the hardened form with remove_shells"),
 ]
 
@@ -151,8 +157,13 @@ BAD_FILES: list[tuple[str, str | bytes, str]] = [
      "262144 byte limit (a recipe is a short file; split it or remove what is not needed)"),
     ("not a mapping", "- a\n- b\n", "recipes/app.yaml:1:1: a recipe is a mapping of fields (name:, "
      "description:, ...) (see the recipe reference in docs/recipes.md)"),
-    ("merge key", GOOD + "base: &b {A: x}\nenv:\n  <<: *b\n", "recipes/app.yaml:9:3: env: merge "
-     "keys (<<) are not supported (write the fields out)"),
+    ("tab indentation", GOOD + "user:\n  name: app\n\tuid: 1000\n", "recipes/app.yaml:9:1: YAML syntax "
+     "error: a tab indents this line (YAML indents with spaces only: replace the tab with spaces)"),
+    ("tab before a list item", GOOD + "tests:\n \t- {name: t, run: [id]}\n", "recipes/app.yaml:8:2: YAML "
+     "syntax error: a tab indents this line (YAML indents with spaces only: replace the tab with spaces)"),
+    ("file name not an image name", GOOD.replace("name: app\n", ""), "recipes/App.yaml: without `name:` the "
+     "image is named after the file, but 'App' is not a valid image name (lowercase letters and digits, "
+     "separated by single . _ or -; at most 64 characters) (rename the file, or give `name:`)"),
     ("name differs", GOOD.replace("name: app", "name: other"), "recipes/app.yaml:1:1: name: "
      "'other' does not match the file name (rename the file to other.yaml or set name: app)"),
     ("missing fields", "name: app\n", "recipes/app.yaml:1:1: description: required field is "
@@ -162,7 +173,62 @@ BAD_FILES: list[tuple[str, str | bytes, str]] = [
 
 @pytest.mark.parametrize(("case", "content", "expected"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
 def test_bad_file(tmp_path: Path, case: str, content: str | bytes, expected: str) -> None:
-    assert problems_of(tmp_path, {"app.yaml": content})[0] == expected
+    name = "App.yaml" if case == "file name not an image name" else "app.yaml"
+    assert problems_of(tmp_path, {name: content})[0] == expected
+
+
+def test_a_merge_key_hides_no_unknown_field(tmp_path: Path) -> None:
+    # Merge keys are refused (a merge hides which fields a recipe sets); what else is wrong with
+    # the file is still reported in the same run, not after the merge key is fixed.
+    found = problems_of(tmp_path, {"app.yaml": GOOD + "base: &b {A: x}\nenv:\n  <<: *b\n"})
+    assert found == [
+        "recipes/app.yaml:7:1: base: unknown field 'base' (allowed fields: ca_certificates, cmd, description, "
+        "distro, entrypoint, env, files, final, from, hardening, labels, name, packages, repositories, runtime, "
+        "tests, user, variants, version, vex, workdir)",
+        "recipes/app.yaml:9:3: env: merge keys (<<) are not supported: a merge hides which fields the recipe "
+        "sets and lets one override another unseen (write the fields out)",
+    ]
+
+
+def test_a_long_list_without_aliases_does_not_blame_aliases(tmp_path: Path) -> None:
+    packages = ", ".join(f"p{i}" for i in range(25_000))
+    found = problems_of(tmp_path, {"app.yaml": GOOD.replace("packages: [ca-certificates]", f"packages: [{packages}]")})
+    assert found == ["recipes/app.yaml:6:148838: packages[19992]: more than 20000 values (a recipe holds what one "
+                     "image needs: list fewer packages, or split it into recipes that build FROM each other)"]
+
+
+def test_name_defaults_to_the_file_name(tmp_path: Path) -> None:
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "app.yaml").write_text(GOOD.replace("name: app\n", ""), encoding="utf-8")
+    (folder / "web.yaml").write_text(GOOD.replace("name: app", "name: web"), encoding="utf-8")
+    assert [item.recipe.name for item in load.load_dir(folder, tmp_path)] == ["app", "web"]
+
+
+def test_a_file_in_the_home_without_an_owner_is_located(tmp_path: Path) -> None:
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "x.conf").write_text("x\n", encoding="utf-8")
+    found = problems_of(tmp_path, {"app.yaml": GOOD + "user: {name: app, uid: 1000, gid: 1000, home: /srv/app}\n"
+                                   "files:\n  - {source: files/x.conf, destination: /srv/app/x.conf}\n"})
+    assert found == ["recipes/app.yaml:9:28: files[0].destination: /srv/app/x.conf is in the home of app, who can "
+                     "replace it whoever owns it: say who owns it, `owner: user` (the program may change it) or "
+                     "`owner: root`"]
+    # A system folder as the home is refused at `user.home`, whatever the files placed in it.
+    found = problems_of(tmp_path, {"app.yaml": GOOD + "user: {name: app, uid: 1000, gid: 1000, home: /etc}\n"
+                                   "files:\n  - {source: files/x.conf, destination: /etc/x.conf}\n"})
+    assert found == ["recipes/app.yaml:7:41: user.home: '/etc' is not a folder of its own under /home, /var/lib, "
+                     "/srv, /opt: the user owns its home, so it must not be a system folder; use e.g. /home/NAME "
+                     "or /var/lib/NAME"]
+
+
+def test_plan_outside_a_channel_names_the_path_and_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--root", str(tmp_path), "plan", "--offline"]) == RecipeError.exit_code
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).splitlines() == [
+        f"{tmp_path}/recipes: no recipes folder here (run builder inside a channel repository, one whose "
+        "pyproject.toml has [tool.builder], or give its path with --root PATH; a new channel starts with "
+        "recipes/NAME.yaml files)",
+        f"error: {tmp_path}/recipes: no recipes folder (1 problem(s))"]
 
 
 def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
@@ -189,17 +255,23 @@ def test_all_problems_of_all_recipes_at_once(tmp_path: Path) -> None:
 
 
 def test_graph_missing_parent_and_variant(tmp_path: Path) -> None:
+    def on(parent: str) -> str:
+        return GOOD.replace('{image: "debian:bookworm-slim"}', parent)
+
     found = problems_of(tmp_path, {
-        "app.yaml": GOOD.replace('{image: "debian:bookworm-slim"}', "{recipe: nothere}"),
-        "web.yaml": GOOD.replace("name: app", "name: web")
-        .replace('{image: "debian:bookworm-slim"}', "{recipe: base, variant: trixie}"),
-        "base.yaml": GOOD.replace("name: app", "name: base"),
+        "debian-base.yaml": GOOD.replace("name: app", "name: debian-base") + "variants: [{name: trixie}]\n",
+        "app.yaml": on("{recipe: debain-base}"),
+        "web.yaml": on("{recipe: debian-base, variant: trixy}").replace("name: app", "name: web"),
+        "gone.yaml": on("{recipe: nothere}").replace("name: app", "name: gone"),
+        "odd.yaml": on("{recipe: gone, variant: slim}").replace("name: app", "name: odd"),
     })
     assert found == [
-        "recipes/app.yaml:5:1: from: app builds FROM recipe 'nothere' does not exist "
+        "recipes/app.yaml:5:8: from.recipe: there is no recipe 'debain-base' in this channel "
+        "(did you mean 'debian-base'?)",
+        "recipes/gone.yaml:5:8: from.recipe: there is no recipe 'nothere' in this channel "
         "(add recipes/nothere.yaml or fix the name)",
-        "recipes/web.yaml:5:1: from: web builds FROM recipe 'base' has no variant 'trixie' "
-        "(variants of it: none)",
+        "recipes/odd.yaml:5:22: from.variant: recipe 'gone' has no variant 'slim' (its variants: none)",
+        "recipes/web.yaml:5:29: from.variant: recipe 'debian-base' has no variant 'trixy' (did you mean 'trixie'?)",
     ]
 
 
@@ -245,7 +317,7 @@ def test_reserved_label(tmp_path: Path) -> None:
     ('repositories: [{url: "http://127.0.0.1:8080/", suite: stable, trusted: true, signed_by: k.asc}]',
      "recipes/app.yaml:7:16: repositories[0]: give `signed_by` (a key) or `trusted: true`, not both"),
     ('repositories: [{url: "https://apt.example.com/", signed_by: keys/a.asc}]',
-     "recipes/app.yaml:1:1: repositories: https://apt.example.com/ needs a `suite` (e.g. bookworm)"),
+     "recipes/app.yaml:7:16: repositories[0]: https://apt.example.com/ needs a `suite` (e.g. bookworm)"),
     ('repositories: [{url: "ftp://127.0.0.1/x y", suite: stable, trusted: true}]',
      "recipes/app.yaml:7:17: repositories[0].url: 'ftp://127.0.0.1/x y' is not an http(s) URL of a "
      "package repository (e.g. https://apt.example.com/debian)"),

@@ -303,3 +303,19 @@ def test_release_plan_reports_a_non_semver_candidate_in_one_line(tmp_path: Path)
         publish.plan(config, channel, ["curl"], RegistryClient())
     assert caught.value.message == (f"{path}: version: '1.0' is not a semantic version (MAJOR.MINOR.PATCH, "
                                     "e.g. 1.0.0); restore the file from git or rebuild the image")
+
+
+@pytest.mark.parametrize(("base", "updates", "expected"), [
+    ("1", (), "Rebuild; the base image and every package are the same."),
+    ("2", (), "Rebuild on a new base image; no package changed."),
+    ("1", (Update(name="demo", old="1.0-1", new="1.0-2"),), "Rebuild with 1 package update; same base image."),
+    ("2", (Update(name="demo", old="1.0-1", new="1.0-2"), Update(name="new", old="", new="1")),
+     "Rebuild on a new base image, with 2 package updates."),
+])
+def test_a_rebuild_headline_says_what_changed(base: str, updates: tuple[Update, ...], expected: str) -> None:
+    first = history.from_lock(lock("1.0.0", "a", {"demo": "1.0-1"}, 1), "1.0.0", "2026-11-01", ["1.0.0"])
+    again = history.from_lock(lock("1.0.1", "b", {"demo": "1.0-2"}, 1, updates=updates, base=base,
+                                   reasons=("recipe changed",)), "1.0.1", "2026-11-02", ["1.0.1"])
+    entry = changelog_md.entry(again, first)
+    assert entry[2] == expected
+    assert ("No package changed." in entry) == (not updates)

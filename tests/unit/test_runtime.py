@@ -195,11 +195,11 @@ def test_a_tmpfs_over_a_committed_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "files" / "app.toml").write_text("x = 1\n")
     files = "files: [{source: files/app.toml, destination: /etc/app/app.toml}]\n"
     assert problems_of(tmp_path, {"app.yaml": GOOD + files + "runtime: {writable: [/etc/app]}\n"}) == [
-        "recipes/app.yaml:1:1: runtime.writable: /etc/app is mounted as an empty tmpfs, which hides "
+        "recipes/app.yaml:8:22: runtime.writable[0]: /etc/app is mounted as an empty tmpfs, which hides "
         "/etc/app/app.toml; put the file elsewhere or name a narrower folder"]
     variant = "variants: [{name: v, runtime: {writable: [/tmp, /etc/app]}}]\n"
     assert problems_of(tmp_path, {"app.yaml": GOOD + files + variant}) == [
-        "recipes/app.yaml:1:1: runtime.writable: /etc/app is mounted as an empty tmpfs, which hides "
+        "recipes/app.yaml:8:49: variants[0].runtime.writable[1]: /etc/app is mounted as an empty tmpfs, which hides "
         "/etc/app/app.toml; put the file elsewhere or name a narrower folder"]
     ok = tmp_path / "ok"
     (ok / "files").mkdir(parents=True)

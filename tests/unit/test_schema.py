@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -10,7 +11,9 @@ import pytest
 import yaml
 
 from builder.cli import main as cli
-from builder.recipe import model
+from builder.core import patterns, runtime
+from builder.core.patterns import anchored
+from builder.recipe import model, names, vex_entry
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "recipes" / "recipe.schema.json"
@@ -48,3 +51,30 @@ def test_the_sample_overlay_validates_and_a_typo_does_not() -> None:
     jsonschema.validate(overlay, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**overlay, "ca_certificate": []}, schema)
+
+
+def test_a_recipe_without_a_name_validates() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    recipe = {"description": "d", "version": "1.0.0", "distro": "debian", "from": "debian:bookworm-slim"}
+    jsonschema.validate(recipe, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**recipe, "name": "Not A Name"}, schema)
+
+
+def _schema_patterns(node: object) -> list[str]:
+    if isinstance(node, list):
+        return [found for item in node for found in _schema_patterns(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+    own += list(node.get("patternProperties", {}))
+    return own + [found for value in node.values() for found in _schema_patterns(value)]
+
+
+def test_every_schema_pattern_is_a_validator_pattern() -> None:
+    # One copy of each allow-list: the schemas anchor the very patterns the validators match.
+    validators = {anchored(value) for module in (names, runtime, patterns, vex_entry)
+                  for value in vars(module).values() if isinstance(value, re.Pattern)}
+    found = set(_schema_patterns(model.json_schema())) | set(_schema_patterns(model.overlay_json_schema()))
+    assert len(found) >= 8
+    assert sorted(found - validators) == []

@@ -1,0 +1,44 @@
+"""A test run leaves no image tag behind: the check at the end of a session sees one that is left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from builder.image.engine import Engine
+from tests.support import cleanup
+
+pytest_plugins = ["pytester"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_tag_left_behind_fails_the_session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                             engine: Engine, registry: str) -> None:
+    left = f"{registry}/{cleanup.scratch('leak')}/debian"
+    pytester.makeconftest("from tests.conftest import pytest_sessionfinish, pytest_sessionstart  # noqa: F401\n")
+    pytester.makepyfile(test_leak=f"""
+from builder.image.engine import Engine
+
+def test_leaks():
+    Engine.connect().tag("{registry}/library/debian:bookworm-slim", "{left}", "left")
+""")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly")
+    assert engine.tags().count(f"{left}:left") == 1
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert f"the test run left 1 image tag(s) in the engine: {left}:left" in result.outlines
+    assert "1 passed" in result.outlines[-1]
+
+
+def test_removal_takes_our_names_only(engine: Engine, registry: str) -> None:
+    # A stand-in upstream tagged from a seed and pushed: removed locally and in the registry; the seed stays.
+    name = cleanup.scratch("up")
+    seed = f"{registry}/library/debian:bookworm-slim"
+    engine.tag(seed, f"{registry}/{name}/debian", "bookworm-slim")
+    engine.push(f"{registry}/{name}/debian", "bookworm-slim")
+    cleanup.remove([(registry, None)], {name})
+    assert [tag for tag in engine.tags() if name in tag] == []
+    assert seed in engine.tags()
+    assert requests.get(f"http://{registry}/v2/{name}/debian/tags/list", timeout=10).json().get("tags") in (None, [])
