@@ -20,7 +20,7 @@ from markupsafe import Markup
 from builder.core.files import Writes, write_changed
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
-from builder.release import feed, site_data, svg
+from builder.release import feed, latency, site_data, svg
 from builder.release.site_data import ImageLine
 
 # Characters no HTML or XML document may carry (C0 controls but tab and newline, and the
@@ -49,6 +49,7 @@ def environment() -> jinja2.Environment:
         finalize=clean,
     )
     env.globals["megabytes"] = svg.megabytes
+    env.globals["days"] = latency.days_text
     return env
 
 
@@ -60,24 +61,28 @@ def channel_name(settings: Settings) -> str:
     return f"{settings.registry}/{settings.namespace}"
 
 
-def image_page(line: ImageLine, channel: str) -> str:
+def image_page(line: ImageLine, channel: str, today: dt.date) -> str:
     points = [(r.version, r.size) for r in reversed(line.releases)]
     kubernetes = yaml.safe_dump(line.runtime.kubernetes, sort_keys=False) if line.runtime else ""
+    measured = latency.of(line, today)
+    bars = [(f"{fix.cve} ({fix.released})", fix.days) for fix in measured.fixes]
     return environment().get_template("image.html.j2").render(
-        title=line.id, channel=channel, root=line.root, line=line, kubernetes=kubernetes,
-        chart=Markup(svg.size_chart("size-chart", points)))  # noqa: S704 - svg.py escapes every text
+        title=line.id, channel=channel, root=line.root, line=line, kubernetes=kubernetes, latency=measured,
+        window=latency.WINDOW_DAYS,
+        chart=Markup(svg.size_chart("size-chart", points)),  # noqa: S704 - svg.py escapes every text
+        latency_chart=Markup(svg.latency_chart("latency-chart", bars)))  # noqa: S704 - as above
 
 
 def index_page(lines: tuple[ImageLine, ...], channel: str, today: dt.date) -> str:
     return environment().get_template("index.html.j2").render(
         title="Images", channel=channel, root="", lines=lines, today=today.isoformat(), today_date=today,
-        recent_days=site_data.RECENT_DAYS)
+        recent_days=site_data.RECENT_DAYS, latency=latency.channel(lines, today), window=latency.WINDOW_DAYS)
 
 
 def render(lines: tuple[ImageLine, ...], channel: str, today: dt.date) -> dict[str, str]:
     """Every file of the site by its path from the site's root."""
     files = {"index.html": index_page(lines, channel, today)}
-    files.update((line.page, image_page(line, channel)) for line in lines)
+    files.update((line.page, image_page(line, channel, today)) for line in lines)
     files.update((name, _static(name)) for name in STATIC)
     files.update(feed.render(lines, channel, environment().get_template("feed.xml.j2")))
     return files

@@ -38,6 +38,7 @@ class Change:
     old: str  # empty: added
     new: str  # empty: removed
     cves: tuple[Cve, ...]
+    published: str | None = None  # when `new` appeared in its suite (ISO 8601), as the lock recorded it
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def release_view(release: Release) -> ReleaseView:
     return ReleaseView(
         version=release.version, date=release.date if parse_date(release.date) else "", digest=release.digest,
         size=release.size, packages=release.packages, tags=release.tags, reasons=release.reasons,
-        changes=tuple(Change(u.name, u.old, u.new, tuple(cve(c, distro) for c in u.cves)) for u in release.updates),
+        changes=tuple(Change(u.name, u.old, u.new, tuple(cve(c, distro) for c in u.cves), u.published)
+                      for u in release.updates),
         cves=tuple(cve(c, distro) for c in changelog_md.cves_fixed(release)))
 
 

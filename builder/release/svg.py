@@ -55,3 +55,26 @@ def size_chart(chart_id: str, points: Sequence[tuple[str, int]]) -> str:
         parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 14}" text-anchor="{anchor}" font-size="12" '
                      f'fill="{_INK}">{escape(points[index][0])}</text>')
     return "".join(parts) + "</svg>"
+
+
+def latency_chart(chart_id: str, bars: Sequence[tuple[str, int]]) -> str:
+    """One bar per CVE fixed: (label, days from its package's publication to the release)."""
+    title = "Days from each fix's publication to its release"
+    desc = "; ".join(f"{label}: {days} days" for label, days in bars) + "." if bars else "No fix to measure."
+    row = 22
+    height = _TOP + max(len(bars), 1) * row + 8
+    ids = escape(chart_id)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {WIDTH} {height}" '
+             f'width="{WIDTH}" height="{height}" aria-labelledby="{ids}-title {ids}-desc">'
+             f'<title id="{ids}-title">{title}</title><desc id="{ids}-desc">{escape(desc)}</desc>']
+    label_w = 220
+    top = max((days for _, days in bars), default=0) or 1
+    for index, (label, days) in enumerate(bars):
+        y = _TOP + index * row
+        width = (WIDTH - label_w - 80) * days / top
+        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="12" fill="{_INK}">'
+                     f'{escape(label[:32])}</text>'
+                     f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="14" fill="{_LINE}">'
+                     f'<title>{escape(label)}: {days} days</title></rect>'
+                     f'<text x="{label_w + width + 6:.1f}" y="{y + 14}" font-size="12" fill="{_INK}">{days} d</text>')
+    return "".join(parts) + "</svg>"

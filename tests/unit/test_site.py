@@ -122,7 +122,7 @@ def test_an_image_page_shows_tags_profile_packages_changelog_and_chart(sample: d
     page = Facts(sample["images/curl.html"])
     assert page.headings == ["curl", "Tags and digests", "Running it with its strict profile", "docker run",
                              "Kubernetes container settings", "Verifying its signature", "Size over releases",
-                             "Packages", "Changelog", "1.0.1 (2026-11-23)", "1.0.0 (2026-11-23)"]
+                             "Patch latency", "Packages", "Changelog", "1.0.1 (2026-11-23)", "1.0.0 (2026-11-23)"]
     assert page.rows("Where each tag points now") == [["1", CURL_NEW], ["1.0", CURL_NEW], ["1.0.0", CURL_OLD],
                                                       ["1.0.1", CURL_NEW], ["latest", CURL_NEW]]
     assert ("docker run --read-only --cap-drop=ALL --security-opt=no-new-privileges --user=10001:10001 "
@@ -148,7 +148,8 @@ def _hostile_line(signed: bool = True) -> ImageLine:
                                                                         "tracker/CVE-2026-12345"))
     release = ReleaseView(version="1.0.1", date="2026-11-29", digest="sha256:" + "a" * 64, size=1000, packages=1,
                           tags=(f"1{MARK}",), reasons=(f"why {MARK}",),
-                          changes=(Change(f"pkg{MARK}", f"1{MARK}", f"2{MARK}", cves),), cves=cves)
+                          changes=(Change(f"pkg{MARK}", f"1{MARK}", f"2{MARK}", cves, "2026-11-20T00:00:00Z"),),
+                          cves=cves)
     undated = replace(release, version="1.0.0", date="", cves=(), changes=())
     runtime = CatalogRuntime(user="1:1", writable=(), ports=(), arbitrary_uid=False, verified=True,
                              docker_run=(f"--user={MARK}",), kubernetes={"container": {"name": MARK}, "volumes": []})
@@ -172,6 +173,9 @@ def test_markup_in_every_text_reaches_the_pages_as_text() -> None:
                   f"--user={MARK}", f"name: {MARK}", f"CVE-2026-1<script>{MARK}", "desc <b>x</b> &amp; \ufffd\ufffd"):
         assert shown in image.text, shown
     assert "https://security-tracker.debian.org/tracker/CVE-2026-12345" in image.links
+    assert image.rows("Each CVE fixed")[0] == [f"CVE-2026-1<script>{MARK}", f"pkg{MARK}", "2026-11-20",
+                                               "2026-11-29", "9"]  # the patch latency table
+    assert f"CVE-2026-1<script>{MARK} (2026-11-29): 9 days" in image.svg_titles
     # An odd CVE id is shown, never linked.
     assert not [link for link in image.links if "script" in link]
     index = Facts(files["index.html"])
