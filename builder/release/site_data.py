@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.channel import changelog as changelog_md
-from builder.channel.history import Record, Release
+from builder.channel.history import Release
 from builder.channel.layout import ImageFiles
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
@@ -167,13 +167,6 @@ def signed_digests(path: Path) -> set[str]:
         return set()
 
 
-def _current_tags(record: Record) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for release in record.releases:
-        tags.update(dict.fromkeys(release.tags, release.digest))
-    return dict(sorted(tags.items()))
-
-
 def lines(settings: Settings, channel: Channel) -> tuple[ImageLine, ...]:
     """Every image line of the channel, released or not, sorted by id."""
     found = []
@@ -187,7 +180,7 @@ def lines(settings: Settings, channel: Channel) -> tuple[ImageLine, ...]:
             repository=settings.image_repository(image.name),
             tag_suffix=image.tag_suffix,
             releases=tuple(release_view(r) for r in reversed(record.releases)),
-            tags=_current_tags(record),
+            tags=catalog_mod.current_tags(record),
             runtime=catalog_mod.runtime(image, last) if last is not None else None,
             signed=last is not None and last.digest in signed_digests(files.signatures),
             packages=sbom_packages(files.sbom) if last is not None else ()))
