@@ -17,6 +17,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
+from builder.core.errors import UsageError
 from builder.core.files import Writes, write_changed
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
@@ -90,4 +91,8 @@ def render(lines: tuple[ImageLine, ...], channel: str, today: dt.date) -> dict[s
 
 def write(settings: Settings, channel: Channel, folder: Path, today: dt.date) -> Writes:
     files = render(site_data.lines(settings, channel), channel_name(settings), today)
-    return write_changed({folder / path: text for path, text in files.items()})
+    try:
+        return write_changed({folder / path: text for path, text in files.items()})
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot write the web catalog there ({exc.strerror or exc}); "
+                         "pass --site a folder you can write") from None

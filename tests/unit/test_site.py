@@ -248,3 +248,36 @@ def test_catalog_site_writes_from_records_and_a_rerun_writes_nothing(
     assert next(r for r in index.rows("Every image line") if r[0].startswith("debian-base"))[-1] == "not released yet"
     assert cli.main(["--root", str(root), "catalog", "--site", str(out)]) == 0
     assert "wrote" not in capsys.readouterr().out
+
+
+def test_a_site_folder_that_cannot_be_written_is_one_line(channel_copy: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert cli.main(["--root", str(channel_copy), "catalog", "--site", str(blocker)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: {blocker}: cannot write the web catalog there (Not a directory); pass --site a folder you can write")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("not json", ()),
+    ('{"packages": "none"}', ()),
+    ('[1, 2]', ()),
+    ('{"packages": [1, {"name": "b<i>", "versionInfo": "2", "licenseDeclared": "MIT"},'
+     ' {"name": "a", "licenseConcluded": "GPL-2.0-only", "licenseDeclared": "MIT"},'
+     ' {"name": "img", "primaryPackagePurpose": "CONTAINER"}]}',
+     (SbomPackage("a", "", "GPL-2.0-only"), SbomPackage("b<i>", "2", "MIT"))),
+])
+def test_sbom_packages_are_read_leniently(tmp_path: Path, text: str, expected: tuple[SbomPackage, ...]) -> None:
+    (tmp_path / "sbom.spdx.json").write_text(text)
+    assert site_data.sbom_packages(tmp_path / "sbom.spdx.json") == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", set()), ('{"signed": 3}', set()), ('{"signed": [{"key": "k"}]}', set()),
+    ('{"signed": [{"digest": "sha256:1", "key": "k"}]}', {"sha256:1"}),
+])
+def test_signed_digests_are_read_leniently(tmp_path: Path, text: str, expected: set[str]) -> None:
+    (tmp_path / "signatures.json").write_text(text)
+    assert site_data.signed_digests(tmp_path / "signatures.json") == expected
+    assert site_data.signed_digests(tmp_path / "missing.json") == set()
