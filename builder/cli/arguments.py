@@ -74,7 +74,7 @@ class ReleaseArgs(Common):
 
 @dataclass(frozen=True, kw_only=True)
 class CatalogArgs(Common):
-    pass
+    site: Path | None  # --site DIR: also write the web catalog there
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +129,7 @@ _TYPED: dict[str, Callable[[argparse.Namespace, Path | None], Arguments]] = {
                                         github_output=ns.github_output),
     "release": lambda ns, root: ReleaseArgs(root=root, names=tuple(ns.names), dry_run=ns.dry_run, json=ns.json,
                                             auto=ns.auto),
-    "catalog": lambda _ns, root: CatalogArgs(root=root),
+    "catalog": lambda ns, root: CatalogArgs(root=root, site=_path(ns.site)),
     "check-pins": lambda ns, root: CheckPinsArgs(root=root, paths=tuple(Path(p) for p in ns.paths),
                                                  catalog=ns.catalog, fix=ns.fix, strict=ns.strict,
                                                  json=ns.json),

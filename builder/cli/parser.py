@@ -119,6 +119,7 @@ def _release_commands(sub: Any) -> None:
 
     p = sub.add_parser("catalog", help="regenerate base-images/index.json and README.md",
                        description="Write the channel catalog from the release records.")
+    p.add_argument("--site", metavar="DIR", help="also write the static web catalog and its Atom feeds into DIR")
 
     p = sub.add_parser("check-pins", help="consumers: Dockerfiles FROM outdated channel images",
                        description="Report Dockerfiles that build FROM a channel image pinned to an "

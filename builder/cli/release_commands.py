@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 
 from builder.cli import report
 from builder.cli.arguments import BotArgs, CatalogArgs, ReleaseArgs
@@ -13,6 +14,7 @@ from builder.github import client as github
 from builder.recipe.graph import select
 from builder.release import catalog as catalog_mod
 from builder.release import publish as release
+from builder.release import site
 from builder.signing import hooks as signing_hooks
 from builder.signing import sign as signing_sign
 from builder.upstream import registry
@@ -58,11 +60,18 @@ def _release(ctx: Context, args: ReleaseArgs, selected: list[str], client: regis
 def catalog_command(args: CatalogArgs) -> ExitCode:
     ctx = load(args.root)
     writes = catalog_mod.write(ctx.settings, ctx.channel) + signing_hooks.publish(ctx.settings)
+    if args.site is not None:
+        writes += site.write(ctx.settings, ctx.channel, args.site, dt.datetime.now(dt.UTC).date())
     for path in writes.written:
-        print(f"wrote {path.relative_to(ctx.settings.root)}")
+        print(f"wrote {_shown(path, ctx.settings.root)}")
     for path in writes.unchanged:
-        print(f"unchanged {path.relative_to(ctx.settings.root)}")
+        print(f"unchanged {_shown(path, ctx.settings.root)}")
     return ExitCode.OK
+
+
+def _shown(path: Path, root: Path) -> Path:
+    """The path from the channel's root when under it (a --site folder may be anywhere)."""
+    return path.relative_to(root) if path.is_relative_to(root) else path
 
 
 def bot_command(args: BotArgs) -> ExitCode:

@@ -108,6 +108,9 @@ class Update(_Frozen):
     new: str
     cves: tuple[str, ...] = ()
     advisories: tuple[str, ...] = ()
+    # When `new` appeared in its suite: the Date of the suite's Release on the first build that saw
+    # it (ISO 8601, UTC); None when unknown. Release date minus this is the fix's patch latency.
+    published: str | None = None
 
 
 class ImageLock(_Frozen):

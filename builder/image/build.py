@@ -203,7 +203,8 @@ def _fixes(ctx: _Context, image: ImageSpec, prior: Lock | None, last: history.Re
     with ctx.lock:  # the index and changelog caches are shared by the builds of a level
         return fixes.since_release(released, packages, facts.apt_sources(), arch=fixes.arch_of(packages),
                                    indexes=ctx.indexes, logs=ctx.logs,
-                                   warn=lambda text: ctx.options.log(f"[{image.id}] warning: {text}"))
+                                   warn=lambda text: ctx.options.log(f"[{image.id}] warning: {text}"),
+                                   seen=fixes.first_seen(prior))
 
 
 def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[bytes, int]]:

@@ -28,7 +28,7 @@ from builder.release.catalog_index import (
 )
 
 
-def _current_tags(record: Record) -> dict[str, str]:
+def current_tags(record: Record) -> dict[str, str]:
     """Each tag points where the latest release that carried it put it."""
     tags: dict[str, str] = {}
     for release in record.releases:
@@ -60,7 +60,7 @@ def build(settings: Settings, channel: Channel) -> Catalog:
             description=image.description,
             form=image.form,
             current=record.last.version,
-            tags=_current_tags(record),
+            tags=current_tags(record),
             versions=tuple(CatalogVersion(
                 version=release.version,
                 digest=release.digest,

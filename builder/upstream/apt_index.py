@@ -50,6 +50,7 @@ class Entry:
     filename: str
     base_url: str
     suite: str
+    published: str = ""  # the suite's Release Date when this index was read (ISO 8601, UTC); "": unknown
 
     @property
     def deb_url(self) -> str:
@@ -118,13 +119,15 @@ class IndexCache:
                     found.setdefault(name, []).append(Entry(name, version, origin, filename, base, suite))
                 return found
             release = self._release(base, source.suite, self.keyring(source))
+            published = release.date.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if release.date else ""
             for component in source.components or ("main",):
                 parsed = self._index(base, source.suite, release, f"{component}/binary-{arch}/Packages")
                 for line in parsed.split("\n"):
                     name, _, rest = line.partition(FIELD_SEP)
                     if name in names:
                         version, origin, filename = rest.split(FIELD_SEP)
-                        found.setdefault(name, []).append(Entry(name, version, origin, filename, base, source.suite))
+                        found.setdefault(name, []).append(Entry(name, version, origin, filename, base,
+                                                                     source.suite, published))
         return found
 
     def _release(self, base: str, suite: str, keyring: Path | None) -> inrelease.Release:

@@ -36,6 +36,7 @@ class Release:
     valid_until: dt.datetime | None
     by_hash: bool
     sha256: Mapping[str, tuple[str, int]]  # path below dists/SUITE -> (hex digest, size)
+    date: dt.datetime | None = None  # when the archive published this Release: when its packages appeared
 
 
 def verified_text(signed: bytes, keyring: Path, url: str) -> bytes:
@@ -128,8 +129,12 @@ def parse(text: bytes, url: str, suite: str, now: dt.datetime) -> Release:
             hashes[words[2]] = (words[0].lower(), int(words[1]))
     if not hashes:
         raise WatchError(f"{url}: no SHA256 checksums in the release")
+    try:
+        published = _date(fields.get("Date"), url, "Date")
+    except WatchError:
+        published = None  # informational only (patch latency): a bad Date must not stop reading the suite
     return Release(fields.get("Suite", ""), fields.get("Codename", ""), valid_until,
-                   fields.get("Acquire-By-Hash", "").lower() == "yes", hashes)
+                   fields.get("Acquire-By-Hash", "").lower() == "yes", hashes, published)
 
 
 def _date(value: str | None, url: str, name: str) -> dt.datetime | None:

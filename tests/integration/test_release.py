@@ -3,6 +3,7 @@ crashes between tag writes, and releases at once."""
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import shutil
@@ -60,8 +61,13 @@ def test_security_rebuild_then_recipe_change(tmp_path: Path, monkeypatch: pytest
     repo.add_package("demo", "1.1-1", changelog=[ChangelogEntry("1.1-1", lines=[FIX]),
                                                  ChangelogEntry("1.0-1", lines=["Initial release."])])
     repo.publish()
+    release_date = next(line.removeprefix("Date: ") for line in (repo.root / "dists" / repo.suite / "Release")
+                        .read_text().splitlines() if line.startswith("Date: "))
     assert cli.main(["--root", str(root), "build", "--push", "--watch"]) == 0
     assert lock_of(root)["version"] == "1.0.1"
+    # Patch latency: the lock keeps when the fixed version appeared in its suite (the Release Date).
+    appeared = email.utils.parsedate_to_datetime(release_date).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert [u["published"] for u in lock_of(root)["updates"] if u["name"] == "demo"] == [appeared]  # type: ignore[attr-defined]
     capsys.readouterr()
     assert cli.main(["--root", str(root), "release", "--dry-run", "--json"]) == 0
     planned = json.loads(capsys.readouterr().out)["releases"]
@@ -86,6 +92,10 @@ def test_security_rebuild_then_recipe_change(tmp_path: Path, monkeypatch: pytest
     assert entry["tags"]["latest"] == second
     assert entry["versions"][0]["cves_fixed"] == ["CVE-2026-4242"]
     assert "CVE-2026-4242" in (root / "base-images" / "README.md").read_text()
+    assert cli.main(["--root", str(root), "catalog", "--site", str(tmp_path / "site")]) == 0
+    page = (tmp_path / "site" / "images" / "app.html").read_text()
+    released = json.loads((root / "base-images" / "app" / "releases.json").read_text())["releases"][-1]["date"]
+    assert f"<tr><th scope=\"row\">CVE-2026-4242</th><td>demo</td><td>{appeared[:10]}</td><td>{released}</td>" in page
     assert cli.main(["--root", str(root), "check-pins", str(consumer)]) == 1
     assert cli.main(["--root", str(root), "check-pins", "--fix", str(consumer)]) == 0
     assert consumer.read_text() == f"FROM {repository}:1@{second}\nUSER 65532:65532\n"

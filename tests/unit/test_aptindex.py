@@ -39,11 +39,12 @@ class Mirror:
         self.asked: list[str] = []
 
     def publish(self, index: bytes, *, valid_until: str = "Sat, 01 Aug 2026 00:00:00 UTC", by_hash: bool = True,
-                served: bytes | None = None) -> str:
+                served: bytes | None = None, date: str = "") -> str:
         """Publish `index` (xz); the mirror serves `served` in its place when given. Returns its SHA256."""
         packed = lzma.compress(index)
         digest = hashlib.sha256(packed).hexdigest()
         release = (f"Suite: bookworm-security\nCodename: bookworm-security\nValid-Until: {valid_until}\n"
+                   + (f"Date: {date}\n" if date else "") +
                    f"Acquire-By-Hash: {'yes' if by_hash else 'no'}\nSHA256:\n"
                    f" {digest} {len(packed)} main/binary-amd64/Packages.xz\n").encode()
         if self.key is None:
