@@ -69,8 +69,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     p.add_argument("--push", action="store_true",
                    help="push candidates and write image.lock.json, sbom.spdx.json, Dockerfile")
-    p.add_argument("--jobs", type=int, default=2, metavar="N",
-                   help="images built in parallel within a level (default 2)")
+    p.add_argument("--jobs", type=_at_least_one, default=None, metavar="N",
+                   help="images built at once within a level (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--watch", action="store_true",
                    help="also rebuild images with package updates in their apt sources (as `builder watch`)")
@@ -80,6 +80,12 @@ def parser() -> argparse.ArgumentParser:
     _release_commands(sub)
     _signing_commands(sub)
     return top
+
+
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
 
 
 def _signing_commands(sub: Any) -> None:
