@@ -269,8 +269,9 @@ def result_table(outcomes: list[Outcome]) -> list[str]:
 
 
 def summary_markdown(outcomes: list[Outcome]) -> str:
-    rows = ["| image | result | detail |", "|---|---|---|"]
+    rows = ["| image | result | time | detail |", "|---|---|---|---|"]
     for outcome in outcomes:
         detail = outcome.message.replace("|", "\\|")
-        rows.append(f"| `{outcome.image}` | {outcome.status} | {detail} |")
+        took = "-" if outcome.seconds is None else progress.elapsed(outcome.seconds)
+        rows.append(f"| `{outcome.image}` | {outcome.status} | {took} | {detail} |")
     return "### builder build\n\n" + "\n".join(rows) + "\n"

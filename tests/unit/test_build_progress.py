@@ -144,3 +144,11 @@ def test_the_final_table_has_each_image_its_result_time_and_a_failed_logs_last_l
         "                 | E: " + "x" * 157 + "... (503 characters)",
         "skipped       -  python             parent debian-base did not build",
     ]
+
+
+def test_the_step_summary_has_each_image_time() -> None:
+    outcomes = [build.Outcome("curl", "pushed", "a|b", seconds=61),
+                build.Outcome("python", "skipped", "parent debian-base did not build")]
+    assert build.summary_markdown(outcomes) == (
+        "### builder build\n\n| image | result | time | detail |\n|---|---|---|---|\n"
+        "| `curl` | pushed | 1m01s | a\\|b |\n| `python` | skipped | - | parent debian-base did not build |\n")
