@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.cli import main as cli
 from builder.core import settings
 from builder.core.errors import BuildError
 from builder.image import build
@@ -142,3 +143,17 @@ def test_a_failed_parent_skips_its_children(channel_copy: Path, monkeypatch: pyt
         "python/distroless-debug": ("skipped", "parent debian-base did not build"),
     }
     assert [o.seconds for o in outcomes if o.status == "skipped"] == [None, None, None]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+def test_jobs_is_a_whole_number_of_one_or_more(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["build", "--jobs", value])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"builder build: error: argument --jobs: {value!r} is not a whole number of 1 or more")
+
+
+def test_jobs_defaults_to_one_per_core() -> None:
+    assert cli.parser().parse_args(["build"]).jobs is None
+    assert cli.parser().parse_args(["build", "--jobs", "3"]).jobs == 3
