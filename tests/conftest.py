@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 # N slowest units start at once, each followed by a quick unit test rather than by another slow
 # one, so that no slow test waits behind another.
 SLOW_FIRST = ("test_schedule.py", "test_overlay.py", "test_build.py", "test_hostile.py", "test_loop.py",
-              "test_release.py", "test_runtime_profile.py", "test_build_faults.py", "test_watch.py")
+              "test_release.py", "test_runtime_profile.py", "test_build_faults.py", "test_build_jobs.py",
+              "test_watch.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -51,7 +51,7 @@ class PlanArgs(Common):
 class BuildArgs(Common):
     names: tuple[str, ...]
     push: bool
-    jobs: int
+    jobs: int | None
     force: bool
     watch: bool
     exact: bool

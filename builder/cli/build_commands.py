@@ -74,10 +74,8 @@ def build_command(args: BuildArgs) -> ExitCode:
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
         outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known,
                              indexes=upstream_check.apt_indexes(ctx.settings, ctx.channel))
-    for outcome in outcomes:
-        report.say(f"{outcome.status:>8} {outcome.image}: {outcome.message}")
-        for line in outcome.tail[-10:]:
-            report.say(f"         | {line}")
+    for line in build.result_table(outcomes):
+        report.say(line)
     report.step_summary(build.summary_markdown(outcomes))
     failed = [o for o in outcomes if o.status in ("failed", "skipped")]
     if failed:

@@ -61,8 +61,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="image names (default: all)")
     p.add_argument("--push", action="store_true",
                    help="push candidates and write image.lock.json, sbom.spdx.json, Dockerfile")
-    p.add_argument("--jobs", type=int, default=2, metavar="N",
-                   help="images built in parallel within a level (default 2)")
+    p.add_argument("--jobs", type=_at_least_one, default=None, metavar="N",
+                   help="images built at once within a level (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--watch", action="store_true",
                    help="also rebuild images with package updates in their apt sources (as `builder watch`)")
@@ -143,3 +143,9 @@ def _release_commands(sub: Any) -> None:
                        description=f"Write recipes/{schema_files.RECIPE_SCHEMA} and "
                        f"recipes/{schema_files.OVERLAY_SCHEMA} from the recipe and overlay models.")
     p.add_argument("--check", action="store_true", help="fail if a committed schema is stale")
+
+
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)

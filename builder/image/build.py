@@ -1,17 +1,20 @@
 """Execute a plan: build, check, test, push, and record locks, level by level.
 
-Independent images of a level build in parallel; an image whose parent failed is skipped;
-one failure never stops the others. Nothing is recorded for an image that did not pass
-every check, and nothing at all without --push: locks record what was published.
+Independent images of a level build in parallel (--jobs); a level starts when the one
+before it has finished; an image whose parent failed is skipped; one failure never stops
+the others. Nothing is recorded for an image that did not pass every check, and nothing at
+all without --push: locks record what was published.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,7 +30,7 @@ from builder.core.files import write_many_atomic
 from builder.core.reference import ImageRef
 from builder.core.settings import Settings
 from builder.dockerfile import render
-from builder.image import checks, engine, strict
+from builder.image import checks, engine, progress, strict
 from builder.image.plan import Plan, Step, dockerfile_sha256
 from builder.recipe import inputs
 from builder.recipe.graph import Channel
@@ -45,12 +48,13 @@ class Outcome:
     results: list[checks.CheckResult] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
     lock: Lock | None = None
+    seconds: float | None = None  # None: never started
 
 
 @dataclass(frozen=True)
 class Options:
     push: bool
-    jobs: int
+    jobs: int | None  # images built at once within a level; None: one per core
     revision: str | None
     source_url: str | None
     log: Callable[[str], None]
@@ -66,6 +70,7 @@ class _Context:
     indexes: apt_index.IndexCache
     logs: debian_changelog.ChangelogCache
     registry: registry.RegistryClient
+    progress: progress.Progress
     done: dict[str, Outcome] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -77,13 +82,36 @@ def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
     ctx = _Context(settings, channel, eng, options, candidates or Candidates(settings),
                    indexes or apt_index.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
                    debian_changelog.ChangelogCache(settings.cache_dir),
-                   client or registry.RegistryClient(registry.docker_config_credentials()))
-    for level in plan.levels:
-        steps = [s for s in level if s.needed]
-        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-            for outcome in pool.map(lambda s: _one(ctx, s), steps):
+                   client or registry.RegistryClient(registry.docker_config_credentials()),
+                   progress.Progress(options.log))
+    with ctx.progress.ticking():
+        for level in plan.levels:
+            steps = [s for s in level if s.needed]
+            for outcome in run_level(steps, lambda s: _one(ctx, s), workers(options.jobs, len(steps))):
                 ctx.done[outcome.image] = outcome
     return list(ctx.done.values())
+
+
+def workers(requested: int | None, width: int) -> int:
+    """Threads for a level of `width` images: as requested (default: one per core), never more than it has."""
+    return max(1, min(requested or os.cpu_count() or 1, width))
+
+
+def run_level(steps: Sequence[Step], build_one: Callable[[Step], Outcome], jobs: int) -> list[Outcome]:
+    """Build the steps of one level on `jobs` threads; the outcomes in the plan's order.
+
+    Every started build runs to its end even when another fails, so none is left half
+    recorded; an unexpected exception (a bug) is raised once all of them have ended.
+    """
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="build")
+    try:
+        futures = [pool.submit(build_one, step) for step in steps]
+        wait(futures)
+    except BaseException:  # interrupted: start nothing more
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [future.result() for future in futures]
 
 
 def _one(ctx: _Context, step: Step) -> Outcome:
@@ -93,12 +121,16 @@ def _one(ctx: _Context, step: Step) -> Outcome:
         parent_outcome = ctx.done.get(parent.id)
         if parent_outcome is not None and parent_outcome.status in ("failed", "skipped"):
             return Outcome(image.id, "skipped", f"parent {parent.id} did not build")
+    started = time.monotonic()
     try:
-        return _build_one(ctx, image, step)
+        outcome = _build_one(ctx, image, step)
     except BuildError as exc:
-        return Outcome(image.id, "failed", exc.message, tail=exc.tail)
+        outcome = Outcome(image.id, "failed", exc.message, tail=exc.tail)
     except BuilderError as exc:
-        return Outcome(image.id, "failed", exc.message)
+        outcome = Outcome(image.id, "failed", exc.message)
+    outcome.seconds = time.monotonic() - started
+    ctx.progress.finish(image.id, f"{outcome.status} after {progress.elapsed(outcome.seconds)}")
+    return outcome
 
 
 def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
@@ -125,7 +157,7 @@ def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
 
 
 def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
-    log = ctx.options.log
+    shown = ctx.progress
     base, display = _base(ctx, image, step)
     parent = ctx.channel.parent(image)
     files = ImageFiles.of(ctx.settings, image)
@@ -141,7 +173,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
         version, skipped = versioning.next_free_version(
             version, image.tag_suffix, lambda tag: ctx.registry.digest_or_none(f"{repository}:{tag}"))
         for note in skipped:
-            log(f"[{image.id}] warning: {note}")
+            shown.say(image.id, f"warning: {note}")
     dockerfile = render.render_dockerfile(render.with_ancestry(ctx.channel, render.RenderInput(
         image, base, display, parent.user if parent else None, version)))
     tag = f"{CANDIDATE}{image.tag_suffix}"
@@ -151,12 +183,12 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
         labels["org.opencontainers.image.revision"] = ctx.options.revision
     if ctx.options.source_url:
         labels["org.opencontainers.image.source"] = ctx.options.source_url
-    log(f"[{image.id}] building FROM {base} ({', '.join(step.reasons)})")
+    shown.start(image.id, "build", f"building FROM {base} ({', '.join(step.reasons)})")
     image_id = ctx.engine.build(dockerfile, f"{repository}:{tag}", labels,
                                 pull=parent is None,
-                                on_line=lambda line: _progress(log, image.id, line),
+                                on_line=lambda line: _progress(shown, image.id, line),
                                 files=_committed_files(ctx.settings, image))
-    log(f"[{image.id}] checking {image_id[:19]}")
+    shown.start(image.id, "checking", f"checking {image_id[:19]}")
     facts = checks.gather(ctx.engine, image_id, [i.destination for i in image.inputs if i.kind == "file"])
     tests = checks.run_tests(ctx.engine, image_id, image)
     results = checks.static_checks(image, facts) + tests + strict.run_tests(ctx.engine, image_id, image, tests)
@@ -166,7 +198,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     if not ctx.options.push:
         return Outcome(image.id, "built", f"{image_id[:19]}, {len(results)} checks passed", results)
     auth = engine.credentials(ctx.settings.registry)
-    log(f"[{image.id}] pushing {repository}:{tag}")
+    shown.start(image.id, "pushing", f"pushing {repository}:{tag}")
     digest = ctx.engine.push(repository, tag, auth)
     base_digest = base.digest or ""
     new_lock = Lock(
@@ -203,7 +235,7 @@ def _fixes(ctx: _Context, image: ImageSpec, prior: Lock | None, last: history.Re
     with ctx.lock:  # the index and changelog caches are shared by the builds of a level
         return fixes.since_release(released, packages, facts.apt_sources(), arch=fixes.arch_of(packages),
                                    indexes=ctx.indexes, logs=ctx.logs,
-                                   warn=lambda text: ctx.options.log(f"[{image.id}] warning: {text}"),
+                                   warn=lambda text: ctx.progress.say(image.id, f"warning: {text}"),
                                    seen=fixes.first_seen(prior))
 
 
@@ -220,19 +252,31 @@ def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[by
     return files
 
 
-def _progress(log: Callable[[str], None], image_id: str, line: str) -> None:
+def _progress(shown: progress.Progress, image_id: str, line: str) -> None:
     # The build steps are progress enough; the full output is kept for failures.
-    if line.startswith("Step "):
-        log(f"[{image_id}] {line}")
+    step = progress.step_line(line)
+    if step is not None:
+        shown.start(image_id, *step)
+
+
+_PRINT = threading.Lock()
 
 
 def print_log(line: str) -> None:
-    print(plaintext.line(line), file=sys.stderr, flush=True)
+    with _PRINT:  # one write per line: lines from two threads never mix
+        sys.stderr.write(plaintext.line(line) + "\n")
+        sys.stderr.flush()
+
+
+def result_table(outcomes: list[Outcome]) -> list[str]:
+    """The final table of a build: each image's result and time, and the end of a failed build's log."""
+    return progress.table([progress.Row(o.image, o.status, o.seconds, o.message, o.tail) for o in outcomes])
 
 
 def summary_markdown(outcomes: list[Outcome]) -> str:
-    rows = ["| image | result | detail |", "|---|---|---|"]
+    rows = ["| image | result | time | detail |", "|---|---|---|---|"]
     for outcome in outcomes:
         detail = outcome.message.replace("|", "\\|")
-        rows.append(f"| `{outcome.image}` | {outcome.status} | {detail} |")
+        took = "-" if outcome.seconds is None else progress.elapsed(outcome.seconds)
+        rows.append(f"| `{outcome.image}` | {outcome.status} | {took} | {detail} |")
     return "### builder build\n\n" + "\n".join(rows) + "\n"

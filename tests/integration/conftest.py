@@ -75,11 +75,11 @@ def auth_registry() -> str:
 
 @pytest.fixture(scope="session")
 def build_proxy() -> str:
-    """The apt cache the build-proxy tests go through: BUILDER_BUILD_PROXY, else the one
+    """The apt cache the tests' builds go through: BUILDER_BUILD_PROXY, else the one
     .ci/local-env starts when it answers ("" when there is none).
 
-    The other builds fetch directly: apt-cacher-ng was seen to hang an `apt-get update` for good
-    when two builds refreshed the same InRelease at once ("Failure to move file ... out of the way").
+    Builds side by side refresh the same InRelease at once: .ci/local-env configures the cache
+    so that they share the download (ResponseFreezeDetectTime; see there).
     """
     proxy = os.environ.get("BUILDER_BUILD_PROXY", "")
     if not proxy:
@@ -89,6 +89,17 @@ def build_proxy() -> str:
         except requests.RequestException:
             proxy = ""
     return proxy
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _builds_fetch_through_the_apt_cache(build_proxy: str) -> Iterator[None]:
+    """Every build of the session (each makes its own engine client) gets the apt cache, if any."""
+    if not build_proxy or os.environ.get("BUILDER_BUILD_PROXY"):
+        yield
+        return
+    os.environ["BUILDER_BUILD_PROXY"] = build_proxy
+    yield
+    os.environ.pop("BUILDER_BUILD_PROXY", None)
 
 
 @pytest.fixture

@@ -29,12 +29,11 @@ def recipe(name: str, packages: str = "ca-certificates", extra: str = "") -> str
 
 
 def outcome_lines(out: str) -> dict[str, str]:
-    """`   status image: message` lines of the build summary, by image."""
+    """`status time image detail` rows of the build's final table, as `status: detail` by image."""
     lines = {}
     for line in out.splitlines():
-        status, _, rest = line.strip().partition(" ")
-        if status in ("pushed", "built", "failed", "skipped") and ":" in rest:
-            image, _, message = rest.partition(": ")
+        status, _took, image, message = [*line.split(None, 3), "", "", ""][:4]
+        if status in ("pushed", "built", "failed", "skipped"):
             lines[image] = f"{status}: {message}"
     return lines
 
