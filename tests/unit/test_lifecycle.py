@@ -13,6 +13,8 @@ from builder.channel import lock as lockfile
 from builder.core import settings
 from builder.core.errors import ConfigError
 from builder.core.facts import BaseLock, OsRelease
+from builder.dockerfile import policy
+from tests.support.channel import load_channel
 
 HEADER = "version,codename,series,created,release,eol,eol-lts,eol-elts\n"
 DEBIAN = (HEADER + "12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-07-11,2028-06-30,2033-06-30\n"
@@ -170,3 +172,49 @@ def test_the_lock_records_the_release_and_old_locks_still_read(tmp_path: Path) -
     new = old.model_copy(update={"lifecycle": dates})
     assert lockfile.parse(lockfile.dumps(new), "new.json").lifecycle == dates
     assert lifecycle.recorded(settings.load(tmp_path, {}), "debian", OsRelease(id="debian", codename="zorro")) is None
+
+
+RECIPE = ("name: app\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
+          "tests: [{name: t, run: [id]}]\nvariants:\n  - name: trixie\n    from: debian:trixie-slim\n")
+LATE = dt.datetime(2028, 7, 1, tzinfo=dt.UTC)
+
+
+def _lint(tmp_path: Path, recipe: str, now: dt.datetime) -> list[str]:
+    (tmp_path / "recipes").mkdir(parents=True)
+    (tmp_path / "recipes" / "app.yaml").write_text(recipe)
+    (tmp_path / "recipes" / "child.yaml").write_text(
+        "name: child\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: app}\n"
+        "tests: [{name: t, run: [id]}]\n")
+    _, channel = load_channel(tmp_path, environ={})
+    table = _table(tmp_path)
+    return [str(f) for image_id in sorted(channel.images)
+            for f in policy.check_recipe(channel, channel.images[image_id], now, table)]
+
+
+HINT = ("(fix: move the line to a supported release (`builder watch` names it), or keep it with "
+        "`accept_eol: \"why\"` in the recipe)")
+
+
+def test_lint_fails_past_the_end_of_lts(tmp_path: Path) -> None:
+    assert _lint(tmp_path, RECIPE, LATE) == [
+        f"recipes/app.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); "
+        f"move to Debian 13 (trixie), supported until 2028-08-09 {HINT}",
+        f"recipes/child.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); "
+        f"move to Debian 13 (trixie), supported until 2028-08-09 {HINT}",
+    ]
+
+
+def test_lint_passes_in_lts_and_with_an_accepted_eol(tmp_path: Path) -> None:
+    assert _lint(tmp_path / "lts", RECIPE, dt.datetime(2028, 6, 29, tzinfo=dt.UTC)) == []
+    accepted = RECIPE.replace("tests:", "accept_eol: \"customer X pays for ELTS until 2030\"\ntests:")
+    assert _lint(tmp_path / "accepted", accepted, LATE) == [
+        f"recipes/child.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); "
+        f"move to Debian 13 (trixie), supported until 2028-08-09 {HINT}"]
+
+
+def test_lint_flags_a_variant_where_its_from_is_written(tmp_path: Path) -> None:
+    found = _lint(tmp_path, RECIPE, dt.datetime(2030, 7, 1, tzinfo=dt.UTC))
+    assert [line.split(" (end of LTS)")[0] for line in found] == [
+        "recipes/app.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30",
+        "recipes/app.yaml:9: HB016 error: Debian 13 (trixie): unsupported since 2030-06-30",
+        "recipes/child.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30"]
