@@ -20,6 +20,8 @@ from builder.core import reference as imageref
 from builder.core.errors import ConfigError
 from builder.core.facts import OsRelease, SupportDates
 from builder.core.settings import Settings, is_date
+from builder.recipe.graph import Channel
+from builder.recipe.variants import ImageSpec
 
 SYSTEM = Path("/usr/share/distro-info")
 VENDORED = Path(__file__).parent / "distro_info"
@@ -38,6 +40,7 @@ ALPINE = (
 )
 # distro-info-data's columns for: end of regular security support, of LTS, of paid extended support.
 _COLUMNS = {"debian": ("eol", "eol-lts", "eol-elts"), "ubuntu": ("eol", "eol-server", "eol-esm")}
+_EXAMPLE = {"debian": "trixie-slim", "ubuntu": "noble", "alpine": "3.22"}
 _SERIES = re.compile(r"[a-z][a-z0-9-]*")
 _BRANCH = re.compile(r"([0-9]+\.[0-9]+)(?:\.[0-9]+)?")
 
@@ -205,7 +208,37 @@ def recorded(settings: Settings, distro: str, os: OsRelease | None) -> SupportDa
     return table.dates(distro, codename) if codename else None
 
 
-def unknown(distro: str, codename: str | None) -> str:
-    what = f"{distro} {codename!r}" if codename else f"the {distro} release"
-    return (f"{what}: no support dates known; add them under [tool.builder.lifecycle] or update "
+def unknown(distro: str, codename: str | None, upstream: str | None = None) -> str:
+    if codename is None:
+        return (f"{distro}: cannot tell the release from {upstream!r}; name it in the tag (e.g. "
+                f"{distro}:{_EXAMPLE[distro]}) or build the line once so its os-release names it")
+    return (f"{distro} {codename!r}: no support dates known; add them under [tool.builder.lifecycle] or update "
             "distro-info-data")
+
+
+@dataclass(frozen=True)
+class Notice:
+    summary: str
+    release: str | None  # the line's codename (Alpine: its branch)
+    successor: str | None
+
+
+def notice(table: Table, window_days: int, channel: Channel, image: ImageSpec, *, os: OsRelease | None,
+           today: dt.date) -> Notice | None:
+    """What watch says of a line whose release ends within the window, is in LTS, past it, or unknown.
+
+    `os` is the built image's os-release: what consumers run now; without it, what the recipe builds.
+    """
+    distro = image.recipe.distro
+    upstream = channel.root_of(image).from_.image
+    codename = table.codename(distro, upstream, os)
+    dates = table.dates(distro, codename) if codename else None
+    if dates is None:
+        return Notice(unknown(distro, codename, upstream), codename, None)
+    successor = table.successor(dates, today)
+    status = assess(dates, today, window_days, successor)
+    if status.level == "supported":
+        return None
+    accepted = image.recipe.accept_eol
+    summary = status.message + (f" (accepted: {accepted})" if status.level == "unsupported" and accepted else "")
+    return Notice(summary, codename, successor.codename if successor else None)

@@ -218,3 +218,20 @@ def test_lint_flags_a_variant_where_its_from_is_written(tmp_path: Path) -> None:
         "recipes/app.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30",
         "recipes/app.yaml:9: HB016 error: Debian 13 (trixie): unsupported since 2030-06-30",
         "recipes/child.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30"]
+
+
+def test_watch_notice_for_an_unknown_codename(tmp_path: Path) -> None:
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "app.yaml").write_text(RECIPE.replace("debian:bookworm-slim", "debian:zorro-slim"))
+    _, channel = load_channel(tmp_path, environ={})
+    table = _table(tmp_path)
+    found = lifecycle.notice(table, 180, channel, channel.images["app"], os=None, today=dt.date(2026, 1, 1))
+    assert found == lifecycle.Notice("debian: cannot tell the release from 'debian:zorro-slim'; name it in the "
+                                     "tag (e.g. debian:trixie-slim) or build the line once so its os-release "
+                                     "names it", None, None)
+    zorro = OsRelease(id="debian", codename="zorro")
+    found = lifecycle.notice(table, 180, channel, channel.images["app"], os=zorro, today=dt.date(2026, 1, 1))
+    assert found == lifecycle.Notice("debian 'zorro': no support dates known; add them under "
+                                     "[tool.builder.lifecycle] or update distro-info-data", "zorro", None)
+    trixie = channel.images["app/trixie"]
+    assert lifecycle.notice(table, 180, channel, trixie, os=None, today=dt.date(2026, 1, 1)) is None
