@@ -42,6 +42,7 @@ ALPINE = (
 _COLUMNS = {"debian": ("eol", "eol-lts", "eol-elts"), "ubuntu": ("eol", "eol-server", "eol-esm")}
 _EXAMPLE = {"debian": "trixie-slim", "ubuntu": "noble", "alpine": "3.22"}
 _SERIES = re.compile(r"[a-z][a-z0-9-]*")
+_VERSION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)*(?: LTS)?)?")  # empty for sid and experimental
 _BRANCH = re.compile(r"([0-9]+\.[0-9]+)(?:\.[0-9]+)?")
 
 
@@ -57,6 +58,10 @@ def parse(text: str, distro: str, where: str) -> dict[str, SupportDates]:
         if not _SERIES.fullmatch(series):
             raise ConfigError(f"{where}:{reader.line_num}: series: {series!r} is not a codename; "
                               "fix the row or reinstall distro-info-data")
+        number = (row.get("version") or "").strip()
+        if not _VERSION.fullmatch(number):
+            raise ConfigError(f"{where}:{reader.line_num}: version: {number!r} is not a version (e.g. 13 or "
+                              "24.04 LTS); fix the row or reinstall distro-info-data")
         dates: dict[str, str | None] = {}
         for key, column in zip(("released", "security", "lts", "extended"), ("release", *_COLUMNS[distro]),
                                strict=True):
@@ -65,7 +70,7 @@ def parse(text: str, distro: str, where: str) -> dict[str, SupportDates]:
                 raise ConfigError(f"{where}:{reader.line_num}: {column}: {value!r} is not a date (YYYY-MM-DD); "
                                   "fix the row or reinstall distro-info-data")
             dates[key] = value or None
-        found[series] = SupportDates(distro=distro, codename=series, version=(row.get("version") or "").strip(),
+        found[series] = SupportDates(distro=distro, codename=series, version=number,
                                      source=f"distro-info-data {where}", **dates)
     return found
 

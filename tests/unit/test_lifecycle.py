@@ -108,6 +108,9 @@ BAD_CSV = [
      "vendored debian.csv:2: series: 'Bookworm' is not a codename; fix the row or reinstall distro-info-data"),
     (HEADER + "12,Bookworm,bookworm,2021-08-14,soon\n",
      "vendored debian.csv:2: release: 'soon' is not a date (YYYY-MM-DD); fix the row or reinstall distro-info-data"),
+    (HEADER + "12 | x,Bookworm,bookworm,2021-08-14\n",
+     "vendored debian.csv:2: version: '12 | x' is not a version (e.g. 13 or 24.04 LTS); fix the row or reinstall "
+     "distro-info-data"),
     ("version,codename,series,created,release,eol\n",
      "vendored debian.csv:1: no 'eol-lts' column; this is not distro-info-data's debian.csv"),
 ]
