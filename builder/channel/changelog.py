@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from builder.channel import versioning
+from builder.channel import lifecycle, versioning
 from builder.channel.history import Record, Release
 
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,7}")
@@ -197,9 +197,26 @@ def _facts(release: Release, previous: Release | None, record: Record | None, ta
     else:
         image += f" ({size})"
     lines.append(image)
+    support = _support(release, previous)
+    if support:
+        lines.append(support)
     if tags:
         lines.append(tags_line(release, record, previous))
     return [*lines, ""]
+
+
+def _support(release: Release, previous: Release | None) -> str:
+    """The distro release and its support dates, on the first release and when it changes."""
+    dates = release.lifecycle
+    if dates is None or (previous is not None and previous.lifecycle is not None
+                         and previous.lifecycle.codename == dates.codename):
+        return ""
+    was = (f" (was {lifecycle.label(previous.lifecycle)})"
+           if previous is not None and previous.lifecycle is not None else "")
+    ends = [f"regular security support until {dates.security}" if dates.security else "no end announced"]
+    if dates.lts and dates.lts != dates.security:
+        ends.append(f"LTS until {dates.lts}")
+    return f"- Built on {lifecycle.label(dates)}{was}: {', '.join(ends)}"
 
 
 def _short(digest: str) -> str:

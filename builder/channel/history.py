@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from builder.channel import versioning
 from builder.channel.lock import Lock
 from builder.core.errors import LockError
-from builder.core.facts import BaseLock, Digest, InputFile, OsRelease, RecipeSnapshot, Update
+from builder.core.facts import BaseLock, Digest, InputFile, OsRelease, RecipeSnapshot, SupportDates, Update
 from builder.core.files import write_atomic
 from builder.core.runtime import Profile
 from builder.recipe import names
@@ -52,6 +52,8 @@ class Release(BaseModel):
     moved: dict[str, str] | None = Field(None, description="Tag -> the digest it pointed at before this "
                                                            "release; tags not listed were created. None: "
                                                            "not released yet")
+    lifecycle: SupportDates | None = Field(None, description="The distro release built on, with its support "
+                                           "dates as known at release; None in older records")
 
 
 class Record(BaseModel):
@@ -79,7 +81,8 @@ def from_lock(lock: Lock, version: str, date: str, tags: tuple[str, ...] | list[
                    digest=lock.result.digest, size=lock.result.size, base=lock.base, spec=lock.spec,
                    reasons=lock.reasons, updates=lock.updates,
                    cves=tuple(sorted({cve for update in lock.updates for cve in update.cves})),
-                   packages=len(lock.packages), os=lock.os, inputs=lock.inputs, runtime=lock.runtime, moved=moved)
+                   packages=len(lock.packages), os=lock.os, inputs=lock.inputs, runtime=lock.runtime, moved=moved,
+                   lifecycle=lock.lifecycle)
 
 
 def read(path: Path, image: str) -> Record:

@@ -17,6 +17,7 @@ from builder.core.facts import (
     OsRelease,
     Package,
     RecipeSnapshot,
+    SupportDates,
     Update,
     _Frozen,
 )
@@ -46,6 +47,7 @@ class Lock(_Frozen):
     checks: tuple[str, ...] = ()  # each image check and recipe test, with its result
     fingerprint: str | None = None  # builder.fingerprint.of_lock(): what went in, for "nothing new"
     runtime: Profile | None = None  # the strict profile its tests passed under; None: not verified
+    lifecycle: SupportDates | None = None  # the distro release built on; None in older locks
 
 
 def dumps(lock: Lock) -> str:

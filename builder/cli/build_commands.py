@@ -115,6 +115,8 @@ def _print_watch(result: watch.Report) -> None:
                 fixes = ", ".join(update.cves + update.advisories)
                 report.say(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
                            + (f" fixes {fixes}" if fixes else ""))
+        for notice in item.notices:
+            report.say(f"  {notice.kind}: {notice.summary}")
         for error in item.errors:
             report.say(f"  error: {error}")
     print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "

@@ -30,6 +30,8 @@ def check_pins_command(args: CheckPinsArgs) -> ExitCode:
         return ExitCode.OK if args.fix or not failing else ExitCode.STALE_FOUND
     for path in fixed:
         report.say(f"fixed {path}")
-    tracking = len(found) - len(failing)
-    print(f"{len(failing)} outdated pin(s)" + (f", {tracking} tracking (they fail with --strict)" if tracking else ""))
+    tracking = len([pin for pin in found if pin.kind == "tracking" and not pin.fails(args.strict)])
+    ending = len([pin for pin in found if pin.kind == "lifecycle"])
+    print(f"{len(failing)} outdated pin(s)" + (f", {tracking} tracking (they fail with --strict)" if tracking else "")
+          + (f", {ending} on a release near or past its end (advice)" if ending else ""))
     return ExitCode.OK if args.fix or not failing else ExitCode.STALE_FOUND

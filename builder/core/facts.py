@@ -60,6 +60,19 @@ class OsRelease(_Frozen):
     codename: str = ""
 
 
+class SupportDates(_Frozen):
+    """A distribution release and its support dates (ISO YYYY-MM-DD; None: not announced)."""
+
+    distro: str
+    codename: str
+    version: str = ""
+    released: str | None = None
+    security: str | None = Field(None, description="End of regular security support")
+    lts: str | None = Field(None, description="End of long-term support (the last free security updates)")
+    extended: str | None = Field(None, description="End of paid extended support (ELTS, ESM)")
+    source: str = Field("", description="Where the dates come from")
+
+
 class CertificateInfo(_Frozen):
     subject: str
     sha256: str = Field(description="Fingerprint: sha256 of the certificate's DER, lowercase hex")

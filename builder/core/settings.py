@@ -6,6 +6,7 @@ environment, and turns the first value it refuses into one ConfigError line.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
@@ -23,7 +24,20 @@ _REGISTRY = re.compile(r"[a-zA-Z0-9.-]+(?::[0-9]+)?")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
 _PATTERNS = {"registry": (_REGISTRY, "HOST[:PORT]"),
              "namespace": (_NAMESPACE, "a repository path (lowercase components separated by /)")}
+_LINE = re.compile(r"(?:debian|ubuntu|alpine)/[a-z0-9][a-z0-9.]*")
+_DATE_KEYS = ("released", "security", "lts", "extended")
 _KEY_FILES = "expected a list of public key files (PEM), e.g. [\"keys/cosign.pub\"]"
+
+
+def is_date(value: object) -> bool:
+    """Is `value` a calendar date written YYYY-MM-DD?"""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _default_cache() -> Path:
@@ -54,6 +68,10 @@ class Settings(BaseModel):
     trusted_keys: tuple[Path, ...] = ()
     revoked_keys: tuple[Path, ...] = ()
     require_signing: bool = False  # a release without BUILDER_SIGNING_KEY fails (else: a warning)
+    # An organization's own support dates, over the distribution's: "debian/bookworm" = {lts = "2027-06-30"}.
+    lifecycle: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
+    lifecycle_window: int = Field(180, description="Days before the end of regular security support "
+                                  "that watch starts to warn")
 
     def image_repository(self, name: str) -> str:
         """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
@@ -139,6 +157,31 @@ class Settings(BaseModel):
             raise ValueError(_KEY_FILES)
         return value
 
+    @field_validator("lifecycle", mode="before")
+    @classmethod
+    def _lifecycle(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            raise ValueError('expected a table of "DISTRO/CODENAME" = {lts = "YYYY-MM-DD", ...}')
+        for line, dates in value.items():
+            if not _LINE.fullmatch(str(line)):
+                raise ValueError(f"{line!r} is not DISTRO/CODENAME (debian, ubuntu or alpine), e.g. debian/bookworm")
+            if not isinstance(dates, dict) or not dates:
+                raise ValueError(f"{line}: expected a table of dates, e.g. {{lts = \"2028-06-30\"}}")
+            for key, date in dates.items():
+                if key not in _DATE_KEYS:
+                    raise ValueError(f"{line}: {key!r} is not one of {', '.join(_DATE_KEYS)}")
+                if not is_date(date):
+                    raise ValueError(f"{line}: {key}: expected a date YYYY-MM-DD in quotes")
+        return value
+
+    @field_validator("lifecycle_window", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> object:
+        text = str(value)
+        if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,4}", text):
+            raise ValueError(f"{value!r} is not a number of days (0 to 9999)")
+        return int(text)
+
     @field_validator("require_signing", mode="before")
     @classmethod
     def _flag(cls, value: object) -> bool:
@@ -151,6 +194,7 @@ class Settings(BaseModel):
 
 KEYS = tuple(name for name in Settings.model_fields if name != "root")
 _LISTS = ("reviewers", "trusted_keys", "revoked_keys")
+_TABLES_ONLY = ("lifecycle",)  # no environment variable: a table does not fit in one
 
 
 def find_root(start: Path) -> Path:
@@ -182,6 +226,8 @@ def load(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
         if env.get(variable):
             table[key] = env[variable]
     for key in KEYS:
+        if key in _TABLES_ONLY:
+            continue
         override = env.get(f"BUILDER_{key.upper()}")
         if override is not None:
             if key.endswith("_mirrors"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from builder.channel import lifecycle
 from builder.channel.layout import ImageFiles
 from builder.core import plaintext
 from builder.core.files import read_if_exists
@@ -91,6 +92,9 @@ RULES = {rule.id: rule for rule in (
     Rule("HB015", "Trusted CA certificates are not about to expire", "project policy",
          "commit the CA's renewed certificate before the old one expires: an expired one stops "
          "every build", "warning"),
+    Rule("HB016", "The distro release is still supported (LTS at least)", "project policy; distro-info-data",
+         "move the line to a supported release (`builder watch` names it), or keep it with "
+         "`accept_eol: \"why\"` in the recipe", "error"),
 )}
 
 EXPIRY_WARNING = dt.timedelta(days=30)
@@ -99,7 +103,8 @@ _ESCALATION = {"sudo", "doas", "sudo-ldap", "su-exec"}
 _USER = re.compile(r"(\d+):(\d+)")
 
 
-def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = None) -> list[Finding]:
+def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = None,
+                 support: lifecycle.Table | None = None) -> list[Finding]:
     loaded = channel.recipes[image.name]
     findings = []
 
@@ -131,7 +136,29 @@ def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = N
                 add("HB015", ("ca_certificates", certificates.index(item.path)),
                     f"{cert.subject} in {item.path} expires on {cert.not_after[:10]} "
                     f"({max(0, left.days)} days left)")
+    if support is not None:
+        message = _unsupported(channel, image, support, now.date())
+        if message is not None:
+            add("HB016", _from_path(image), message)
     return findings
+
+
+def _unsupported(channel: Channel, image: ImageSpec, support: lifecycle.Table, today: dt.date) -> str | None:
+    """Why the image's distro release is past the end of its LTS, unless its recipe accepts that."""
+    distro = image.recipe.distro
+    codename = support.codename(distro, channel.root_of(image).from_.image, None)
+    dates = support.dates(distro, codename) if codename else None
+    if dates is None or image.recipe.accept_eol is not None:
+        return None
+    status = lifecycle.assess(dates, today, 0, support.successor(dates, today))
+    return status.message if status.level == "unsupported" else None
+
+
+def _from_path(image: ImageSpec) -> tuple[str | int, ...]:
+    """Where the image's base is written: its variant's `from`, else the recipe's."""
+    if image.variant is not None and image.variant.from_ is not None:
+        return ("variants", image.recipe.variants.index(image.variant), "from")
+    return ("from",)
 
 
 def _packages(image: ImageSpec) -> list[tuple[tuple[str | int, ...], str]]:
@@ -209,13 +236,13 @@ def _check_run(image: ImageSpec, path: str, inst: syntax.Instruction) -> list[Fi
 
 
 def lint(channel: Channel, selected: list[str], dockerfiles: dict[str, Path],
-         expected: dict[str, str], root: Path) -> list[Finding]:
+         expected: dict[str, str], root: Path, *, support: lifecycle.Table | None = None) -> list[Finding]:
     """All findings for the selected images: recipe rules, Dockerfile rules, then hadolint."""
     findings: list[Finding] = []
     present: dict[Path, ImageSpec] = {}
     for image_id in selected:
         image = channel.images[image_id]
-        findings.extend(check_recipe(channel, image))
+        findings.extend(check_recipe(channel, image, support=support))
         path = dockerfiles[image_id]
         shown = str(path.relative_to(root))
         text = read_if_exists(path)
@@ -238,7 +265,8 @@ def lint_rendered(settings: Settings, channel: Channel, selected: list[str]) -> 
     """`lint` against what the recipes render to now: a committed Dockerfile that differs is a finding."""
     outputs = render.render_all(settings, channel, selected)
     dockerfiles = {i: ImageFiles.of(settings, channel.images[i]).dockerfile for i in selected}
-    return lint(channel, selected, dockerfiles, {i: outputs[dockerfiles[i]] for i in selected}, settings.root)
+    return lint(channel, selected, dockerfiles, {i: outputs[dockerfiles[i]] for i in selected}, settings.root,
+                support=lifecycle.Table.load(settings))
 
 
 def failing(findings: list[Finding], *, strict: bool) -> list[Finding]:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
 
-from builder.channel import fingerprint, history, sbom, versioning
+from builder.channel import fingerprint, history, lifecycle, sbom, versioning
 from builder.channel import lock as lockfile
 from builder.channel.candidates import Candidates
 from builder.channel.layout import ImageFiles
@@ -211,7 +211,7 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
                          size=facts.size),
         os=facts.os(), apt_sources=facts.apt_sources(), inputs=image.inputs,
         packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
-        runtime=strict.profile(image),
+        runtime=strict.profile(image), lifecycle=lifecycle.recorded(ctx.settings, image.recipe.distro, facts.os()),
     )
     new_lock = new_lock.model_copy(update={"fingerprint": fingerprint.of_lock(new_lock)})
     with ctx.lock:

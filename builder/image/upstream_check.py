@@ -42,7 +42,7 @@ def markdown(report: watch.Report) -> str:
     """The report as a table for $GITHUB_STEP_SUMMARY."""
     rows = ["| image | state | why |", "|---|---|---|"]
     for item in report.images:
-        why = "; ".join(f"{f.kind}: {f.summary}" for f in item.findings) or "up to date"
+        why = "; ".join(f"{f.kind}: {f.summary}" for f in (*item.findings, *item.notices)) or "up to date"
         state = "error" if item.errors else ("stale" if item.stale else "ok")
         cell = why.replace("|", "\\|")
         rows.append(f"| `{item.image}` | {state} | {cell} |")

@@ -11,10 +11,10 @@ from typing import Literal
 
 from debian.debian_support import Version
 
-from builder.channel import fingerprint
+from builder.channel import fingerprint, lifecycle
 from builder.channel.candidates import Candidates
 from builder.channel.lock import Lock
-from builder.core.errors import BuilderError, WatchError
+from builder.core.errors import BuilderError, ConfigError, WatchError
 from builder.core.facts import AptSource, SourceKind
 from builder.core.settings import Settings
 from builder.dockerfile import render
@@ -25,7 +25,9 @@ from builder.upstream import apk_version, apt_index, debian_changelog, fixes
 
 JSON_SCHEMA_VERSION = 1
 DigestLookup = Callable[[str], str]
-StaleKind = Literal["not-built", "upstream-digest", "security-update", "recipe-changed", "parent-rebuilt"]
+# lifecycle: a notice, never a finding: a release nearing its end is no reason to rebuild.
+StaleKind = Literal["not-built", "upstream-digest", "security-update", "recipe-changed", "parent-rebuilt",
+                    "lifecycle"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class ImageReport:
     compared_with: Literal["lock", "candidate"] = "lock"  # candidate: the open one on the bot branch
     fingerprint: str | None = None  # of the inputs offered now (builder.fingerprint)
     built_fingerprint: str | None = None  # of what the lock or candidate was built from
+    notices: list[StaleReason] = field(default_factory=list)  # lifecycle warnings: they make nothing stale
 
     @property
     def stale(self) -> bool:
@@ -80,7 +83,8 @@ class ImageReport:
     def as_json(self) -> dict[str, object]:
         return {"image": self.image, "stale": self.stale, "compared_with": self.compared_with,
                 "fingerprint": self.fingerprint, "built_fingerprint": self.built_fingerprint,
-                "findings": [f.as_json() for f in self.findings], "errors": self.errors}
+                "findings": [f.as_json() for f in self.findings], "errors": self.errors,
+                "notices": [n.as_json() for n in self.notices]}
 
 
 @dataclass
@@ -108,9 +112,10 @@ class Report:
 
 def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
         indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache,
-        candidates: Candidates | None = None, rendered: Rendered | None = None) -> Report:
+        candidates: Candidates | None = None, rendered: Rendered | None = None,
+        today: dt.date | None = None) -> Report:
     """Each image against its open candidate when it has one, else against its lock; `rendered`
-    keeps the Dockerfiles rendered here for the run's plan."""
+    keeps the Dockerfiles rendered here for the run's plan; `today` fixes the clock of lifecycle notices."""
     known = candidates or Candidates(settings)
     rendered = rendered or Rendered(settings, channel)
     wanted = channel.with_ancestors(set(selected))
@@ -136,6 +141,7 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
     for level in channel.levels(wanted):  # parents are settled before their children
         for image_id in level:
             _cascade(channel, image_id, locks, reports)
+    _lifecycle(settings, channel, locks, reports, today or dt.datetime.now(dt.UTC).date())
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     ordered = [reports[i] for level in channel.levels(wanted) for i in level if i in selected]
     return Report(ordered, stamp)
@@ -364,3 +370,19 @@ def _cascade(channel: Channel, image_id: str, locks: dict[str, Lock | BuilderErr
         reports[image_id].findings.append(StaleReason(
             "parent-rebuilt", f"{parent.id} was rebuilt: {lock.base.digest[:19]} -> "
             f"{parent_lock.result.digest[:19]}", old=lock.base.digest, new=parent_lock.result.digest))
+
+
+def _lifecycle(settings: Settings, channel: Channel, locks: dict[str, Lock | BuilderError | None],
+               reports: dict[str, ImageReport], today: dt.date) -> None:
+    try:
+        table = lifecycle.Table.load(settings)
+    except ConfigError as exc:
+        for report in reports.values():
+            report.errors.append(f"lifecycle: {exc.message}")
+        return
+    for image_id, report in reports.items():
+        lock = locks[image_id]
+        found = lifecycle.notice(table, settings.lifecycle_window, channel, channel.images[image_id],
+                                 os=lock.os if isinstance(lock, Lock) else None, today=today)
+        if found is not None:
+            report.notices.append(StaleReason("lifecycle", found.summary, old=found.release, new=found.successor))

@@ -266,6 +266,10 @@ class Recipe(_Frozen):
     runtime: Runtime = Field(default_factory=Runtime, description="What the image needs when it runs")
     vex: tuple[VexEntry, ...] = Field((), description="Statements about CVEs for the release's OpenVEX "
                                       "attestation: not_affected (with a justification) or under_investigation")
+    accept_eol: Annotated[Text, AfterValidator(names.description)] | None = Field(
+        None, description="Why this line may stay on a distro release past the end of its LTS: "
+        "without it, `builder lint` fails for such a line",
+        json_schema_extra={"minLength": 1, "maxLength": names.DESCRIPTION_MAX})
 
     @field_validator("variants", "tests")
     @classmethod

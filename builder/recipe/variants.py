@@ -137,11 +137,11 @@ def effective_spec(image: ImageSpec) -> RecipeSnapshot:
 def spec_sha256(image: ImageSpec) -> str:
     """A hash of everything in the recipe that shapes this image (its version aside).
 
-    Other variants do not count, and neither do `version`, which releases bump, and `vex`.
+    Other variants do not count, and neither do `version`, which releases bump, `vex` and `accept_eol`.
     """
     # Defaults are left out, so a new optional field in the model changes no hash.
     recipe = image.recipe.model_dump(mode="json", by_alias=True, exclude_defaults=True,
-                                     exclude={"variants", "version", "vex"})
+                                     exclude={"variants", "version", "vex", "accept_eol"})
     variant = (image.variant.model_dump(mode="json", by_alias=True, exclude_defaults=True)
                if image.variant else None)
     shaped: dict[str, object] = {"recipe": recipe, "variant": variant}

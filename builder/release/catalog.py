@@ -4,12 +4,13 @@ and base-images/README.md, made from the release records.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import yaml
 
 from builder.channel import changelog as changelog_md
-from builder.channel import layout
+from builder.channel import layout, lifecycle
 from builder.channel.history import Record, Release
 from builder.channel.layout import ImageFiles
 from builder.core.files import Writes, write_changed
@@ -24,6 +25,7 @@ from builder.release.catalog_index import (
     Catalog,
     CatalogImage,
     CatalogRuntime,
+    CatalogSupport,
     CatalogVersion,
 )
 
@@ -43,7 +45,23 @@ def runtime(image: ImageSpec, release: Release) -> CatalogRuntime:
     return CatalogRuntime.of(profile, verified=release.runtime is not None)
 
 
-def build(settings: Settings, channel: Channel) -> Catalog:
+def support(table: lifecycle.Table, channel: Channel, image: ImageSpec, release: Release,
+            today: dt.date) -> CatalogSupport | None:
+    """The release's distro release with today's dates (settings may override them), else those recorded."""
+    distro = image.recipe.distro
+    codename = table.codename(distro, channel.root_of(image).from_.image, release.os)
+    dates = (table.dates(distro, codename) if codename else None) or release.lifecycle
+    if dates is None:
+        return None
+    return CatalogSupport(release=lifecycle.label(dates), distro=dates.distro, codename=dates.codename,
+                          phase=lifecycle.phase(dates, today), security=dates.security, lts=dates.lts,
+                          extended=dates.extended, accept_eol=image.recipe.accept_eol)
+
+
+def build(settings: Settings, channel: Channel, today: dt.date | None = None) -> Catalog:
+    """`today` fixes the day support phases are judged on."""
+    table = lifecycle.Table.load(settings)
+    day = today or dt.datetime.now(dt.UTC).date()
     images = []
     for image_id in sorted(channel.images):
         image = channel.images[image_id]
@@ -71,6 +89,7 @@ def build(settings: Settings, channel: Channel) -> Catalog:
                 sbom=str(sbom.relative_to(settings.root)) if release is record.last else None,
             ) for release in reversed(record.releases)),
             runtime=runtime(image, record.last),
+            support=support(table, channel, image, record.last, day),
         ))
     return Catalog(schema_version=SCHEMA_VERSION, registry=settings.registry,
                    namespace=settings.namespace, images=tuple(images))
@@ -96,7 +115,25 @@ def readme(index: Catalog) -> str:
         changelog = f"{item.image}/{layout.CHANGELOG}"
         lines.append(f"| [{item.image}]({changelog}) | {item.form or ''} | {item.current} | {pull} | "
                      f"`{latest.digest[:19]}` | {latest.date} | {latest.packages} | {size} | {cves} |")
-    return "\n".join(lines + _run_sections(index)) + "\n"
+    return "\n".join(lines + _support_section(index) + _run_sections(index)) + "\n"
+
+
+def _support_section(index: Catalog) -> list[str]:
+    rows = [(item.image, item.support) for item in index.images if item.support is not None]
+    if not rows:
+        return []
+    lines = ["", "## Support", "",
+             "Each line's distro release and when its support ends: regular security support, then",
+             "LTS (the last free security updates); after that a line is unsupported, and `builder",
+             "watch` names the line or variant to move to well before.", "",
+             "| image | built on | phase | security support until | LTS until |", "|---|---|---|---|---|"]
+    for image, info in rows:
+        phase = info.phase if info.phase in ("stable", "lts") else f"**unsupported** ({info.phase})"
+        if info.accept_eol and info.phase not in ("stable", "lts"):
+            phase += f": {info.accept_eol}".replace("|", "\\|")
+        lines.append(f"| {image} | {info.release} | {phase} | {info.security or '-'} | "
+                     f"{info.lts or info.security or '-'} |")
+    return lines
 
 
 def _run_sections(index: Catalog) -> list[str]:

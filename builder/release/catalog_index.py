@@ -1,7 +1,7 @@
 """The channel catalog, base-images/index.json, as one typed model: `builder catalog` writes it,
 `builder check-pins` and `builder verify` read it.
 
-schema_version 1. `form` and `runtime` came later within it: a catalog without them is read
+schema_version 1. `form`, `runtime` and `support` came later within it: a catalog without them is read
 (None), one without any other field is refused with the field named.
 """
 
@@ -65,6 +65,20 @@ class CatalogRuntime(_Entry):
                    kubernetes=profile.kubernetes())
 
 
+class CatalogSupport(_Entry):
+    """The distro release a line's current release is built on, its support phase when the catalog was
+    written (stable, lts, extended: paid only, ended) and the dates that end each."""
+
+    release: str  # e.g. Debian 12 (bookworm)
+    distro: str
+    codename: str
+    phase: Literal["stable", "lts", "extended", "ended"]
+    security: str | None  # end of regular security support
+    lts: str | None
+    extended: str | None
+    accept_eol: str | None = None  # why the line stays past the end of LTS, as its recipe says
+
+
 class CatalogImage(_Entry):
     image: str  # NAME or NAME/VARIANT
     name: str
@@ -76,6 +90,7 @@ class CatalogImage(_Entry):
     tags: dict[str, Digest]  # tag -> digest, as the release record says they point
     versions: tuple[CatalogVersion, ...]
     runtime: CatalogRuntime | None = None  # None in catalogs written before runtime profiles
+    support: CatalogSupport | None = None  # None when unknown, and in catalogs written before it
 
     @property
     def pulled_repository(self) -> str:

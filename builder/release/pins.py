@@ -5,10 +5,13 @@ points at, or to a version with a newer release in the same major, is reported w
 current one. `NAME:MAJOR` and `NAME:MAJOR.MINOR` without a digest track their line on purpose
 (the channel recommends them): reported as tracking, failures only when strict. A FROM that
 names a build argument (`FROM ${BASE}`) is judged by the ARG's default. `pins_fix` rewrites them.
+A FROM of a line whose distro release nears the end of its support (or is past it) gets advice on the
+line or variant to move to: never a failure, never rewritten.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,8 @@ from builder.core.errors import UsageError
 from builder.release.base_refs import BaseRef, base_refs
 from builder.release.catalog_index import Catalog, CatalogImage
 
-Kind = Literal["outdated", "moved", "unpinned", "tracking"]
+Kind = Literal["outdated", "moved", "unpinned", "tracking", "lifecycle"]
+WINDOW_DAYS = 180  # as the channel's default lifecycle_window: the consumer has no channel settings
 _TRACKING = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # MAJOR or MAJOR.MINOR
 
 
@@ -43,6 +47,8 @@ class Pin:
         return plaintext.line(f"{self.file}:{self.line}: {self.reference}{via}: {self.message}{fix}")
 
     def fails(self, strict: bool) -> bool:
+        if self.kind == "lifecycle":
+            return False  # advice: moving to another release is the consumer's call
         return self.kind != "tracking" or strict
 
     def json(self) -> dict[str, object]:
@@ -62,8 +68,10 @@ def dockerfiles(paths: list[Path]) -> list[Path]:
     return found
 
 
-def check(paths: list[Path], catalog: Catalog) -> list[Pin]:
-    """The pins behind the catalog, tracking ones included; UsageError when a file is unusable."""
+def check(paths: list[Path], catalog: Catalog, today: dt.date | None = None) -> list[Pin]:
+    """The pins behind the catalog, tracking ones and lifecycle advice included; UsageError when a file
+    is unusable. `today` fixes the day support dates are judged on."""
+    day = today or dt.datetime.now(dt.UTC).date()
     by_repository: dict[str, list[CatalogImage]] = {}
     for image in catalog.images:
         by_repository.setdefault(image.pulled_repository, []).append(image)
@@ -79,10 +87,50 @@ def check(paths: list[Path], catalog: Catalog) -> list[Pin]:
                 ref = imageref.parse(base.text)
             except imageref.ReferenceError:
                 continue  # a stage name, or text no registry could serve: not ours to judge
-            pin = _judge(path, base, ref, by_repository.get(ref.repository, []))
+            candidates = by_repository.get(ref.repository, [])
+            pin = _judge(path, base, ref, candidates)
             if pin is not None:
                 pins.append(pin)
+            line = _line_of(ref, candidates)
+            advice = _lifecycle(line, catalog, day) if line is not None else None
+            if advice is not None:
+                pins.append(Pin(path, base.line, base.text, advice, None, "lifecycle", base.arg, base.written_at))
     return pins
+
+
+def _line_of(ref: imageref.ImageRef, images: list[CatalogImage]) -> CatalogImage | None:
+    """The catalog's line a reference pulls: by one of its tags or versions."""
+    for image in images:
+        suffix = f"-{image.variant}" if image.variant else ""
+        if ref.tag is not None and (ref.tag in image.tags or ref.tag.removesuffix(suffix) in
+                                    {v.version for v in image.versions}):
+            return image
+    return None
+
+
+def _lifecycle(image: CatalogImage, catalog: Catalog, today: dt.date) -> str | None:
+    """Advice when the line's release ends within WINDOW_DAYS or has ended: which line to move to."""
+    info = image.support
+    if info is None or info.security is None:
+        return None
+    left = (dt.date.fromisoformat(info.security) - today).days
+    if info.phase == "stable" and left > WINDOW_DAYS:
+        return None
+    if info.phase == "stable":
+        state = f"{info.release}: regular security support ends on {info.security} ({left} days)"
+    elif info.phase == "lts":
+        state = f"{info.release}: regular security support ended on {info.security}; LTS until {info.lts}"
+    else:
+        state = f"{info.release}: unsupported since {info.lts or info.security}"
+    newer = [other for other in catalog.images if other.name == image.name and other.support is not None
+             and other.support.distro == info.distro and other.support.phase == "stable"
+             and (other.support.security or "9999") > info.security]
+    if not newer:
+        return f"{state}; the channel has no {image.name} line on a newer release yet"
+    target = max(newer, key=lambda other: (other.support.security if other.support else None) or "9999")
+    suffix = f"-{target.variant}" if target.variant else ""
+    release = target.support.release if target.support else ""
+    return f"{state}; move to {target.image} ({release}): {target.repository}:{target.current}{suffix}"
 
 
 def _judge(path: Path, base: BaseRef, ref: imageref.ImageRef, images: list[CatalogImage]) -> Pin | None:

@@ -90,7 +90,7 @@ def render(lines: tuple[ImageLine, ...], channel: str, today: dt.date) -> dict[s
 
 
 def write(settings: Settings, channel: Channel, folder: Path, today: dt.date) -> Writes:
-    files = render(site_data.lines(settings, channel), channel_name(settings), today)
+    files = render(site_data.lines(settings, channel, today), channel_name(settings), today)
     try:
         return write_changed({folder / path: text for path, text in files.items()})
     except OSError as exc:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from builder.channel import changelog as changelog_md
+from builder.channel import lifecycle
 from builder.channel.history import Release
 from builder.channel.layout import ImageFiles
 from builder.core.settings import Settings
 from builder.recipe.graph import Channel
 from builder.release import catalog as catalog_mod
-from builder.release.catalog_index import CatalogRuntime
+from builder.release.catalog_index import CatalogRuntime, CatalogSupport
 
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,7}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -75,6 +76,7 @@ class ImageLine:
     runtime: CatalogRuntime | None
     signed: bool  # the current release's digest is in signatures.json
     packages: tuple[SbomPackage, ...]
+    support: CatalogSupport | None = None  # its distro release and support dates, when known
 
     @property
     def page(self) -> str:
@@ -167,8 +169,9 @@ def signed_digests(path: Path) -> set[str]:
         return set()
 
 
-def lines(settings: Settings, channel: Channel) -> tuple[ImageLine, ...]:
-    """Every image line of the channel, released or not, sorted by id."""
+def lines(settings: Settings, channel: Channel, today: dt.date) -> tuple[ImageLine, ...]:
+    """Every image line of the channel, released or not, sorted by id; support phases as of `today`."""
+    table = lifecycle.Table.load(settings)
     found = []
     for image_id in sorted(channel.images):
         image = channel.images[image_id]
@@ -183,5 +186,6 @@ def lines(settings: Settings, channel: Channel) -> tuple[ImageLine, ...]:
             tags=catalog_mod.current_tags(record),
             runtime=catalog_mod.runtime(image, last) if last is not None else None,
             signed=last is not None and last.digest in signed_digests(files.signatures),
-            packages=sbom_packages(files.sbom) if last is not None else ()))
+            packages=sbom_packages(files.sbom) if last is not None else (),
+            support=catalog_mod.support(table, channel, image, last, today) if last is not None else None))
     return tuple(found)

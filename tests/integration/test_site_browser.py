@@ -175,4 +175,4 @@ def test_hostile_text_runs_no_script_in_the_browser(browser: Browser, tmp_path: 
 
 def test_the_sample_lines_are_every_released_line() -> None:
     config, channel = load_channel(REPO, {})
-    assert all(line.current is not None for line in site_data.lines(config, channel))
+    assert all(line.current is not None for line in site_data.lines(config, channel, TODAY))

@@ -13,7 +13,7 @@ from builder.core.errors import ConfigError
 KEY_FILES = "expected a list of public key files (PEM), e.g. [\"keys/cosign.pub\"]"
 ALLOWED = ("recipes_dir, output_dir, registry, namespace, upstream_mirrors, source_url, apt_mirrors, cache_dir, "
            "github_repository, github_api_url, reviewers, git_remote, auto_release, trusted_keys, revoked_keys, "
-           "require_signing")
+           "require_signing, lifecycle, lifecycle_window")
 
 BAD: list[tuple[str, dict[str, str], str]] = [
     ("registry = ''", {}, "[tool.builder] registry: expected a non-empty string"),
@@ -43,6 +43,21 @@ BAD: list[tuple[str, dict[str, str], str]] = [
     ("revoked_keys = ['']", {}, f"[tool.builder] revoked_keys: {KEY_FILES}"),
     ("require_signing = 'yes'", {}, "[tool.builder] require_signing: 'yes' is not true or false"),
     ("", {"BUILDER_REQUIRE_SIGNING": "1"}, "[tool.builder] require_signing: '1' is not true or false"),
+    ("lifecycle = 'debian'", {},
+     "[tool.builder] lifecycle: expected a table of \"DISTRO/CODENAME\" = {lts = \"YYYY-MM-DD\", ...}"),
+    ("lifecycle = { 'fedora/41' = { lts = '2026-01-01' } }", {},
+     "[tool.builder] lifecycle: 'fedora/41' is not DISTRO/CODENAME (debian, ubuntu or alpine), e.g. debian/bookworm"),
+    ("lifecycle = { 'debian/bookworm' = {} }", {},
+     "[tool.builder] lifecycle: debian/bookworm: expected a table of dates, e.g. {lts = \"2028-06-30\"}"),
+    ("lifecycle = { 'debian/bookworm' = { eol = '2026-01-01' } }", {},
+     "[tool.builder] lifecycle: debian/bookworm: 'eol' is not one of released, security, lts, extended"),
+    ("lifecycle = { 'debian/bookworm' = { lts = '2028-02-30' } }", {},
+     "[tool.builder] lifecycle: debian/bookworm: lts: expected a date YYYY-MM-DD in quotes"),
+    ("lifecycle = { 'debian/bookworm' = { lts = 2028-06-30 } }", {},
+     "[tool.builder] lifecycle: debian/bookworm: lts: expected a date YYYY-MM-DD in quotes"),
+    ("lifecycle_window = -1", {}, "[tool.builder] lifecycle_window: -1 is not a number of days (0 to 9999)"),
+    ("", {"BUILDER_LIFECYCLE_WINDOW": "6 months"},
+     "[tool.builder] lifecycle_window: '6 months' is not a number of days (0 to 9999)"),
     ("registy = 'r.example'", {}, "pyproject.toml: [tool.builder] registy: unknown setting (did you mean 'registry'?)"),
     ("zzz = 1", {}, f"pyproject.toml: [tool.builder] zzz: unknown setting (allowed: {ALLOWED})"),
 ]
@@ -76,6 +91,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (dict(loaded.upstream_mirrors), dict(loaded.apt_mirrors), loaded.reviewers) == ({}, {}, ())
     assert (loaded.trusted_keys, loaded.revoked_keys, loaded.require_signing) == ((), (), False)
     assert loaded.cache_dir == tmp_path / "cache" / "builder"
+    assert (dict(loaded.lifecycle), loaded.lifecycle_window) == ({}, 180)
     (tmp_path / "pyproject.toml").write_text("[tool.builder]\ncache_dir = ''\n")
     assert settings.load(tmp_path, {}).cache_dir == tmp_path / "cache" / "builder"
 

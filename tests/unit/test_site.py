@@ -97,7 +97,7 @@ class Facts(HTMLParser):
 @pytest.fixture(scope="module")
 def sample() -> dict[str, str]:
     config, channel = load_channel(REPO, {})
-    return site.render(site_data.lines(config, channel), site.channel_name(config), TODAY)
+    return site.render(site_data.lines(config, channel, TODAY), site.channel_name(config), TODAY)
 
 
 def test_the_index_shows_every_image_line_with_its_current_release(sample: dict[str, str]) -> None:

@@ -3,14 +3,16 @@ updates (with the CVE ids of their changelogs) from an apt repository served in 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from builder.channel import lock as lockfile
 from builder.core.settings import Settings
-from builder.image import build, plan, watch
+from builder.image import build, plan, upstream_check, watch
 from builder.recipe.graph import Channel
 from builder.upstream import apt_index, debian_changelog
 from builder.upstream.registry import RegistryClient
@@ -36,15 +38,18 @@ class World:
     apt: AptRepo
     root: Path
 
-    def watch(self, digest_of: watch.DigestLookup | None = None) -> dict[str, tuple[list[str], list[str]]]:
-        """image -> (finding kinds and summaries, errors), for a fresh load of the channel."""
+    def report(self, digest_of: watch.DigestLookup | None = None, today: dt.date | None = None) -> watch.Report:
         self.config, self.channel = load_channel(self.root, environ={})
         session = Directory(self.apt.root.parent).mount(requests.Session(), "http://apt.test/")
         indexes = apt_index.IndexCache(self.root / "cache", session=session, keyrings={APT: None})
         logs = debian_changelog.ChangelogCache(self.root / "cache", session=session)
         lookup = digest_of or RegistryClient(session=self.hub.session()).digest
-        report = watch.run(self.config, self.channel, sorted(self.channel.images), lookup,
-                           indexes=indexes, logs=logs)
+        return watch.run(self.config, self.channel, sorted(self.channel.images), lookup,
+                         indexes=indexes, logs=logs, today=today)
+
+    def watch(self, digest_of: watch.DigestLookup | None = None) -> dict[str, tuple[list[str], list[str]]]:
+        """image -> (finding kinds and summaries, errors), for a fresh load of the channel."""
+        report = self.report(digest_of)
         return {r.image: ([f"{f.kind}: {f.summary}" for f in r.findings], r.errors) for r in report.images}
 
 
@@ -111,3 +116,38 @@ def test_a_changed_recipe_is_reported_and_one_failing_lookup_stops_nothing(world
                                   "debian/manifests/bookworm-slim: HTTP 503 after 1 attempts"])
     assert [line.split(":")[0] for line in found["app"][0]] == ["recipe-changed"]
     assert found["app"][1] == []
+
+
+MOVE = "move to Debian 13 (trixie), supported until 2028-08-09"
+NOTICES = [
+    ("2025-12-01", []),
+    ("2026-02-01", [f"Debian 12 (bookworm): regular security support ends on 2026-07-11 (160 days); {MOVE}"]),
+    ("2027-01-01", [f"Debian 12 (bookworm): regular security support ended on 2026-07-11; LTS until 2028-06-30; "
+                    f"{MOVE}"]),
+    ("2028-07-01", [f"Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); {MOVE}"]),
+]
+
+
+@pytest.mark.parametrize(("day", "notices"), NOTICES)
+def test_a_release_near_its_end_is_a_notice_never_a_reason_to_rebuild(world: World, day: str,
+                                                                       notices: list[str]) -> None:
+    report = world.report(today=dt.date.fromisoformat(day))
+    assert {r.image: [n.summary for n in r.notices] for r in report.images} == {"base": notices, "app": notices}
+    assert {r.image: r.findings for r in report.images} == {"base": [], "app": []}
+    assert (report.stale, report.outputs(), upstream_check.plan_reasons(report)) == ([], {"stale": "false"}, {})
+    kinds = {n.as_json()["kind"] for r in report.images for n in r.notices}
+    assert all("notices" in r.as_json() for r in report.images)
+    assert kinds == ({"lifecycle"} if notices else set())
+
+
+def test_an_accepted_eol_is_still_reported_and_the_lock_records_the_release(world: World) -> None:
+    (world.root / "recipes" / "app.yaml").write_text(APP + "accept_eol: \"paid ELTS until 2030\"\n")
+    report = world.report(today=dt.date(2028, 7, 1))
+    assert [n.summary for n in report.images[1].notices] == [
+        f"Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); {MOVE} (accepted: paid ELTS until 2030)"]
+    assert report.images[1].findings == []  # accepting changes nothing in the image: no rebuild
+    locked = lockfile.read(world.root / "base-images" / "base" / "image.lock.json")
+    assert locked is not None
+    assert locked.lifecycle is not None
+    assert (locked.lifecycle.codename, locked.lifecycle.security, locked.lifecycle.lts) == (
+        "bookworm", "2026-07-11", "2028-06-30")
