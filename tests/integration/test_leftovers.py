@@ -19,10 +19,10 @@ def test_a_tag_left_behind_fails_the_session(pytester: pytest.Pytester, monkeypa
     left = f"{registry}/{cleanup.scratch('leak')}/debian"
     pytester.makeconftest("from tests.conftest import pytest_sessionfinish, pytest_sessionstart  # noqa: F401\n")
     pytester.makepyfile(test_leak=f"""
-from builder.image.engine import Engine
+from builder.image.docker_engine import DockerEngine
 
 def test_leaks():
-    Engine.connect().tag("{registry}/library/debian:bookworm-slim", "{left}", "left")
+    DockerEngine.connect().tag("{registry}/library/debian:bookworm-slim", "{left}", "left")
 """)
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly")
