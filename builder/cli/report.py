@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +92,8 @@ def write_outputs(path: str, values: dict[str, str]) -> None:
     Each value goes in the multi-line form (`name<<DELIMITER`), with a delimiter no value
     holds, so a value can never end early and set another output.
     """
+    import secrets  # noqa: PLC0415 - only for --github-output: `builder --version` stays light
+
     delimiter = f"builder_{secrets.token_hex(16)}"
     text = ""
     for name, value in values.items():
