@@ -1,7 +1,7 @@
 """The channel catalog, base-images/index.json, as one typed model: `builder catalog` writes it,
 `builder check-pins` and `builder verify` read it.
 
-schema_version 1. `form` and `runtime` came later within it: a catalog without them is read
+schema_version 1. `form`, `runtime` and `main_package` came later within it: a catalog without them is read
 (None), one without any other field is refused with the field named.
 """
 
@@ -76,6 +76,7 @@ class CatalogImage(_Entry):
     tags: dict[str, Digest]  # tag -> digest, as the release record says they point
     versions: tuple[CatalogVersion, ...]
     runtime: CatalogRuntime | None = None  # None in catalogs written before runtime profiles
+    main_package: str | None = None  # `python3 3.11.2`: the recipe's main_package, as the release's lock has it
 
     @property
     def pulled_repository(self) -> str:
