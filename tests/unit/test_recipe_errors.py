@@ -184,8 +184,8 @@ def test_a_merge_key_hides_no_unknown_field(tmp_path: Path) -> None:
     found = problems_of(tmp_path, {"app.yaml": GOOD + "base: &b {A: x}\nenv:\n  <<: *b\n"})
     assert found == [
         "recipes/app.yaml:7:1: base: unknown field 'base' (allowed fields: ca_certificates, cmd, description, "
-        "distro, entrypoint, env, files, final, from, hardening, labels, main_package, name, packages, repositories, runtime, "
-        "tests, user, variants, version, vex, workdir)",
+        "distro, entrypoint, env, files, final, from, hardening, labels, main_package, name, packages, repositories, "
+        "runtime, tests, user, variants, version, vex, workdir)",
         "recipes/app.yaml:9:3: env: merge keys (<<) are not supported: a merge hides which fields the recipe "
         "sets and lets one override another unseen (write the fields out)",
     ]
