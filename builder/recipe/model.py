@@ -244,6 +244,7 @@ class Recipe(_Frozen):
     from_: FromSpec = Field(alias="from")
 
     packages: Packages = Field((), description="Minimal package set; installed without recommends")
+    main_package: Text | None = Field(None, description="One of `packages`: the line's version of it must agree")
     user: User = Field(default_factory=lambda: User(name=DEFAULT_USER, uid=DEFAULT_ID,
                                                     gid=DEFAULT_ID))
     workdir: AbsPath | None = Field(None, description="Working directory; default the user's home")
@@ -345,6 +346,12 @@ class Recipe(_Frozen):
                 clash = next(i for i, v in enumerate(self.variants) if v.name == debug)
                 raise FieldError(("variants", clash, "name"), f"{debug!r} is the name of the debug companion "
                                  "of the distroless image; rename that variant")
+        return self
+
+    @model_validator(mode="after")
+    def _main_package_installed(self) -> Recipe:
+        if self.main_package not in (None, *self.packages):
+            raise FieldError(("main_package",), f"{self.main_package!r} is not in `packages`: name one of them")
         return self
 
     @model_validator(mode="after")

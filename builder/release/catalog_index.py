@@ -1,7 +1,7 @@
 """The channel catalog, base-images/index.json, as one typed model: `builder catalog` writes it,
 `builder check-pins` and `builder verify` read it.
 
-schema_version 1. `form`, `runtime` and `support` came later within it: a catalog without them is read
+schema_version 1. `form`, `runtime`, `support` and `main_package` came later within it: a catalog without them is read
 (None), one without any other field is refused with the field named.
 """
 
@@ -91,6 +91,7 @@ class CatalogImage(_Entry):
     versions: tuple[CatalogVersion, ...]
     runtime: CatalogRuntime | None = None  # None in catalogs written before runtime profiles
     support: CatalogSupport | None = None  # None when unknown, and in catalogs written before it
+    main_package: str | None = None  # `python3 3.11.2`: the recipe's main_package, as the release's lock has it
 
     @property
     def pulled_repository(self) -> str:

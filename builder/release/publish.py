@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from builder.channel import changelog as changelog_md
-from builder.channel import history, versioning
+from builder.channel import history, main_package, versioning
 from builder.channel.layout import ImageFiles
 from builder.channel.lock import Lock
 from builder.core.errors import ReleaseError
@@ -122,6 +122,7 @@ def plan(settings: Settings, channel: Channel, selected: list[str], client: Regi
                                f"released {record.last.version}; rebuild it with `builder build --push`")
         if only_patch and kind_of(lock, record) != "patch":
             continue
+        main_package.check_agreement(settings, channel, image)
         steps.append(_step(image, lock, record, client))
     return steps
 

@@ -112,29 +112,29 @@ def test_every_page_loads_cleanly_and_no_link_is_broken(browser: Browser, sample
         page.context.close()
     pages = {url.removeprefix(sample_site) for url in seen}
     assert pages == {"index.html", "images/curl.html", "images/curl/trixie.html", "images/debian-base.html",
-                     "images/python.html", "images/python/distroless.html",
-                     "images/python/distroless-debug.html"}
+                     "images/python.html", "images/python/dev.html", "images/python/distroless.html",
+                     "images/python/distroless-debug.html", "images/static.html", "images/static/debug.html"}
     assert external <= {"https"}  # only the CVE trackers, never fetched from a test
 
 
 def test_the_index_filter_narrows_the_rows(browser: Browser, sample_site: str) -> None:
     page, problems = _visit(browser, urljoin(sample_site, "index.html"))
     rows = page.locator("#images tbody tr")
-    assert rows.count() == 6
+    assert rows.count() == 9
     page.get_by_label("Filter images").fill("distroless")
     assert [r.locator("th a").inner_text() for r in rows.all() if r.is_visible()] == [
-        "python/distroless", "python/distroless-debug"]
-    assert page.locator("#filter-count").inner_text() == "2 of 6 images"
+        "python/distroless", "python/distroless-debug", "static", "static/debug"]
+    assert page.locator("#filter-count").inner_text() == "4 of 9 images"
     page.get_by_label("Filter images").fill("curl trixie")
     assert [r.locator("th a").inner_text() for r in rows.all() if r.is_visible()] == ["curl/trixie"]
     page.get_by_label("Filter images").fill("")
-    assert len([r for r in rows.all() if r.is_visible()]) == 6
+    assert len([r for r in rows.all() if r.is_visible()]) == 9
     assert problems == []
 
 
 def test_without_javascript_every_row_is_listed_and_no_dead_filter(browser: Browser, sample_site: str) -> None:
     page, problems = _visit(browser, urljoin(sample_site, "index.html"), javascript=False)
-    assert len([r for r in page.locator("#images tbody tr").all() if r.is_visible()]) == 6
+    assert len([r for r in page.locator("#images tbody tr").all() if r.is_visible()]) == 9
     assert not page.get_by_label("Filter images").is_visible()
     assert problems == []
 

@@ -91,7 +91,8 @@ def test_a_failed_image_skips_its_children_only_and_the_next_level_waits(
     config, channel = load(channel_copy)
     plan = sample_plan(channel)
     assert [[s.image for s in level] for level in plan.levels] == [
-        ["curl", "curl/trixie", "debian-base"], ["python", "python/distroless", "python/distroless-debug"]]
+        ["curl", "curl/trixie", "debian-base"],
+        ["python", "python/dev", "python/distroless", "python/distroless-debug", "static", "static/debug"]]
     events: list[str] = []
     lock = threading.Lock()
 
@@ -114,8 +115,11 @@ def test_a_failed_image_skips_its_children_only_and_the_next_level_waits(
         ("curl/trixie", "built", "ok", []),
         ("debian-base", "built", "ok", []),
         ("python", "built", "ok", []),
+        ("python/dev", "built", "ok", []),
         ("python/distroless", "built", "ok", []),
         ("python/distroless-debug", "built", "ok", []),
+        ("static", "built", "ok", []),
+        ("static/debug", "built", "ok", []),
     ]
     assert all(o.seconds is not None for o in outcomes)
     second_level = min(events.index(f"start {s.image}") for s in plan.levels[1])
@@ -141,9 +145,12 @@ def test_a_failed_parent_skips_its_children(channel_copy: Path, monkeypatch: pyt
         "debian-base": ("failed", "build of debian-base failed"),
         "python": ("skipped", "parent debian-base did not build"),
         "python/distroless": ("skipped", "parent debian-base did not build"),
+        "python/dev": ("skipped", "parent debian-base did not build"),
         "python/distroless-debug": ("skipped", "parent debian-base did not build"),
+        "static": ("skipped", "parent debian-base did not build"),
+        "static/debug": ("skipped", "parent debian-base did not build"),
     }
-    assert [o.seconds for o in outcomes if o.status == "skipped"] == [None, None, None]
+    assert [o.seconds for o in outcomes if o.status == "skipped"] == [None] * 6
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])

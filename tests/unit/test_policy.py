@@ -62,8 +62,8 @@ def test_lint_passes_on_the_committed_channel(capsys: pytest.CaptureFixture[str]
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] is True
     assert {f["rule"] for f in report["findings"]} <= {"HB001"}
-    assert sorted(report["images"]) == ["curl", "curl/trixie", "debian-base", "python",
-                                      "python/distroless", "python/distroless-debug"]
+    assert sorted(report["images"]) == ["curl", "curl/trixie", "debian-base", "python", "python/dev",
+                                      "python/distroless", "python/distroless-debug", "static", "static/debug"]
 
 
 @pytest.mark.allow_subprocess

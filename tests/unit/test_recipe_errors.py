@@ -120,6 +120,7 @@ BAD_FIELDS = [
      "variants[0].packages[1]: "
      "variant 'd' is distroless, which carries no shell or package manager, so apt, dpkg cannot be "
      "staged; drop them, or make it `final: hardened`"),
+    ("main_package: python3", "recipes/app.yaml:7:1: main_package: 'python3' is not in `packages`: name one of them"),
     ("variants: [{name: slim, final: distroless}, {name: slim-debug}]", "recipes/app.yaml:7:46: "
      "variants[1].name: 'slim-debug' is the name of the debug companion of the distroless image; rename "
      "that variant"),
@@ -183,7 +184,8 @@ def test_a_merge_key_hides_no_unknown_field(tmp_path: Path) -> None:
     found = problems_of(tmp_path, {"app.yaml": GOOD + "base: &b {A: x}\nenv:\n  <<: *b\n"})
     assert found == [
         "recipes/app.yaml:7:1: base: unknown field 'base' (allowed fields: accept_eol, ca_certificates, cmd, "
-        "description, distro, entrypoint, env, files, final, from, hardening, labels, name, packages, repositories, "
+        "description, distro, entrypoint, env, files, final, from, hardening, labels, main_package, name, packages, "
+        "repositories, "
         "runtime, tests, user, variants, version, vex, workdir)",
         "recipes/app.yaml:9:3: env: merge keys (<<) are not supported: a merge hides which fields the recipe "
         "sets and lets one override another unseen (write the fields out)",

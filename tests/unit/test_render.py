@@ -91,7 +91,8 @@ def test_render_check_lists_stale_files(channel_copy: Path, capsys: pytest.Captu
     assert cli.main(["--root", str(channel_copy), "render", "--check"]) == 5
     err = capsys.readouterr().err
     assert err.strip() == ("error: stale rendered files (run `builder render` and commit): "
-                           "base-images/python/Dockerfile, base-images/python/distroless/Dockerfile, "
+                           "base-images/python/Dockerfile, base-images/python/dev/Dockerfile, "
+                           "base-images/python/distroless/Dockerfile, "
                            "base-images/python/distroless-debug/Dockerfile")
     before = (channel_copy / "base-images" / "python" / "Dockerfile").read_text()
     assert "python3-venv" not in before

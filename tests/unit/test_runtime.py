@@ -120,9 +120,15 @@ def test_docker_flags_and_kubernetes_settings_of_a_profile() -> None:
     }
 
 
+def older_lock() -> lockfile.Lock:
+    """A committed lock as written before runtime profiles: without the field."""
+    data = json.loads((REPO / "base-images" / "python" / layout.LOCK).read_text())
+    data.pop("runtime", None)
+    return lockfile.parse(json.dumps(data), "an older lock")
+
+
 def test_the_lock_records_the_profile_and_reads_older_locks_as_not_verified(tmp_path: Path) -> None:
-    old = lockfile.read(REPO / "base-images" / "python" / layout.LOCK)
-    assert old is not None
+    old = older_lock()
     assert old.runtime is None
     images = expand(recipe(tests=[{"name": "t", "run": ["true"]}]), "r")
     assert strict.profile(expand(recipe(), "r")[0]) is None  # no test ran under it
@@ -142,8 +148,7 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         "user: {name: web, uid: 10001, gid: 10001}\nruntime: {writable: [/var/cache/web], ports: [8080]}\n"
         "variants: [{name: old}]\n")
     config, channel = load_channel(root, environ={})
-    old = lockfile.read(REPO / "base-images" / "python" / layout.LOCK)
-    assert old is not None
+    old = older_lock()
     verified = Profile(user="10001:10001", writable=("/var/cache/web",), ports=("8080/tcp",))
     for image_id, runtime in (("web", verified), ("web/old", None)):
         lock = old.model_copy(update={"image": image_id, "runtime": runtime})

@@ -103,8 +103,8 @@ def sample() -> dict[str, str]:
 def test_the_index_shows_every_image_line_with_its_current_release(sample: dict[str, str]) -> None:
     page = Facts(sample["index.html"])
     rows = {row[0].split(" ")[0]: row for row in page.rows("Every image line")}
-    assert sorted(rows) == ["curl", "curl/trixie", "debian-base", "python", "python/distroless",
-                            "python/distroless-debug"]
+    assert sorted(rows) == ["curl", "curl/trixie", "debian-base", "python", "python/dev", "python/distroless",
+                            "python/distroless-debug", "static", "static/debug"]
     assert rows["curl"] == ["curl curl for health checks and scripted HTTP calls, non-root", "hardened", "1.0.1",
                             f"127.0.0.1:5000/base/curl:1.0.1 127.0.0.1:5000/base/curl@{CURL_NEW}",
                             "102.5 MB", "106", "2026-11-23", "none"]
