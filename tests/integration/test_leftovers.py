@@ -42,3 +42,15 @@ def test_removal_takes_our_names_only(engine: Engine, registry: str) -> None:
     assert [tag for tag in engine.tags() if name in tag] == []
     assert seed in engine.tags()
     assert requests.get(f"http://{registry}/v2/{name}/debian/tags/list", timeout=10).json().get("tags") in (None, [])
+
+
+def test_removal_takes_our_names_behind_other_loopback_ports(engine: Engine, registry: str) -> None:
+    # Pushed through a test's own server in front of the registry: tagged with that server's port.
+    name, other = cleanup.scratch("proxied"), "library/debian"
+    seed = f"{registry}/library/debian:bookworm-slim"
+    engine.tag(seed, f"127.0.0.1:39711/{name}/app", "candidate")
+    engine.tag(seed, f"127.0.0.1:39711/{other}", "kept")
+    cleanup.remove([(registry, None)], {name})
+    assert [tag for tag in engine.tags() if name in tag] == []
+    assert f"127.0.0.1:39711/{other}:kept" in engine.tags()
+    engine.remove(f"127.0.0.1:39711/{other}:kept")

@@ -56,8 +56,12 @@ def remove(registries: Iterable[tuple[str, tuple[str, str] | None]], names: Iter
     registries = list(registries)
     hosts = [host for host, _ in registries]
 
+    # Tests also push through servers of their own in front of a registry (a fault proxy, TLS) on
+    # other loopback ports: names carry the run's id, so any loopback host is ours to clean.
+    prefixes = [re.escape(f"{host}/") for host in hosts] + [r"127\.0\.0\.1:[0-9]+/"]
+
     def ours(ref: str) -> bool:
-        return any(re.match(re.escape(f"{host}/{name}") + r"[/:@]", ref) for host in hosts for name in names)
+        return any(re.match(prefix + re.escape(name) + r"[/:@]", ref) for prefix in prefixes for name in names)
 
     api = docker.APIClient(base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), timeout=120)
     for image in api.images():
