@@ -21,9 +21,18 @@ REPO = Path(__file__).resolve().parent.parent
 # work (a test, or the tests of an xdist_group) and keeps up to three tests queued per worker: the
 # N slowest units start at once, each followed by a quick unit test rather than by another slow
 # one, so that no slow test waits behind another.
-SLOW_FIRST = ("test_schedule.py", "test_overlay.py", "test_build.py", "test_hostile.py", "test_loop.py",
-              "test_release.py", "test_runtime_profile.py", "test_build_faults.py", "test_build_jobs.py",
-              "test_watch.py")
+SLOW_FIRST = (
+    "test_schedule.py",
+    "test_overlay.py",
+    "test_build.py",
+    "test_hostile.py",
+    "test_loop.py",
+    "test_release.py",
+    "test_runtime_profile.py",
+    "test_build_faults.py",
+    "test_build_jobs.py",
+    "test_watch.py",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,8 +59,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(f"the test run left {len(left)} image tag(s) in the engine: {', '.join(left)}",
-                                red=True)
+            reporter.write_line(
+                f"the test run left {len(left)} image tag(s) in the engine: {', '.join(left)}", red=True
+            )
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -84,7 +94,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _uses_a_module_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     return info is not None and any(
-        definition.scope == "module" for definitions in info.name2fixturedefs.values() for definition in definitions)
+        definition.scope == "module" for definitions in info.name2fixturedefs.values() for definition in definitions
+    )
 
 
 def _group(item: pytest.Item) -> str | None:
@@ -108,6 +119,7 @@ def _guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
         yield
         return
     if "allow_subprocess" not in request.keywords:
+
         def no_process(*args: Any, **kwargs: Any) -> Any:
             raise AssertionError(f"unexpected subprocess in a unit test: {args[:1]}")
 

@@ -54,7 +54,7 @@ class Candidates:
         except git.GitCommandError:
             return
         for ref in listing.splitlines():
-            self._refs[ref[len(prefix):]] = ref
+            self._refs[ref[len(prefix) :]] = ref
 
     def lock(self, image: ImageSpec) -> Lock | None:
         """The pushed candidate on the image line's bot branch; None without one (or a broken one)."""

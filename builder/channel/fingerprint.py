@@ -17,8 +17,14 @@ from builder.channel.lock import Lock
 from builder.core.facts import InputFile
 
 
-def of(*, recipe_sha256: str, dockerfile_sha256: str | None, base_digest: str,
-       inputs: Iterable[InputFile], offers: Mapping[str, str]) -> str:
+def of(
+    *,
+    recipe_sha256: str,
+    dockerfile_sha256: str | None,
+    base_digest: str,
+    inputs: Iterable[InputFile],
+    offers: Mapping[str, str],
+) -> str:
     data = {
         "recipe": recipe_sha256,
         "dockerfile": dockerfile_sha256 or "",
@@ -32,6 +38,10 @@ def of(*, recipe_sha256: str, dockerfile_sha256: str | None, base_digest: str,
 
 def of_lock(lock: Lock) -> str:
     """The fingerprint of a build: its packages are what its sources offered when it ran."""
-    return of(recipe_sha256=lock.recipe_sha256, dockerfile_sha256=lock.dockerfile_sha256,
-              base_digest=lock.base.digest, inputs=lock.inputs,
-              offers={p.name: p.version for p in lock.packages})
+    return of(
+        recipe_sha256=lock.recipe_sha256,
+        dockerfile_sha256=lock.dockerfile_sha256,
+        base_digest=lock.base.digest,
+        inputs=lock.inputs,
+        offers={p.name: p.version for p in lock.packages},
+    )

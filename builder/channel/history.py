@@ -42,18 +42,24 @@ class Release(BaseModel):
     base: BaseLock
     spec: RecipeSnapshot | None = None
     reasons: tuple[str, ...] = ()
-    updates: tuple[Update, ...] = Field((), description="Packages old -> new since the last release; "
-                                                        "old empty: added, new empty: removed")
+    updates: tuple[Update, ...] = Field(
+        (), description="Packages old -> new since the last release; old empty: added, new empty: removed"
+    )
     cves: tuple[str, ...] = Field((), description="CVE ids fixed, sorted and unique")
     packages: int = Field(0, ge=0, description="How many packages the image holds")
     os: OsRelease | None = None
     inputs: tuple[InputFile, ...] = ()
     runtime: Profile | None = Field(None, description="The strict profile its tests passed under; None: not verified")
-    moved: dict[str, str] | None = Field(None, description="Tag -> the digest it pointed at before this "
-                                                           "release; tags not listed were created. None: "
-                                                           "not released yet")
-    lifecycle: SupportDates | None = Field(None, description="The distro release built on, with its support "
-                                           "dates as known at release; None in older records")
+    moved: dict[str, str] | None = Field(
+        None,
+        description="Tag -> the digest it pointed at before this "
+        "release; tags not listed were created. None: "
+        "not released yet",
+    )
+    lifecycle: SupportDates | None = Field(
+        None,
+        description="The distro release built on, with its support dates as known at release; None in older records",
+    )
 
 
 class Record(BaseModel):
@@ -71,18 +77,32 @@ class Record(BaseModel):
         return next((r for r in self.releases if r.digest == digest), None)
 
 
-def from_lock(lock: Lock, version: str, date: str, tags: tuple[str, ...] | list[str],
-              moved: dict[str, str] | None = None) -> Release:
+def from_lock(
+    lock: Lock, version: str, date: str, tags: tuple[str, ...] | list[str], moved: dict[str, str] | None = None
+) -> Release:
     """The release of the pushed build `lock` describes; `moved` as in Release (None: pending)."""
     if lock.result is None:
         raise LockError(f"{lock.image}: the lock has no pushed image (result); build it with --push first")
     versioning.parse(version, lock.image)
-    return Release(version=version, date=date, tags=tuple(tags), repository=lock.result.repository,
-                   digest=lock.result.digest, size=lock.result.size, base=lock.base, spec=lock.spec,
-                   reasons=lock.reasons, updates=lock.updates,
-                   cves=tuple(sorted({cve for update in lock.updates for cve in update.cves})),
-                   packages=len(lock.packages), os=lock.os, inputs=lock.inputs, runtime=lock.runtime, moved=moved,
-                   lifecycle=lock.lifecycle)
+    return Release(
+        version=version,
+        date=date,
+        tags=tuple(tags),
+        repository=lock.result.repository,
+        digest=lock.result.digest,
+        size=lock.result.size,
+        base=lock.base,
+        spec=lock.spec,
+        reasons=lock.reasons,
+        updates=lock.updates,
+        cves=tuple(sorted({cve for update in lock.updates for cve in update.cves})),
+        packages=len(lock.packages),
+        os=lock.os,
+        inputs=lock.inputs,
+        runtime=lock.runtime,
+        moved=moved,
+        lifecycle=lock.lifecycle,
+    )
 
 
 def read(path: Path, image: str) -> Record:
@@ -100,11 +120,14 @@ def read(path: Path, image: str) -> Record:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = format_path(tuple(error["loc"]))
-        raise LockError(f"{path}: not a valid release record ({where}: "
-                        f"{error['msg'].removeprefix('Value error, ')}); restore it from git") from None
+        raise LockError(
+            f"{path}: not a valid release record ({where}: "
+            f"{error['msg'].removeprefix('Value error, ')}); restore it from git"
+        ) from None
     except ValueError as exc:
-        raise LockError(f"{path}: not a valid release record ({str(exc).splitlines()[0]}); "
-                        "restore it from git") from None
+        raise LockError(
+            f"{path}: not a valid release record ({str(exc).splitlines()[0]}); restore it from git"
+        ) from None
 
 
 class _ReleaseV1(BaseModel):
@@ -138,15 +161,20 @@ def _changes(old: Lock | None, new: Lock) -> tuple[Update, ...]:
     before = {p.name: p.version for p in old.packages}
     after = {p.name: p.version for p in new.packages}
     known = {u.name: u for u in new.updates}
-    changes = [known.get(name) or Update(name=name, old=before.get(name, ""), new=after.get(name, ""))
-               for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+    changes = [
+        known.get(name) or Update(name=name, old=before.get(name, ""), new=after.get(name, ""))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]
     return tuple(changes)
 
 
 def dumps(record: Record) -> str:
     # Defaults (no cmd, no inputs, ...) are left out: they read back the same, in less space.
-    data = {**record.model_dump(mode="json"),
-            "releases": [r.model_dump(mode="json", exclude_defaults=True) for r in record.releases]}
+    data = {
+        **record.model_dump(mode="json"),
+        "releases": [r.model_dump(mode="json", exclude_defaults=True) for r in record.releases],
+    }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 

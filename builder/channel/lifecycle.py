@@ -56,22 +56,30 @@ def parse(text: str, distro: str, where: str) -> dict[str, SupportDates]:
     for row in reader:
         series = (row.get("series") or "").strip()
         if not _SERIES.fullmatch(series):
-            raise ConfigError(f"{where}:{reader.line_num}: series: {series!r} is not a codename; "
-                              "fix the row or reinstall distro-info-data")
+            raise ConfigError(
+                f"{where}:{reader.line_num}: series: {series!r} is not a codename; "
+                "fix the row or reinstall distro-info-data"
+            )
         number = (row.get("version") or "").strip()
         if not _VERSION.fullmatch(number):
-            raise ConfigError(f"{where}:{reader.line_num}: version: {number!r} is not a version (e.g. 13 or "
-                              "24.04 LTS); fix the row or reinstall distro-info-data")
+            raise ConfigError(
+                f"{where}:{reader.line_num}: version: {number!r} is not a version (e.g. 13 or "
+                "24.04 LTS); fix the row or reinstall distro-info-data"
+            )
         dates: dict[str, str | None] = {}
-        for key, column in zip(("released", "security", "lts", "extended"), ("release", *_COLUMNS[distro]),
-                               strict=True):
+        for key, column in zip(
+            ("released", "security", "lts", "extended"), ("release", *_COLUMNS[distro]), strict=True
+        ):
             value = (row.get(column) or "").strip()
             if value and not is_date(value):
-                raise ConfigError(f"{where}:{reader.line_num}: {column}: {value!r} is not a date (YYYY-MM-DD); "
-                                  "fix the row or reinstall distro-info-data")
+                raise ConfigError(
+                    f"{where}:{reader.line_num}: {column}: {value!r} is not a date (YYYY-MM-DD); "
+                    "fix the row or reinstall distro-info-data"
+                )
             dates[key] = value or None
-        found[series] = SupportDates(distro=distro, codename=series, version=number,
-                                     source=f"distro-info-data {where}", **dates)
+        found[series] = SupportDates(
+            distro=distro, codename=series, version=number, source=f"distro-info-data {where}", **dates
+        )
     return found
 
 
@@ -93,9 +101,12 @@ def distro_info(distro: str, system: Path = SYSTEM, vendored: Path = VENDORED) -
 
 
 def alpine() -> dict[str, SupportDates]:
-    return {branch: SupportDates(distro="alpine", codename=branch, version=branch, released=released,
-                                 security=end, source=ALPINE_SOURCE)
-            for branch, released, end in ALPINE}
+    return {
+        branch: SupportDates(
+            distro="alpine", codename=branch, version=branch, released=released, security=end, source=ALPINE_SOURCE
+        )
+        for branch, released, end in ALPINE
+    }
 
 
 @dataclass(frozen=True)
@@ -106,13 +117,17 @@ class Table:
 
     @classmethod
     def load(cls, settings: Settings, system: Path = SYSTEM, vendored: Path = VENDORED) -> Table:
-        releases = {"debian": distro_info("debian", system, vendored),
-                    "ubuntu": distro_info("ubuntu", system, vendored), "alpine": alpine()}
+        releases = {
+            "debian": distro_info("debian", system, vendored),
+            "ubuntu": distro_info("ubuntu", system, vendored),
+            "alpine": alpine(),
+        }
         for line, dates in settings.lifecycle.items():
             distro, _, codename = line.partition("/")
             known = releases[distro].get(codename) or SupportDates(distro=distro, codename=codename)
             releases[distro][codename] = known.model_copy(
-                update={**dates, "source": f"[tool.builder.lifecycle] {line}"})
+                update={**dates, "source": f"[tool.builder.lifecycle] {line}"}
+            )
         return cls(releases)
 
     def dates(self, distro: str, codename: str) -> SupportDates | None:
@@ -140,10 +155,16 @@ class Table:
     def successor(self, dates: SupportDates, today: dt.date) -> SupportDates | None:
         """The newest release of the same distro out by `today` and still supported for free."""
         lts_only = "LTS" in dates.version  # an Ubuntu LTS moves to the next LTS
-        newer = [d for d in self.releases.get(dates.distro, {}).values()
-                 if d.released and dates.released and d.released > dates.released
-                 and d.released <= today.isoformat() and phase(d, today) in ("stable", "lts")
-                 and (not lts_only or "LTS" in d.version)]
+        newer = [
+            d
+            for d in self.releases.get(dates.distro, {}).values()
+            if d.released
+            and dates.released
+            and d.released > dates.released
+            and d.released <= today.isoformat()
+            and phase(d, today) in ("stable", "lts")
+            and (not lts_only or "LTS" in d.version)
+        ]
         return max(newer, key=lambda d: d.released or "", default=None)
 
 
@@ -183,21 +204,36 @@ class Status:
 def assess(dates: SupportDates, today: dt.date, window_days: int, successor: SupportDates | None) -> Status:
     """Where a release stands on `today`, and what to say about it."""
     current = phase(dates, today)
-    move = (f"; move to {label(successor)}, supported until {successor.security or 'no end announced'}"
-            if successor else "; no newer release is out yet")
+    move = (
+        f"; move to {label(successor)}, supported until {successor.security or 'no end announced'}"
+        if successor
+        else "; no newer release is out yet"
+    )
     name = label(dates)
     if current in ("extended", "ended"):
-        return Status(dates, current, "unsupported",
-                      f"{name}: unsupported since {dates.lts or dates.security}"
-                      f"{' (end of LTS)' if dates.lts else ''}{move}")
+        return Status(
+            dates,
+            current,
+            "unsupported",
+            f"{name}: unsupported since {dates.lts or dates.security}{' (end of LTS)' if dates.lts else ''}{move}",
+        )
     if current == "lts":
-        return Status(dates, current, "lts", f"{name}: regular security support ended on {dates.security}; "
-                      f"LTS until {dates.lts}{move}")
+        return Status(
+            dates,
+            current,
+            "lts",
+            f"{name}: regular security support ended on {dates.security}; LTS until {dates.lts}{move}",
+        )
     if dates.security is not None:
         left = (dt.date.fromisoformat(dates.security) - today).days
         if left <= window_days:
-            return Status(dates, current, "ending", f"{name}: regular security support ends on "
-                          f"{dates.security} ({left} day{'' if left == 1 else 's'}){move}")
+            return Status(
+                dates,
+                current,
+                "ending",
+                f"{name}: regular security support ends on "
+                f"{dates.security} ({left} day{'' if left == 1 else 's'}){move}",
+            )
     until = f" until {dates.security}" if dates.security else ""
     return Status(dates, current, "supported", f"{name}: regular security support{until}")
 
@@ -215,10 +251,14 @@ def recorded(settings: Settings, distro: str, os: OsRelease | None) -> SupportDa
 
 def unknown(distro: str, codename: str | None, upstream: str | None = None) -> str:
     if codename is None:
-        return (f"{distro}: cannot tell the release from {upstream!r}; name it in the tag (e.g. "
-                f"{distro}:{_EXAMPLE[distro]}) or build the line once so its os-release names it")
-    return (f"{distro} {codename!r}: no support dates known; add them under [tool.builder.lifecycle] or update "
-            "distro-info-data")
+        return (
+            f"{distro}: cannot tell the release from {upstream!r}; name it in the tag (e.g. "
+            f"{distro}:{_EXAMPLE[distro]}) or build the line once so its os-release names it"
+        )
+    return (
+        f"{distro} {codename!r}: no support dates known; add them under [tool.builder.lifecycle] or update "
+        "distro-info-data"
+    )
 
 
 @dataclass(frozen=True)
@@ -228,8 +268,9 @@ class Notice:
     successor: str | None
 
 
-def notice(table: Table, window_days: int, channel: Channel, image: ImageSpec, *, os: OsRelease | None,
-           today: dt.date) -> Notice | None:
+def notice(
+    table: Table, window_days: int, channel: Channel, image: ImageSpec, *, os: OsRelease | None, today: dt.date
+) -> Notice | None:
     """What watch says of a line whose release ends within the window, is in LTS, past it, or unknown.
 
     `os` is the built image's os-release: what consumers run now; without it, what the recipe builds.

@@ -78,12 +78,15 @@ def parse(text: str, path: str) -> Lock:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LockError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); "
-                        "restore it from git or rebuild the image") from None
+        raise LockError(
+            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); restore it from git or rebuild the image"
+        ) from None
     try:
         return Lock.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise LockError(f"{path}: {where}: {first['msg']}; the lock is corrupted or hand-edited: "
-                        "restore it from git or rebuild the image") from None
+        raise LockError(
+            f"{path}: {where}: {first['msg']}; the lock is corrupted or hand-edited: "
+            "restore it from git or rebuild the image"
+        ) from None

@@ -51,4 +51,5 @@ def check_agreement(settings: Settings, channel: Channel, image: ImageSpec) -> N
             raise ReleaseError(
                 f"{image.id}: {escape(name)} is {escape(mine)} but {other.id} has {escape(theirs)}; the images "
                 f"of a line are released with the same {escape(name)}: rebuild them together "
-                f"(`builder build {image.recipe.name} --force --push`), then release")
+                f"(`builder build {image.recipe.name} --force --push`), then release"
+            )

@@ -30,44 +30,58 @@ def render(lock: Lock, distro: str, release: str | None = None) -> str:
     if lock.result is None:
         raise ValueError(f"{lock.image}: an SBOM describes a pushed image")
     image_id = "SPDXRef-Image"
-    packages = [{
-        "SPDXID": image_id,
-        "name": lock.result.repository,
-        "versionInfo": lock.version,
-        "downloadLocation": "NOASSERTION",
-        "filesAnalyzed": False,
-        "primaryPackagePurpose": "CONTAINER",
-        "checksums": [{"algorithm": "SHA256",
-                       "checksumValue": lock.result.digest.removeprefix("sha256:")}],
-        "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
-                          "referenceLocator": f"pkg:oci/{lock.result.repository.rsplit('/', 1)[-1]}"
-                          f"@{quote(lock.result.digest)}?repository_url="
-                          f"{quote(lock.result.repository, safe='')}"}],
-    }]
-    relationships = [{"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
-                      "relatedSpdxElement": image_id}]
-    for package in lock.packages:
-        packages.append({
-            "SPDXID": _spdx_id(package),
-            "name": package.name,
-            "versionInfo": package.version,
+    packages = [
+        {
+            "SPDXID": image_id,
+            "name": lock.result.repository,
+            "versionInfo": lock.version,
             "downloadLocation": "NOASSERTION",
             "filesAnalyzed": False,
-            "sourceInfo": f"built from source package {package.source}",
-            "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
-                              "referenceLocator": purl(package, distro, release)}],
-        })
-        relationships.append({"spdxElementId": image_id, "relationshipType": "CONTAINS",
-                              "relatedSpdxElement": _spdx_id(package)})
+            "primaryPackagePurpose": "CONTAINER",
+            "checksums": [{"algorithm": "SHA256", "checksumValue": lock.result.digest.removeprefix("sha256:")}],
+            "externalRefs": [
+                {
+                    "referenceCategory": "PACKAGE-MANAGER",
+                    "referenceType": "purl",
+                    "referenceLocator": f"pkg:oci/{lock.result.repository.rsplit('/', 1)[-1]}"
+                    f"@{quote(lock.result.digest)}?repository_url="
+                    f"{quote(lock.result.repository, safe='')}",
+                }
+            ],
+        }
+    ]
+    relationships = [
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": image_id}
+    ]
+    for package in lock.packages:
+        packages.append(
+            {
+                "SPDXID": _spdx_id(package),
+                "name": package.name,
+                "versionInfo": package.version,
+                "downloadLocation": "NOASSERTION",
+                "filesAnalyzed": False,
+                "sourceInfo": f"built from source package {package.source}",
+                "externalRefs": [
+                    {
+                        "referenceCategory": "PACKAGE-MANAGER",
+                        "referenceType": "purl",
+                        "referenceLocator": purl(package, distro, release),
+                    }
+                ],
+            }
+        )
+        relationships.append(
+            {"spdxElementId": image_id, "relationshipType": "CONTAINS", "relatedSpdxElement": _spdx_id(package)}
+        )
     document = {
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": f"{lock.image} {lock.version}",
         "documentNamespace": f"https://spdx.org/spdxdocs/{lock.image.replace('/', '-')}-"
-                             f"{lock.result.digest.removeprefix('sha256:')}",
-        "creationInfo": {"created": lock.built_at or "1970-01-01T00:00:00Z",
-                         "creators": ["Tool: builder"]},
+        f"{lock.result.digest.removeprefix('sha256:')}",
+        "creationInfo": {"created": lock.built_at or "1970-01-01T00:00:00Z", "creators": ["Tool: builder"]},
         "packages": packages,
         "relationships": relationships,
     }

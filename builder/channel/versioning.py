@@ -26,8 +26,10 @@ from builder.recipe import names
 
 Bump = Literal["major", "minor", "patch"]
 _RELEASE = re.compile(r":([a-z]+)")  # debian:bookworm-slim -> bookworm
-_SKIPPED = re.compile(r"(?P<tag>\S+) was tagged at (?P<digest>sha256:[0-9a-f]{64}) by a release that did not "
-                      r"finish; this build is (?P<version>\S+)")
+_SKIPPED = re.compile(
+    r"(?P<tag>\S+) was tagged at (?P<digest>sha256:[0-9a-f]{64}) by a release that did not "
+    r"finish; this build is (?P<version>\S+)"
+)
 MAX_SKIPPED = 100  # more orphaned version tags in a row than this is not a crash, it is a misconfiguration
 TagLookup = Callable[[str], "str | None"]  # tag -> the digest it points at in the registry, None if absent
 
@@ -68,8 +70,7 @@ def classify(old: RecipeSnapshot, new: RecipeSnapshot) -> tuple[Bump, list[str]]
     if old.inputs != new.inputs:
         # A CA no longer trusted or a file gone breaks consumers; the rest (a renewed
         # certificate, a changed file) is compatible. describe() starts "KIND PATH sha256:".
-        gone = sorted({" ".join(d.split()[:2]) for d in old.inputs}
-                      - {" ".join(d.split()[:2]) for d in new.inputs})
+        gone = sorted({" ".join(d.split()[:2]) for d in old.inputs} - {" ".join(d.split()[:2]) for d in new.inputs})
         if gone:
             major.append(f"removed: {', '.join(gone)}")
         else:
@@ -77,8 +78,9 @@ def classify(old: RecipeSnapshot, new: RecipeSnapshot) -> tuple[Bump, list[str]]
     if old.runtime is not None and new.runtime is not None and old.runtime != new.runtime:
         (major if runtime.breaks(old.runtime, new.runtime) else minor).append("runtime profile changed")
     if old.hardening != new.hardening:
-        removes = any(new.hardening.get(k) and not old.hardening.get(k)
-                      for k in ("remove_shells", "remove_package_manager"))
+        removes = any(
+            new.hardening.get(k) and not old.hardening.get(k) for k in ("remove_shells", "remove_package_manager")
+        )
         (major if removes else minor).append("hardening changed")
     if major:
         return "major", major + minor
@@ -118,8 +120,10 @@ def next_free_version(version: str, suffix: str, lookup: TagLookup) -> tuple[str
             return current, tuple(f"{note}{current}" for note in notes)
         notes.append(f"{tag} was tagged at {taken} by a release that did not finish; this build is ")
         current = bump(current, "patch")
-    raise LockError(f"version tags {version}{suffix} to {current}{suffix} all exist in the registry but no "
-                    "release records them; clean up the registry or raise the recipe's `version`")
+    raise LockError(
+        f"version tags {version}{suffix} to {current}{suffix} all exist in the registry but no "
+        "release records them; clean up the registry or raise the recipe's `version`"
+    )
 
 
 def skipped(reason: str) -> tuple[str, str, str] | None:

@@ -107,8 +107,20 @@ class KeygenArgs(Common):
     force: bool
 
 
-Arguments = (RenderArgs | LintArgs | SchemaArgs | PlanArgs | BuildArgs | WatchArgs | ReleaseArgs | CatalogArgs
-             | CheckPinsArgs | BotArgs | VerifyArgs | KeygenArgs)
+Arguments = (
+    RenderArgs
+    | LintArgs
+    | SchemaArgs
+    | PlanArgs
+    | BuildArgs
+    | WatchArgs
+    | ReleaseArgs
+    | CatalogArgs
+    | CheckPinsArgs
+    | BotArgs
+    | VerifyArgs
+    | KeygenArgs
+)
 
 
 def _path(value: str | None) -> Path | None:
@@ -118,25 +130,44 @@ def _path(value: str | None) -> Path | None:
 # The one place that reads argparse's namespace: one builder per subcommand of `builder.cli.parser`.
 _TYPED: dict[str, Callable[[argparse.Namespace, Path | None], Arguments]] = {
     "render": lambda ns, root: RenderArgs(root=root, names=tuple(ns.names), check=ns.check),
-    "lint": lambda ns, root: LintArgs(root=root, names=tuple(ns.names), json=ns.json, strict=ns.strict,
-                                      list_rules=ns.list_rules),
+    "lint": lambda ns, root: LintArgs(
+        root=root, names=tuple(ns.names), json=ns.json, strict=ns.strict, list_rules=ns.list_rules
+    ),
     "schema": lambda ns, root: SchemaArgs(root=root, check=ns.check),
-    "plan": lambda ns, root: PlanArgs(root=root, names=tuple(ns.names), json=ns.json, offline=ns.offline,
-                                      force=ns.force, watch=ns.watch, github_output=ns.github_output),
-    "build": lambda ns, root: BuildArgs(root=root, names=tuple(ns.names), push=ns.push, jobs=ns.jobs,
-                                        force=ns.force, watch=ns.watch, exact=ns.exact),
-    "watch": lambda ns, root: WatchArgs(root=root, names=tuple(ns.names), json=ns.json,
-                                        github_output=ns.github_output),
-    "release": lambda ns, root: ReleaseArgs(root=root, names=tuple(ns.names), dry_run=ns.dry_run, json=ns.json,
-                                            auto=ns.auto),
+    "plan": lambda ns, root: PlanArgs(
+        root=root,
+        names=tuple(ns.names),
+        json=ns.json,
+        offline=ns.offline,
+        force=ns.force,
+        watch=ns.watch,
+        github_output=ns.github_output,
+    ),
+    "build": lambda ns, root: BuildArgs(
+        root=root, names=tuple(ns.names), push=ns.push, jobs=ns.jobs, force=ns.force, watch=ns.watch, exact=ns.exact
+    ),
+    "watch": lambda ns, root: WatchArgs(root=root, names=tuple(ns.names), json=ns.json, github_output=ns.github_output),
+    "release": lambda ns, root: ReleaseArgs(
+        root=root, names=tuple(ns.names), dry_run=ns.dry_run, json=ns.json, auto=ns.auto
+    ),
     "catalog": lambda ns, root: CatalogArgs(root=root, site=_path(ns.site)),
-    "check-pins": lambda ns, root: CheckPinsArgs(root=root, paths=tuple(Path(p) for p in ns.paths),
-                                                 catalog=ns.catalog, fix=ns.fix, strict=ns.strict,
-                                                 json=ns.json),
+    "check-pins": lambda ns, root: CheckPinsArgs(
+        root=root,
+        paths=tuple(Path(p) for p in ns.paths),
+        catalog=ns.catalog,
+        fix=ns.fix,
+        strict=ns.strict,
+        json=ns.json,
+    ),
     "bot": lambda ns, root: BotArgs(root=root, names=tuple(ns.names), base=ns.base),
-    "verify": lambda ns, root: VerifyArgs(root=root, refs=tuple(ns.refs), keys=tuple(Path(p) for p in ns.key),
-                                          revoked_keys=tuple(Path(p) for p in ns.revoked_key),
-                                          catalog=_path(ns.catalog), json=ns.json),
+    "verify": lambda ns, root: VerifyArgs(
+        root=root,
+        refs=tuple(ns.refs),
+        keys=tuple(Path(p) for p in ns.key),
+        revoked_keys=tuple(Path(p) for p in ns.revoked_key),
+        catalog=_path(ns.catalog),
+        json=ns.json,
+    ),
     "keygen": lambda ns, root: KeygenArgs(root=root, output_prefix=Path(ns.output_prefix), force=ns.force),
 }
 

@@ -25,8 +25,9 @@ def _resolver() -> tuple[engine.Engine, plan_mod.Resolver]:
     return eng, resolve
 
 
-def _update_reasons(ctx: Context, selected: list[str], known: Candidates,
-                    rendered: plan_mod.Rendered) -> dict[str, list[str]]:
+def _update_reasons(
+    ctx: Context, selected: list[str], known: Candidates, rendered: plan_mod.Rendered
+) -> dict[str, list[str]]:
     """Package updates found by watch (`--watch`), as plan reasons; what could not be checked, as warnings."""
     result = upstream_check.run(ctx.settings, ctx.channel, selected, known, rendered)
     for item in result.failed:
@@ -41,8 +42,9 @@ def plan_command(args: PlanArgs) -> ExitCode:
     resolve = None if args.offline else _resolver()[1]
     known, rendered = Candidates(ctx.settings), plan_mod.Rendered(ctx.settings, ctx.channel)
     extra = _update_reasons(ctx, selected, known, rendered) if args.watch and not args.offline else None
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
-                             candidates=known, rendered=rendered)
+    the_plan = plan_mod.make(
+        ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra, candidates=known, rendered=rendered
+    )
     report.step_summary(the_plan.summary_markdown())
     if args.github_output:
         report.write_outputs(args.github_output, the_plan.outputs())
@@ -64,16 +66,29 @@ def build_command(args: BuildArgs) -> ExitCode:
     eng, resolve = _resolver()
     known, rendered = Candidates(ctx.settings), plan_mod.Rendered(ctx.settings, ctx.channel)
     extra = _update_reasons(ctx, selected, known, rendered) if args.watch else {}
-    the_plan = plan_mod.make(ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra,
-                             candidates=known, rendered=rendered)
+    the_plan = plan_mod.make(
+        ctx.settings, ctx.channel, selected, resolve, force=args.force, extra=extra, candidates=known, rendered=rendered
+    )
     if not the_plan.to_build():
         print(f"nothing to build: {len(the_plan.steps())} image(s) up to date")
         return ExitCode.OK
-    options = build.Options(push=args.push, jobs=args.jobs, revision=git.revision(ctx.settings.root),
-                            source_url=ctx.settings.source_url or None, log=build.print_log)
+    options = build.Options(
+        push=args.push,
+        jobs=args.jobs,
+        revision=git.revision(ctx.settings.root),
+        source_url=ctx.settings.source_url or None,
+        log=build.print_log,
+    )
     with report.group(f"build {len(the_plan.to_build())} image(s)"):
-        outcomes = build.run(ctx.settings, ctx.channel, the_plan, eng, options, candidates=known,
-                             indexes=upstream_check.apt_indexes(ctx.settings, ctx.channel))
+        outcomes = build.run(
+            ctx.settings,
+            ctx.channel,
+            the_plan,
+            eng,
+            options,
+            candidates=known,
+            indexes=upstream_check.apt_indexes(ctx.settings, ctx.channel),
+        )
     for line in build.result_table(outcomes):
         report.say(line)
     report.step_summary(build.summary_markdown(outcomes))
@@ -82,8 +97,9 @@ def build_command(args: BuildArgs) -> ExitCode:
         for outcome in failed:
             if report.in_github_actions():
                 print(report.annotation("error", f"{outcome.image}: {outcome.message}"))
-        raise BuildFailed(f"{len(failed)} of {len(outcomes)} image(s) failed or were skipped: "
-                          + ", ".join(o.image for o in failed))
+        raise BuildFailed(
+            f"{len(failed)} of {len(outcomes)} image(s) failed or were skipped: " + ", ".join(o.image for o in failed)
+        )
     return ExitCode.OK
 
 
@@ -113,11 +129,14 @@ def _print_watch(result: watch.Report) -> None:
             report.say(f"  {finding.kind}: {finding.summary}")
             for update in finding.packages:
                 fixes = ", ".join(update.cves + update.advisories)
-                report.say(f"    {update.name} {update.old} -> {update.new} ({update.suite})"
-                           + (f" fixes {fixes}" if fixes else ""))
+                report.say(
+                    f"    {update.name} {update.old} -> {update.new} ({update.suite})"
+                    + (f" fixes {fixes}" if fixes else "")
+                )
         for notice in item.notices:
             report.say(f"  {notice.kind}: {notice.summary}")
         for error in item.errors:
             report.say(f"  error: {error}")
-    print(f"{len(result.stale)} of {len(result.images)} image(s) stale, "
-          f"{len(result.failed)} could not be fully checked")
+    print(
+        f"{len(result.stale)} of {len(result.images)} image(s) stale, {len(result.failed)} could not be fully checked"
+    )

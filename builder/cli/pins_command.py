@@ -25,13 +25,17 @@ def check_pins_command(args: CheckPinsArgs) -> ExitCode:
             print(str(pin))
     fixed = pins_fix.fix(failing, pins_fix.registry_exists()) if args.fix and failing else []
     if args.json:
-        report.emit_json({"findings": [pin.json() for pin in found], "failing": len(failing),
-                          "fixed": [str(path) for path in fixed]})
+        report.emit_json(
+            {"findings": [pin.json() for pin in found], "failing": len(failing), "fixed": [str(path) for path in fixed]}
+        )
         return ExitCode.OK if args.fix or not failing else ExitCode.STALE_FOUND
     for path in fixed:
         report.say(f"fixed {path}")
     tracking = len([pin for pin in found if pin.kind == "tracking" and not pin.fails(args.strict)])
     ending = len([pin for pin in found if pin.kind == "lifecycle"])
-    print(f"{len(failing)} outdated pin(s)" + (f", {tracking} tracking (they fail with --strict)" if tracking else "")
-          + (f", {ending} on a release near or past its end (advice)" if ending else ""))
+    print(
+        f"{len(failing)} outdated pin(s)"
+        + (f", {tracking} tracking (they fail with --strict)" if tracking else "")
+        + (f", {ending} on a release near or past its end (advice)" if ending else "")
+    )
     return ExitCode.OK if args.fix or not failing else ExitCode.STALE_FOUND

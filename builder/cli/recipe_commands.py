@@ -39,16 +39,23 @@ def lint_command(args: LintArgs) -> ExitCode:
     findings = policy.lint_rendered(ctx.settings, ctx.channel, selected)
     failing = policy.failing(findings, strict=args.strict)
     if args.json:
-        report.emit_json({"images": selected, "findings": [f.as_json() for f in findings],
-                          "passed": not failing})
+        report.emit_json({"images": selected, "findings": [f.as_json() for f in findings], "passed": not failing})
     else:
         for finding in findings:
             print(str(finding))
             if report.in_github_actions():
-                print(report.annotation("error" if finding in failing else "warning", finding.message,
-                                        finding.file, finding.line, f"{finding.rule.id} {finding.rule.title}"))
-        print(f"{len(selected)} image(s) checked: {len(failing)} failing, "
-              f"{len(findings) - len(failing)} other finding(s)")
+                print(
+                    report.annotation(
+                        "error" if finding in failing else "warning",
+                        finding.message,
+                        finding.file,
+                        finding.line,
+                        f"{finding.rule.id} {finding.rule.title}",
+                    )
+                )
+        print(
+            f"{len(selected)} image(s) checked: {len(failing)} failing, {len(findings) - len(failing)} other finding(s)"
+        )
     if failing:
         raise PolicyError(f"{len(failing)} policy violation(s)")
     return ExitCode.OK
@@ -61,8 +68,9 @@ def schema_command(args: SchemaArgs) -> ExitCode:
     if args.check:
         stale = schema_files.stale(texts)
         if stale:
-            raise StaleError(f"{', '.join(str(p.relative_to(root)) for p in stale)} stale "
-                             "(run `builder schema` and commit)")
+            raise StaleError(
+                f"{', '.join(str(p.relative_to(root)) for p in stale)} stale (run `builder schema` and commit)"
+            )
         print(f"{', '.join(str(p.relative_to(root)) for p in texts)} up to date")
         return ExitCode.OK
     for path, text in texts.items():

@@ -24,7 +24,7 @@ def release_command(args: ReleaseArgs) -> ExitCode:
     ctx = load(args.root)
     selected = select(ctx.channel, args.names)
     if args.auto and ctx.settings.auto_release == "none":
-        print("auto-release is off ([tool.builder] auto_release = \"none\"): nothing released")
+        print('auto-release is off ([tool.builder] auto_release = "none"): nothing released')
         return ExitCode.OK
     client = registry.RegistryClient(registry.docker_config_credentials())
     with release.exclusive(ctx.settings.output_dir):  # one release at a time in this checkout
@@ -80,8 +80,7 @@ def bot_command(args: BotArgs) -> ExitCode:
     ctx = load(args.root)
     selected = select(ctx.channel, args.names)
     if not ctx.settings.github_repository:
-        raise ConfigError("no GitHub repository: set GITHUB_REPOSITORY=OWNER/NAME or "
-                          "[tool.builder] github_repository")
+        raise ConfigError("no GitHub repository: set GITHUB_REPOSITORY=OWNER/NAME or [tool.builder] github_repository")
     client = github.GitHub(ctx.settings.github_api_url, ctx.settings.github_repository, github.token_from_env())
     lines = sorted({ctx.channel.images[i].name for i in selected})
     outcomes = bot.Bot(ctx.settings, ctx.channel, client, base=args.base).run(lines)

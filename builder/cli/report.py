@@ -28,8 +28,13 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(level: Literal["error", "warning", "notice"], message: str, file: str | None = None,
-               line: int | None = None, title: str | None = None) -> str:
+def annotation(
+    level: Literal["error", "warning", "notice"],
+    message: str,
+    file: str | None = None,
+    line: int | None = None,
+    title: str | None = None,
+) -> str:
     props = []
     if file:
         props.append(f"file={_escape_property(file)}")
@@ -46,8 +51,15 @@ def problems(items: tuple[Problem, ...] | list[Problem], stream: TextIO | None =
     for problem in items:
         print(str(problem), file=out)
         if in_github_actions():
-            print(annotation("error", f"{problem.field}: {problem.message}" if problem.field
-                             else problem.message, problem.file, problem.line), file=out)
+            print(
+                annotation(
+                    "error",
+                    f"{problem.field}: {problem.message}" if problem.field else problem.message,
+                    problem.file,
+                    problem.line,
+                ),
+                file=out,
+            )
 
 
 def error_lines(lines: list[str], stream: TextIO | None = None) -> None:

@@ -30,8 +30,10 @@ def verify_command(args: VerifyArgs) -> ExitCode:
     config = settings(args.root)
     trusted = [signing_keys.load_public(p) for p in args.keys or config.trusted_keys]
     if not trusted:
-        raise UsageError("no trusted keys: pass --key FILE (the channel publishes its keys in base-images/keys/), "
-                         "or set [tool.builder] trusted_keys")
+        raise UsageError(
+            "no trusted keys: pass --key FILE (the channel publishes its keys in base-images/keys/), "
+            "or set [tool.builder] trusted_keys"
+        )
     revoked = [signing_keys.load_public(p) for p in (*args.revoked_keys, *config.revoked_keys)]
     index = catalog(catalog_path(args.catalog, config))
     store = signing_store.Store(registry.docker_config_credentials())

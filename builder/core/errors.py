@@ -70,7 +70,6 @@ MEANINGS: dict[ExitCode, str] = {
 }
 
 
-
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong, located as precisely as the source allows."""

@@ -1,7 +1,7 @@
 """Image references, parsed by the grammar of the distribution project's `reference` package.
 
-    reference := name [ ":" tag ] [ "@" digest ]
-    name      := [domain '/'] path-component ['/' path-component]*
+reference := name [ ":" tag ] [ "@" digest ]
+name      := [domain '/'] path-component ['/' path-component]*
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ def parse(text: str) -> ImageRef:
     if match is None:
         if _REFERENCE.fullmatch(text.lower()):
             raise ReferenceError(f"{text!r}: repository names must be lowercase")
-        raise ReferenceError(f"{text!r} is not a valid image reference (expected NAME[:TAG][@DIGEST],"
-                             " e.g. debian:bookworm-slim)")
+        raise ReferenceError(
+            f"{text!r} is not a valid image reference (expected NAME[:TAG][@DIGEST], e.g. debian:bookworm-slim)"
+        )
     domain = match.group("domain")
     path = match.group("path")
     if domain is not None and not _looks_like_domain(domain):

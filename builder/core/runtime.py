@@ -34,9 +34,30 @@ MAX_PATH = 1024
 # Plain YAML scalars reach the model as the text written: `8080` is "8080" here.
 _PORT = re.compile(r"([1-9][0-9]{0,4})(?:/(tcp|udp))?")
 # A tmpfs hides what the image holds at its path: never over the root or a system folder.
-_SYSTEM = frozenset({"/bin", "/boot", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/opt",
-                     "/root", "/sbin", "/srv", "/usr", "/usr/bin", "/usr/lib", "/usr/local",
-                     "/usr/sbin", "/usr/share", "/var", "/var/lib"})
+_SYSTEM = frozenset(
+    {
+        "/bin",
+        "/boot",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/opt",
+        "/root",
+        "/sbin",
+        "/srv",
+        "/usr",
+        "/usr/bin",
+        "/usr/lib",
+        "/usr/local",
+        "/usr/sbin",
+        "/usr/share",
+        "/var",
+        "/var/lib",
+    }
+)
 _KERNEL = ("/proc", "/sys", "/dev")
 _USER = re.compile(r"[1-9][0-9]{0,9}:[1-9][0-9]{0,9}")
 
@@ -48,20 +69,26 @@ def writable_path(value: object) -> str:
     if not value.startswith("/"):
         raise ValueError(f"{value!r} is not an absolute path; start it with /")
     if not patterns.PATH_CHARS.fullmatch(value) or len(value) > MAX_PATH:
-        raise ValueError(f"{value!r} has characters not allowed in paths here "
-                         f"(letters, digits and . _ @ + - / only, at most {MAX_PATH})")
+        raise ValueError(
+            f"{value!r} has characters not allowed in paths here "
+            f"(letters, digits and . _ @ + - / only, at most {MAX_PATH})"
+        )
     if value == "/":
-        raise ValueError("'/' would make the whole root writable; name the folders the program "
-                         "writes, e.g. /var/cache/app")
+        raise ValueError(
+            "'/' would make the whole root writable; name the folders the program writes, e.g. /var/cache/app"
+        )
     if not patterns.NORMAL_PATH.fullmatch(value) or any(part in (".", "..") for part in value.split("/")):
         raise ValueError(f"{value!r} is not a normalized path (no //, . or .. parts, no trailing /)")
     for kernel in _KERNEL:
         if value == kernel or value.startswith(kernel + "/"):
-            raise ValueError(f"{value!r} is in {kernel}, which the container runtime provides; "
-                             "name a folder of the image")
+            raise ValueError(
+                f"{value!r} is in {kernel}, which the container runtime provides; name a folder of the image"
+            )
     if value in _SYSTEM:
-        raise ValueError(f"{value!r} is a system folder: a tmpfs there hides the image's own files; "
-                         "name the folder the program writes, e.g. /var/cache/app")
+        raise ValueError(
+            f"{value!r} is a system folder: a tmpfs there hides the image's own files; "
+            "name the folder the program writes, e.g. /var/cache/app"
+        )
     return value
 
 
@@ -94,11 +121,23 @@ def strict_bool(value: object) -> bool:
 
 
 Bool = Annotated[bool, PlainValidator(strict_bool), WithJsonSchema({"type": "boolean"})]
-Writable = Annotated[str, PlainValidator(writable_path), WithJsonSchema(
-    {"type": "string", "pattern": patterns.anchored(patterns.NORMAL_PATH), "maxLength": MAX_PATH})]
-Port = Annotated[str, PlainValidator(port), WithJsonSchema({"anyOf": [
-    {"type": "integer", "minimum": 1, "maximum": 65535},
-    {"type": "string", "pattern": patterns.anchored(_PORT)}]})]
+Writable = Annotated[
+    str,
+    PlainValidator(writable_path),
+    WithJsonSchema({"type": "string", "pattern": patterns.anchored(patterns.NORMAL_PATH), "maxLength": MAX_PATH}),
+]
+Port = Annotated[
+    str,
+    PlainValidator(port),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 65535},
+                {"type": "string", "pattern": patterns.anchored(_PORT)},
+            ]
+        }
+    ),
+]
 
 
 class _Frozen(BaseModel):
@@ -108,12 +147,18 @@ class _Frozen(BaseModel):
 class Runtime(_Frozen):
     """What the image needs when it runs; everything else is denied (see `runtime:` in docs/recipes.md)."""
 
-    writable: tuple[Writable, ...] = Field(DEFAULT_WRITABLE, description=(
-        "Folders the program writes, each mounted as an empty tmpfs over a read-only root; "
-        "default [/tmp], [] for none"))
+    writable: tuple[Writable, ...] = Field(
+        DEFAULT_WRITABLE,
+        description=(
+            "Folders the program writes, each mounted as an empty tmpfs over a read-only root; "
+            "default [/tmp], [] for none"
+        ),
+    )
     ports: tuple[Port, ...] = Field((), description="Ports the program listens on (EXPOSE): 8080, or 53/udp")
-    arbitrary_uid: Bool = Field(False, description=(
-        "It must also run as any uid with gid 0 (OpenShift's restricted policy); its tests run so too"))
+    arbitrary_uid: Bool = Field(
+        False,
+        description=("It must also run as any uid with gid 0 (OpenShift's restricted policy); its tests run so too"),
+    )
 
     @field_validator("writable", "ports")
     @classmethod
@@ -136,15 +181,20 @@ def hidden_file(runtime: Runtime, destinations: Iterable[str]) -> tuple[int, str
     for index, path in enumerate(runtime.writable):
         hidden = sorted(d for d in destinations if d.startswith(path + "/"))
         if hidden:
-            return index, (f"{path} is mounted as an empty tmpfs, which hides {', '.join(hidden)}; "
-                           "put the file elsewhere or name a narrower folder")
+            return index, (
+                f"{path} is mounted as an empty tmpfs, which hides {', '.join(hidden)}; "
+                "put the file elsewhere or name a narrower folder"
+            )
     return None
 
 
 def breaks(old: Runtime, new: Runtime) -> bool:
     """Whether a deployment made for `old` may fail with `new`: a path to mount, a port gone, a uid."""
-    return bool(set(new.writable) - set(old.writable) or set(old.ports) - set(new.ports)
-                or (old.arbitrary_uid and not new.arbitrary_uid))
+    return bool(
+        set(new.writable) - set(old.writable)
+        or set(old.ports) - set(new.ports)
+        or (old.arbitrary_uid and not new.arbitrary_uid)
+    )
 
 
 def _user(value: str) -> str:
@@ -163,8 +213,9 @@ class Profile(_Frozen):
 
     @classmethod
     def of(cls, runtime: Runtime, uid: int, gid: int) -> Profile:
-        return cls(user=f"{uid}:{gid}", writable=runtime.writable, ports=runtime.ports,
-                   arbitrary_uid=runtime.arbitrary_uid)
+        return cls(
+            user=f"{uid}:{gid}", writable=runtime.writable, ports=runtime.ports, arbitrary_uid=runtime.arbitrary_uid
+        )
 
     def docker_run_flags(self) -> list[str]:
         """The `docker run` flags of the profile (the image's network is the consumer's choice)."""
@@ -177,13 +228,19 @@ class Profile(_Frozen):
         volumes = [(f"writable-{index}", path) for index, path in enumerate(self.writable, 1)]
         container = {
             "securityContext": {
-                "runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid,
-                "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+                "runAsNonRoot": True,
+                "runAsUser": uid,
+                "runAsGroup": gid,
+                "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
             },
             "volumeMounts": [{"name": name, "mountPath": path} for name, path in volumes],
-            "ports": [{"containerPort": int(item.split("/")[0]), "protocol": item.split("/")[1].upper()}
-                      for item in self.ports],
+            "ports": [
+                {"containerPort": int(item.split("/")[0]), "protocol": item.split("/")[1].upper()}
+                for item in self.ports
+            ],
         }
         return {"container": container, "volumes": [{"name": name, "emptyDir": {}} for name, _ in volumes]}
 

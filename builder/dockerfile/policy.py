@@ -40,62 +40,140 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return plaintext.line(f"{where}: {self.rule.id} {self.rule.severity}: {self.message} "
-                              f"(fix: {self.rule.hint})")
+        return plaintext.line(f"{where}: {self.rule.id} {self.rule.severity}: {self.message} (fix: {self.rule.hint})")
 
     def as_json(self) -> dict[str, object]:
-        return {"rule": self.rule.id, "title": self.rule.title, "severity": self.rule.severity,
-                "anchor": self.rule.anchor, "hint": self.rule.hint, "image": self.image,
-                "file": self.file, "line": self.line, "message": self.message}
+        return {
+            "rule": self.rule.id,
+            "title": self.rule.title,
+            "severity": self.rule.severity,
+            "anchor": self.rule.anchor,
+            "hint": self.rule.hint,
+            "image": self.image,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+        }
 
 
-RULES = {rule.id: rule for rule in (
-    Rule("HB001", "Base image is pinned by digest", "CIS Docker Benchmark 4.2; hadolint DL3006/DL3007",
-         "run `builder build` to resolve the digest into image.lock.json, then `builder render`",
-         "warning"),
-    Rule("HB002", "Last USER is a numeric, non-root uid:gid",
-         "CIS Docker Benchmark 4.1; hadolint DL3002; dockle CIS-DI-0001",
-         "end the Dockerfile with `USER uid:gid`, both non-zero (render it from the recipe)",
-         "error"),
-    Rule("HB003", "setuid/setgid bits are stripped", "CIS Docker Benchmark 4.8; dockle CIS-DI-0008",
-         "set hardening.strip_setuid: true and list needed files in hardening.setuid_allow",
-         "error"),
-    Rule("HB004", "apt installs without recommended packages",
-         "CIS Docker Benchmark 4.3; hadolint DL3015",
-         "add --no-install-recommends to every apt-get install", "error"),
-    Rule("HB005", "Package index and caches are removed in the layer that made them",
-         "hadolint DL3009/DL3019; dockle DKL-DI-0005",
-         "remove /var/lib/apt/lists/* in the same RUN, or use apk --no-cache", "error"),
-    Rule("HB006", "Package index refresh is never alone in a RUN",
-         "CIS Docker Benchmark 4.7; dockle CIS-DI-0007",
-         "refresh and install in the same RUN instruction", "error"),
-    Rule("HB007", "COPY, never ADD", "CIS Docker Benchmark 4.9; hadolint DL3020; dockle CIS-DI-0009",
-         "use COPY for local files; fetch remote files in a verified RUN step", "error"),
-    Rule("HB008", "No secrets in environment variables or labels",
-         "CIS Docker Benchmark 4.10; dockle CIS-DI-0010",
-         "pass secrets at run time (mounted files, orchestrator secrets), never bake them in",
-         "error"),
-    Rule("HB009", "ENTRYPOINT and CMD use the exec (JSON) form", "hadolint DL3025",
-         "write them as JSON arrays (the renderer does)", "error"),
-    Rule("HB010", "The package database stays for scanners",
-         "dockle DKL-LI-0003 rationale; distroless status.d",
-         "never delete /var/lib/dpkg or /lib/apk/db: scanners read the installed packages there",
-         "error"),
-    Rule("HB011", "No privilege-escalation tools", "dockle DKL-DI-0001",
-         "remove sudo/doas from packages; the image runs as its own non-root user", "error"),
-    Rule("HB012", "The recipe declares tests", "project policy: every image line is tested",
-         "add `tests:` with at least one command that proves the image works", "warning"),
-    Rule("HB013", "The Dockerfile is the rendered output of its recipe", "project policy",
-         "run `builder render` and commit the result; never edit base-images/ by hand", "error"),
-    Rule("HB014", "hadolint reports nothing", "hadolint",
-         "fix the recipe or template so the rendered Dockerfile is clean", "error"),
-    Rule("HB015", "Trusted CA certificates are not about to expire", "project policy",
-         "commit the CA's renewed certificate before the old one expires: an expired one stops "
-         "every build", "warning"),
-    Rule("HB016", "The distro release is still supported (LTS at least)", "project policy; distro-info-data",
-         "move the line to a supported release (`builder watch` names it), or keep it with "
-         "`accept_eol: \"why\"` in the recipe", "error"),
-)}
+RULES = {
+    rule.id: rule
+    for rule in (
+        Rule(
+            "HB001",
+            "Base image is pinned by digest",
+            "CIS Docker Benchmark 4.2; hadolint DL3006/DL3007",
+            "run `builder build` to resolve the digest into image.lock.json, then `builder render`",
+            "warning",
+        ),
+        Rule(
+            "HB002",
+            "Last USER is a numeric, non-root uid:gid",
+            "CIS Docker Benchmark 4.1; hadolint DL3002; dockle CIS-DI-0001",
+            "end the Dockerfile with `USER uid:gid`, both non-zero (render it from the recipe)",
+            "error",
+        ),
+        Rule(
+            "HB003",
+            "setuid/setgid bits are stripped",
+            "CIS Docker Benchmark 4.8; dockle CIS-DI-0008",
+            "set hardening.strip_setuid: true and list needed files in hardening.setuid_allow",
+            "error",
+        ),
+        Rule(
+            "HB004",
+            "apt installs without recommended packages",
+            "CIS Docker Benchmark 4.3; hadolint DL3015",
+            "add --no-install-recommends to every apt-get install",
+            "error",
+        ),
+        Rule(
+            "HB005",
+            "Package index and caches are removed in the layer that made them",
+            "hadolint DL3009/DL3019; dockle DKL-DI-0005",
+            "remove /var/lib/apt/lists/* in the same RUN, or use apk --no-cache",
+            "error",
+        ),
+        Rule(
+            "HB006",
+            "Package index refresh is never alone in a RUN",
+            "CIS Docker Benchmark 4.7; dockle CIS-DI-0007",
+            "refresh and install in the same RUN instruction",
+            "error",
+        ),
+        Rule(
+            "HB007",
+            "COPY, never ADD",
+            "CIS Docker Benchmark 4.9; hadolint DL3020; dockle CIS-DI-0009",
+            "use COPY for local files; fetch remote files in a verified RUN step",
+            "error",
+        ),
+        Rule(
+            "HB008",
+            "No secrets in environment variables or labels",
+            "CIS Docker Benchmark 4.10; dockle CIS-DI-0010",
+            "pass secrets at run time (mounted files, orchestrator secrets), never bake them in",
+            "error",
+        ),
+        Rule(
+            "HB009",
+            "ENTRYPOINT and CMD use the exec (JSON) form",
+            "hadolint DL3025",
+            "write them as JSON arrays (the renderer does)",
+            "error",
+        ),
+        Rule(
+            "HB010",
+            "The package database stays for scanners",
+            "dockle DKL-LI-0003 rationale; distroless status.d",
+            "never delete /var/lib/dpkg or /lib/apk/db: scanners read the installed packages there",
+            "error",
+        ),
+        Rule(
+            "HB011",
+            "No privilege-escalation tools",
+            "dockle DKL-DI-0001",
+            "remove sudo/doas from packages; the image runs as its own non-root user",
+            "error",
+        ),
+        Rule(
+            "HB012",
+            "The recipe declares tests",
+            "project policy: every image line is tested",
+            "add `tests:` with at least one command that proves the image works",
+            "warning",
+        ),
+        Rule(
+            "HB013",
+            "The Dockerfile is the rendered output of its recipe",
+            "project policy",
+            "run `builder render` and commit the result; never edit base-images/ by hand",
+            "error",
+        ),
+        Rule(
+            "HB014",
+            "hadolint reports nothing",
+            "hadolint",
+            "fix the recipe or template so the rendered Dockerfile is clean",
+            "error",
+        ),
+        Rule(
+            "HB015",
+            "Trusted CA certificates are not about to expire",
+            "project policy",
+            "commit the CA's renewed certificate before the old one expires: an expired one stops every build",
+            "warning",
+        ),
+        Rule(
+            "HB016",
+            "The distro release is still supported (LTS at least)",
+            "project policy; distro-info-data",
+            "move the line to a supported release (`builder watch` names it), or keep it with "
+            '`accept_eol: "why"` in the recipe',
+            "error",
+        ),
+    )
+}
 
 EXPIRY_WARNING = dt.timedelta(days=30)
 
@@ -103,8 +181,9 @@ _ESCALATION = {"sudo", "doas", "sudo-ldap", "su-exec"}
 _USER = re.compile(r"(\d+):(\d+)")
 
 
-def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = None,
-                 support: lifecycle.Table | None = None) -> list[Finding]:
+def check_recipe(
+    channel: Channel, image: ImageSpec, now: dt.datetime | None = None, support: lifecycle.Table | None = None
+) -> list[Finding]:
     loaded = channel.recipes[image.name]
     findings = []
 
@@ -133,9 +212,11 @@ def check_recipe(channel: Channel, image: ImageSpec, now: dt.datetime | None = N
         for cert in item.certificates:
             left = dt.datetime.fromisoformat(cert.not_after.replace("Z", "+00:00")) - now
             if left < EXPIRY_WARNING:
-                add("HB015", ("ca_certificates", certificates.index(item.path)),
-                    f"{cert.subject} in {item.path} expires on {cert.not_after[:10]} "
-                    f"({max(0, left.days)} days left)")
+                add(
+                    "HB015",
+                    ("ca_certificates", certificates.index(item.path)),
+                    f"{cert.subject} in {item.path} expires on {cert.not_after[:10]} ({max(0, left.days)} days left)",
+                )
     if support is not None:
         message = _unsupported(channel, image, support, now.date())
         if message is not None:
@@ -164,11 +245,13 @@ def _from_path(image: ImageSpec) -> tuple[str | int, ...]:
 def _packages(image: ImageSpec) -> list[tuple[tuple[str | int, ...], str]]:
     """The image's packages with where each was written: the recipe's, then its variant's."""
     found: list[tuple[tuple[str | int, ...], str]] = [
-        (("packages", index), package) for index, package in enumerate(image.recipe.packages)]
+        (("packages", index), package) for index, package in enumerate(image.recipe.packages)
+    ]
     if image.variant is not None:
         at = image.recipe.variants.index(image.variant)
-        found += [(("variants", at, "packages", index), package)
-                  for index, package in enumerate(image.variant.packages)]
+        found += [
+            (("variants", at, "packages", index), package) for index, package in enumerate(image.variant.packages)
+        ]
     return found
 
 
@@ -235,8 +318,15 @@ def _check_run(image: ImageSpec, path: str, inst: syntax.Instruction) -> list[Fi
     return findings
 
 
-def lint(channel: Channel, selected: list[str], dockerfiles: dict[str, Path],
-         expected: dict[str, str], root: Path, *, support: lifecycle.Table | None = None) -> list[Finding]:
+def lint(
+    channel: Channel,
+    selected: list[str],
+    dockerfiles: dict[str, Path],
+    expected: dict[str, str],
+    root: Path,
+    *,
+    support: lifecycle.Table | None = None,
+) -> list[Finding]:
     """All findings for the selected images: recipe rules, Dockerfile rules, then hadolint."""
     findings: list[Finding] = []
     present: dict[Path, ImageSpec] = {}
@@ -250,14 +340,20 @@ def lint(channel: Channel, selected: list[str], dockerfiles: dict[str, Path],
             findings.append(Finding(RULES["HB013"], image_id, shown, None, "not rendered yet"))
             continue
         if text != expected[image_id]:
-            findings.append(Finding(RULES["HB013"], image_id, shown, None,
-                                    "differs from what the recipe renders to"))
+            findings.append(Finding(RULES["HB013"], image_id, shown, None, "differs from what the recipe renders to"))
         findings.extend(check_dockerfile(image, shown, text))
         present[path] = image
     for item in hadolint.run(sorted(present)):
         image = present[item.file]
-        findings.append(Finding(RULES["HB014"], image.id, str(item.file.relative_to(root)),
-                                item.line, f"{item.code} ({item.level}): {item.message}"))
+        findings.append(
+            Finding(
+                RULES["HB014"],
+                image.id,
+                str(item.file.relative_to(root)),
+                item.line,
+                f"{item.code} ({item.level}): {item.message}",
+            )
+        )
     return sorted(findings, key=lambda f: (f.image, f.file, f.line or 0, f.rule.id))
 
 
@@ -265,8 +361,14 @@ def lint_rendered(settings: Settings, channel: Channel, selected: list[str]) -> 
     """`lint` against what the recipes render to now: a committed Dockerfile that differs is a finding."""
     outputs = render.render_all(settings, channel, selected)
     dockerfiles = {i: ImageFiles.of(settings, channel.images[i]).dockerfile for i in selected}
-    return lint(channel, selected, dockerfiles, {i: outputs[dockerfiles[i]] for i in selected}, settings.root,
-                support=lifecycle.Table.load(settings))
+    return lint(
+        channel,
+        selected,
+        dockerfiles,
+        {i: outputs[dockerfiles[i]] for i in selected},
+        settings.root,
+        support=lifecycle.Table.load(settings),
+    )
 
 
 def failing(findings: list[Finding], *, strict: bool) -> list[Finding]:

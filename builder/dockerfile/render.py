@@ -137,31 +137,37 @@ def _render_distroless(data: RenderInput, context: dict[str, object]) -> str:
     env = {"PATH": distroless.PATH, **dict(data.inherited_env), **image.env}
     if image.debug:
         env["PATH"] = f"{env['PATH']}:{distroless.BUSYBOX_DIR}"
-    context.update({
-        "debug": image.debug,
-        "staging": distroless.STAGING,
-        "unpacked": distroless.UNPACKED,
-        "stage_script": distroless.stage_script(),
-        "stage_script_path": distroless.STAGE_SCRIPT,
-        "busybox": distroless.BUSYBOX_DIR,
-        "packages": sorted(requested - set(distroless.DATA_ONLY)),
-        # Files go straight into the staged root; certificates and keys serve the build stage.
-        "file_copies": [(i.owner, json.dumps([i.path, distroless.STAGING + i.destination]))
-                        for i in image.inputs if i.kind == "file"],
-        "inherited_files": list(data.inherited_files),
-        "data_only": list(distroless.DATA_ONLY),
-        "not_staged": list(distroless.NOT_STAGED),
-        "dropped": list(distroless.DROPPED_DIRS),
-        "passwd": passwd,
-        "group": group,
-        "nsswitch": list(distroless.NSSWITCH),
-        "env": [(key, quote(value)) for key, value in sorted(env.items())],
-    })
+    context.update(
+        {
+            "debug": image.debug,
+            "staging": distroless.STAGING,
+            "unpacked": distroless.UNPACKED,
+            "stage_script": distroless.stage_script(),
+            "stage_script_path": distroless.STAGE_SCRIPT,
+            "busybox": distroless.BUSYBOX_DIR,
+            "packages": sorted(requested - set(distroless.DATA_ONLY)),
+            # Files go straight into the staged root; certificates and keys serve the build stage.
+            "file_copies": [
+                (i.owner, json.dumps([i.path, distroless.STAGING + i.destination]))
+                for i in image.inputs
+                if i.kind == "file"
+            ],
+            "inherited_files": list(data.inherited_files),
+            "data_only": list(distroless.DATA_ONLY),
+            "not_staged": list(distroless.NOT_STAGED),
+            "dropped": list(distroless.DROPPED_DIRS),
+            "passwd": passwd,
+            "group": group,
+            "nsswitch": list(distroless.NSSWITCH),
+            "env": [(key, quote(value)) for key, value in sorted(env.items())],
+        }
+    )
     return _environment().get_template("distroless.j2").render(context)
 
 
-def base_reference(settings: Settings, channel: Channel, image: ImageSpec, *,
-                   read: dict[str, lockfile.Lock | None] | None = None) -> tuple[ImageRef, str]:
+def base_reference(
+    settings: Settings, channel: Channel, image: ImageSpec, *, read: dict[str, lockfile.Lock | None] | None = None
+) -> tuple[ImageRef, str]:
     """The base as pulled (without digest) and as named in labels.
 
     `read`: the local locks read so far, by image id, for a caller that asks for many images
@@ -180,8 +186,9 @@ def base_reference(settings: Settings, channel: Channel, image: ImageSpec, *,
     return pulled, str(pulled)
 
 
-def _local_lock(settings: Settings, image: ImageSpec, read: dict[str, lockfile.Lock | None] | None
-                ) -> lockfile.Lock | None:
+def _local_lock(
+    settings: Settings, image: ImageSpec, read: dict[str, lockfile.Lock | None] | None
+) -> lockfile.Lock | None:
     if read is None:
         return ImageFiles.of(settings, image).read_lock()
     if image.id not in read:
@@ -189,9 +196,14 @@ def _local_lock(settings: Settings, image: ImageSpec, read: dict[str, lockfile.L
     return read[image.id]
 
 
-def render_input(settings: Settings, channel: Channel, image: ImageSpec,
-                 lock: lockfile.Lock | bool | None = True, *,
-                 read: dict[str, lockfile.Lock | None] | None = None) -> RenderInput:
+def render_input(
+    settings: Settings,
+    channel: Channel,
+    image: ImageSpec,
+    lock: lockfile.Lock | bool | None = True,
+    *,
+    read: dict[str, lockfile.Lock | None] | None = None,
+) -> RenderInput:
     """What `image` renders from; `lock` is its lock when the caller has read it already;
     `read` as for base_reference()."""
     base, display = base_reference(settings, channel, image, read=read)
@@ -220,8 +232,12 @@ def with_ancestry(channel: Channel, data: RenderInput) -> RenderInput:
         files.update(i.destination for i in ancestor.inputs if i.kind == "file")
         ancestor = channel.parent(ancestor)
     own = {i.destination for i in data.image.inputs if i.kind == "file"}
-    return replace(data, inherited_packages=tuple(sorted(packages)), inherited_env=tuple(sorted(env.items())),
-                   inherited_files=tuple(sorted(files - own)))
+    return replace(
+        data,
+        inherited_packages=tuple(sorted(packages)),
+        inherited_env=tuple(sorted(env.items())),
+        inherited_files=tuple(sorted(files - own)),
+    )
 
 
 def render_all(settings: Settings, channel: Channel, selected: list[str]) -> dict[Path, str]:

@@ -25,7 +25,7 @@ def quote(value: str) -> str:
             if run:
                 parts.append("'" + "".join(run) + "'")
                 run = []
-            parts.append("\"'\"" if char == "'" else "\\\\")
+            parts.append('"\'"' if char == "'" else "\\\\")
         else:
             run.append(char)
     if run or not parts:
@@ -72,8 +72,7 @@ def parse(text: str) -> list[Instruction]:
         while current.endswith(escape) and index <= len(lines):
             parts.append(current[: -len(escape)])
             # Comment and empty lines inside a continuation are dropped by the parser.
-            while index < len(lines) and (not lines[index].strip()
-                                          or lines[index].lstrip().startswith("#")):
+            while index < len(lines) and (not lines[index].strip() or lines[index].lstrip().startswith("#")):
                 index += 1
             if index >= len(lines):
                 current = ""
@@ -121,7 +120,7 @@ def split_words(args: str) -> list[str]:
             end = args.find("'", i + 1)
             if end < 0:
                 raise ValueError("unterminated single quote")
-            word.append(args[i + 1:end])
+            word.append(args[i + 1 : end])
             i = end + 1
             continue
         if char == "\\" and i + 1 < len(args):

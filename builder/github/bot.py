@@ -91,14 +91,17 @@ class Bot:
         if remote_sha is not None:
             strangers = self._foreign_commits(base, remote_sha)
             if strangers:
-                return LineOutcome(line, "skipped", f"{branch} carries commits by {', '.join(strangers)}; "
-                               "left alone")
+                return LineOutcome(line, "skipped", f"{branch} carries commits by {', '.join(strangers)}; left alone")
         changes = self._changes(line, base)
         if existing is None and remote_sha is not None:
             declined = self._declined(branch, remote_sha, changes)
             if declined is not None:
-                return LineOutcome(line, "declined", f"#{declined.number} was closed without merging and its inputs "
-                               f"have not changed since; reopen it, or delete {branch}, to have it again")
+                return LineOutcome(
+                    line,
+                    "declined",
+                    f"#{declined.number} was closed without merging and its inputs "
+                    f"have not changed since; reopen it, or delete {branch}, to have it again",
+                )
         title = pr_body.title(line, changes)
         tree = self._tree(base, files, self._pending_changelogs(changes))
         head = remote_sha or ""
@@ -133,8 +136,9 @@ class Bot:
             return LineOutcome(line, "updated", f"#{existing.number} {title}")
         return LineOutcome(line, "unchanged", f"#{existing.number}")
 
-    def _not_rebuilt(self, line: str, branch: str, base: str, existing: PullRequest | None,
-                     remote_sha: str | None) -> LineOutcome:
+    def _not_rebuilt(
+        self, line: str, branch: str, base: str, existing: PullRequest | None, remote_sha: str | None
+    ) -> LineOutcome:
         """A line this run did not rebuild: close its pull request only when the base branch has its build."""
         if existing is None:
             return LineOutcome(line, "unchanged", "no change against the base branch")
@@ -142,8 +146,9 @@ class Bot:
         on_base = self._branch_locks(line, base)
         if carried and all(_digest(on_base.get(path)) == _digest(lock) for path, lock in carried.items()):
             digests = ", ".join(f"`{_digest(lock)[:19]}`" for lock in carried.values())
-            self.github.comment(existing.number, f"Closing: `{self.base}` already has the build this pull request "
-                                f"carried ({digests}).")
+            self.github.comment(
+                existing.number, f"Closing: `{self.base}` already has the build this pull request carried ({digests})."
+            )
             self.github.update_pull(existing.number, state="closed")
             self.github.delete_branch(branch)
             return LineOutcome(line, "closed", f"#{existing.number}: {self.base} has its build")
@@ -168,8 +173,7 @@ class Bot:
         found = {}
         listing = self.repo.git.ls_tree("-r", "--name-only", commit, "--", folder)
         for path in listing.splitlines():
-            lock = candidates.pushed_lock_at(self.repo, commit, path) if path.endswith(
-                f"/{layout.LOCK}") else None
+            lock = candidates.pushed_lock_at(self.repo, commit, path) if path.endswith(f"/{layout.LOCK}") else None
             if lock is not None:
                 found[path] = lock
         return found
@@ -186,8 +190,7 @@ class Bot:
         """The channel's own checks of the candidate, as a commit status on the pull request's head."""
         count = sum(len(c.lock.checks) for c in changes)
         images = ", ".join(c.image.id for c in changes)
-        self.github.set_status(sha, "success", STATUS_CONTEXT,
-                               f"{count} image checks and tests passed ({images})")
+        self.github.set_status(sha, "success", STATUS_CONTEXT, f"{count} image checks and tests passed ({images})")
 
     def _changed_files(self, line: str, base: str) -> list[str]:
         folder = self.settings.output_dir / line
@@ -196,8 +199,7 @@ class Bot:
         changed = []
         tree = self.repo.commit(base).tree
         # The record and changelog change too when the auto-release policy released the build.
-        wanted = {layout.DOCKERFILE, layout.LOCK, layout.SBOM, layout.RELEASES,
-                  layout.CHANGELOG}
+        wanted = {layout.DOCKERFILE, layout.LOCK, layout.SBOM, layout.RELEASES, layout.CHANGELOG}
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.name not in wanted:
                 continue
@@ -231,8 +233,9 @@ class Bot:
             released = len(earlier) != len(record.releases)
             old = _blob(tree, (files.dockerfile).relative_to(self.top).as_posix())
             new = (files.dockerfile).read_text(encoding="utf-8")
-            found.append(pr_body.Change(image, lock, record.model_copy(update={"releases": earlier}), old, new,
-                                        released))
+            found.append(
+                pr_body.Change(image, lock, record.model_copy(update={"releases": earlier}), old, new, released)
+            )
         if not found:
             raise BotError(f"{line}: files changed but no image of it has a new pushed build")
         return found
@@ -275,8 +278,13 @@ class Bot:
             return str(self.repo.git.write_tree(env=env))
 
     def _commit(self, tree: str, parent: str, title: str, message_body: str) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-               "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL}
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": BOT_NAME,
+            "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+            "GIT_COMMITTER_NAME": BOT_NAME,
+            "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+        }
         return str(self.repo.git.commit_tree(tree, "-p", parent, "-m", title, "-m", message_body, env=env))
 
     def _push(self, commit: str, branch: str, expected: str | None) -> None:
@@ -284,8 +292,9 @@ class Bot:
         try:
             self.repo.git.push(self.remote, lease, f"{commit}:refs/heads/{branch}")
         except git.GitCommandError as exc:
-            raise BotError(f"push of {branch} refused ({_git_error(exc)}); another run moved it: "
-                           "the next run will pick it up") from None
+            raise BotError(
+                f"push of {branch} refused ({_git_error(exc)}); another run moved it: the next run will pick it up"
+            ) from None
 
 
 def _digest(lock: lockfile.Lock | None) -> str:

@@ -139,12 +139,25 @@ def _render(name: str, changes: list[Change], trim: int) -> str:
             parts += ["<details><summary>Checks and tests</summary>", ""]
             parts += [f"- {line}" for line in change.lock.checks] + ["", "</details>", ""]
         if trim < 1:
-            diff = "".join(difflib.unified_diff(change.old_dockerfile.splitlines(keepends=True),
-                                                change.new_dockerfile.splitlines(keepends=True),
-                                                "a/Dockerfile", "b/Dockerfile"))
+            diff = "".join(
+                difflib.unified_diff(
+                    change.old_dockerfile.splitlines(keepends=True),
+                    change.new_dockerfile.splitlines(keepends=True),
+                    "a/Dockerfile",
+                    "b/Dockerfile",
+                )
+            )
             if diff:
-                parts += ["<details><summary>Dockerfile diff</summary>", "", "```diff", diff.rstrip(), "```",
-                          "", "</details>", ""]
+                parts += [
+                    "<details><summary>Dockerfile diff</summary>",
+                    "",
+                    "```diff",
+                    diff.rstrip(),
+                    "```",
+                    "",
+                    "</details>",
+                    "",
+                ]
     parts.append(FOOTER)
     return "\n".join(parts) + "\n"
 

@@ -75,15 +75,29 @@ class _Context:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def run(settings: Settings, channel: Channel, plan: Plan, eng: engine.Engine,
-        options: Options, *, candidates: Candidates | None = None,
-        indexes: apt_index.IndexCache | None = None, client: registry.RegistryClient | None = None) -> list[Outcome]:
+def run(
+    settings: Settings,
+    channel: Channel,
+    plan: Plan,
+    eng: engine.Engine,
+    options: Options,
+    *,
+    candidates: Candidates | None = None,
+    indexes: apt_index.IndexCache | None = None,
+    client: registry.RegistryClient | None = None,
+) -> list[Outcome]:
     """`client` looks up which version tags exist (default: the registry, with Docker's credentials)."""
-    ctx = _Context(settings, channel, eng, options, candidates or Candidates(settings),
-                   indexes or apt_index.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
-                   debian_changelog.ChangelogCache(settings.cache_dir),
-                   client or registry.RegistryClient(registry.docker_config_credentials()),
-                   progress.Progress(options.log))
+    ctx = _Context(
+        settings,
+        channel,
+        eng,
+        options,
+        candidates or Candidates(settings),
+        indexes or apt_index.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors)),
+        debian_changelog.ChangelogCache(settings.cache_dir),
+        client or registry.RegistryClient(registry.docker_config_credentials()),
+        progress.Progress(options.log),
+    )
     with ctx.progress.ticking():
         for level in plan.levels:
             steps = [s for s in level if s.needed]
@@ -151,8 +165,7 @@ def _base(ctx: _Context, image: ImageSpec, step: Step) -> tuple[ImageRef, str]:
         return ImageRef(domain, path, f"{CANDIDATE}{parent.tag_suffix}"), display
     parent_lock = ctx.candidates.effective(parent)  # its open candidate, when it has one
     if parent_lock is None or parent_lock.result is None:
-        raise BuildFailed(f"{image.id}: parent {parent.id} has never been pushed; "
-                           f"build it with --push first")
+        raise BuildFailed(f"{image.id}: parent {parent.id} has never been pushed; build it with --push first")
     return base.with_digest(parent_lock.result.digest), display
 
 
@@ -164,18 +177,23 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     last = files.read_history().last
     prior = files.read_lock()
     spec = effective_spec(image)
-    version = versioning.next_version(last.version if last else None, last.spec if last else None,
-                                      spec, image.recipe.version)
+    version = versioning.next_version(
+        last.version if last else None, last.spec if last else None, spec, image.recipe.version
+    )
     repository = ctx.settings.image_repository(image.name)
     skipped: tuple[str, ...] = ()
     if ctx.options.push:
         # A release that died after tagging spent its version: never reuse it (tags are immutable).
         version, skipped = versioning.next_free_version(
-            version, image.tag_suffix, lambda tag: ctx.registry.digest_or_none(f"{repository}:{tag}"))
+            version, image.tag_suffix, lambda tag: ctx.registry.digest_or_none(f"{repository}:{tag}")
+        )
         for note in skipped:
             shown.say(image.id, f"warning: {note}")
-    dockerfile = render.render_dockerfile(render.with_ancestry(ctx.channel, render.RenderInput(
-        image, base, display, parent.user if parent else None, version)))
+    dockerfile = render.render_dockerfile(
+        render.with_ancestry(
+            ctx.channel, render.RenderInput(image, base, display, parent.user if parent else None, version)
+        )
+    )
     tag = f"{CANDIDATE}{image.tag_suffix}"
     built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     labels = {"org.opencontainers.image.created": built_at}
@@ -184,10 +202,14 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     if ctx.options.source_url:
         labels["org.opencontainers.image.source"] = ctx.options.source_url
     shown.start(image.id, "build", f"building FROM {base} ({', '.join(step.reasons)})")
-    image_id = ctx.engine.build(dockerfile, f"{repository}:{tag}", labels,
-                                pull=parent is None,
-                                on_line=lambda line: _progress(shown, image.id, line),
-                                files=_committed_files(ctx.settings, image))
+    image_id = ctx.engine.build(
+        dockerfile,
+        f"{repository}:{tag}",
+        labels,
+        pull=parent is None,
+        on_line=lambda line: _progress(shown, image.id, line),
+        files=_committed_files(ctx.settings, image),
+    )
     shown.start(image.id, "checking", f"checking {image_id[:19]}")
     facts = checks.gather(ctx.engine, image_id, [i.destination for i in image.inputs if i.kind == "file"])
     tests = checks.run_tests(ctx.engine, image_id, image)
@@ -202,30 +224,40 @@ def _build_one(ctx: _Context, image: ImageSpec, step: Step) -> Outcome:
     digest = ctx.engine.push(repository, tag, auth)
     base_digest = base.digest or ""
     new_lock = Lock(
-        image=image.id, version=version, recipe_sha256=spec_sha256(image), spec=spec,
-        reasons=(*step.reasons, *skipped), updates=_fixes(ctx, image, prior, last, facts),
+        image=image.id,
+        version=version,
+        recipe_sha256=spec_sha256(image),
+        spec=spec,
+        reasons=(*step.reasons, *skipped),
+        updates=_fixes(ctx, image, prior, last, facts),
         checks=tuple(str(r) for r in results),
         dockerfile_sha256=dockerfile_sha256(dockerfile),
         base=BaseLock(reference=display, digest=base_digest),
-        result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id,
-                         size=facts.size),
-        os=facts.os(), apt_sources=facts.apt_sources(), inputs=image.inputs,
-        packages=facts.packages(), built_at=built_at, revision=ctx.options.revision,
-        runtime=strict.profile(image), lifecycle=lifecycle.recorded(ctx.settings, image.recipe.distro, facts.os()),
+        result=ImageLock(repository=repository, tag=tag, digest=digest, image_id=image_id, size=facts.size),
+        os=facts.os(),
+        apt_sources=facts.apt_sources(),
+        inputs=image.inputs,
+        packages=facts.packages(),
+        built_at=built_at,
+        revision=ctx.options.revision,
+        runtime=strict.profile(image),
+        lifecycle=lifecycle.recorded(ctx.settings, image.recipe.distro, facts.os()),
     )
     new_lock = new_lock.model_copy(update={"fingerprint": fingerprint.of_lock(new_lock)})
     with ctx.lock:
-        write_many_atomic({
-            files.dockerfile: dockerfile,
-            files.sbom: sbom.render(new_lock, image.recipe.distro,
-                                                 new_lock.os.version_id if new_lock.os else None),
-        })
+        write_many_atomic(
+            {
+                files.dockerfile: dockerfile,
+                files.sbom: sbom.render(new_lock, image.recipe.distro, new_lock.os.version_id if new_lock.os else None),
+            }
+        )
         lockfile.write(files.lock, new_lock)
     return Outcome(image.id, "pushed", f"{repository}@{digest}", results, lock=new_lock)
 
 
-def _fixes(ctx: _Context, image: ImageSpec, prior: Lock | None, last: history.Release | None,
-           facts: checks.ImageFacts) -> tuple[Update, ...]:
+def _fixes(
+    ctx: _Context, image: ImageSpec, prior: Lock | None, last: history.Release | None, facts: checks.ImageFacts
+) -> tuple[Update, ...]:
     """Every package changed since the last release, with the ids it fixes."""
     released_digest = last.digest if last is not None else None
     released = fixes.released_packages(prior, released_digest)
@@ -233,10 +265,16 @@ def _fixes(ctx: _Context, image: ImageSpec, prior: Lock | None, last: history.Re
         return ()
     packages = facts.packages()
     with ctx.lock:  # the index and changelog caches are shared by the builds of a level
-        return fixes.since_release(released, packages, facts.apt_sources(), arch=fixes.arch_of(packages),
-                                   indexes=ctx.indexes, logs=ctx.logs,
-                                   warn=lambda text: ctx.progress.say(image.id, f"warning: {text}"),
-                                   seen=fixes.first_seen(prior))
+        return fixes.since_release(
+            released,
+            packages,
+            facts.apt_sources(),
+            arch=fixes.arch_of(packages),
+            indexes=ctx.indexes,
+            logs=ctx.logs,
+            warn=lambda text: ctx.progress.say(image.id, f"warning: {text}"),
+            seen=fixes.first_seen(prior),
+        )
 
 
 def _committed_files(settings: Settings, image: ImageSpec) -> dict[str, tuple[bytes, int]]:

@@ -85,15 +85,24 @@ class CheckResult:
         return f"{self.id} {self.title}: {state}{': ' + self.detail if self.detail else ''}"
 
 
-_WANTED = {package_db.DPKG_STATUS: "dpkg_status", package_db.APK_INSTALLED: "apk_installed",
-           "etc/shadow": "shadow", "etc/os-release": "os_release", "usr/lib/os-release": "os_release"}
+_WANTED = {
+    package_db.DPKG_STATUS: "dpkg_status",
+    package_db.APK_INSTALLED: "apk_installed",
+    "etc/shadow": "shadow",
+    "etc/os-release": "os_release",
+    "usr/lib/os-release": "os_release",
+}
 
 
 def gather(engine: Engine, image: str, committed: Iterable[str] = ()) -> ImageFacts:
     """The facts checks need; `committed`: the absolute paths of files the recipe put there."""
     details = engine.inspect(image)
-    facts = ImageFacts(user=details.user, env=dict(details.env), size=details.size,
-                       wanted=frozenset(path.lstrip("/") for path in committed))
+    facts = ImageFacts(
+        user=details.user,
+        env=dict(details.env),
+        size=details.size,
+        wanted=frozenset(path.lstrip("/") for path in committed),
+    )
     for member, archive in engine.files(image):
         path = member.name.removeprefix("./")
         _note(facts, path, member, archive)
@@ -120,7 +129,8 @@ def _note(facts: ImageFacts, path: str, member: tarfile.TarInfo, archive: tarfil
         return
     attribute = _WANTED.get(path)
     is_source = path in ("etc/apt/sources.list", "etc/apk/repositories") or (
-        path.startswith("etc/apt/sources.list.d/") and path.endswith((".list", ".sources")))
+        path.startswith("etc/apt/sources.list.d/") and path.endswith((".list", ".sources"))
+    )
     is_control = path.startswith(package_db.DPKG_STATUS_D) and not path.endswith(".md5sums")
     if attribute or is_source or is_control:
         handle = archive.extractfile(member)
@@ -150,36 +160,58 @@ def static_checks(image: ImageSpec, facts: ImageFacts) -> list[CheckResult]:
     results = []
     match = _NUMERIC_USER.fullmatch(facts.user)
     if match is None:
-        results.append(CheckResult("IC001", "numeric non-root user", False,
-                                   f"config User is {facts.user or 'empty (root)'!r}, not uid:gid"))
+        results.append(
+            CheckResult(
+                "IC001", "numeric non-root user", False, f"config User is {facts.user or 'empty (root)'!r}, not uid:gid"
+            )
+        )
     elif int(match.group(1)) == 0 or (match.group(2) is not None and int(match.group(2)) == 0):
-        results.append(CheckResult("IC001", "numeric non-root user", False,
-                                   f"config User {facts.user} is root"))
+        results.append(CheckResult("IC001", "numeric non-root user", False, f"config User {facts.user} is root"))
     else:
         results.append(CheckResult("IC001", "numeric non-root user", True, facts.user))
 
     allowed = set(image.recipe.hardening.setuid_allow)
     extra = sorted(p for p in facts.setuid if p not in allowed)
-    results.append(CheckResult("IC002", "no setuid/setgid files", not extra,
-                               ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else "")))
+    results.append(
+        CheckResult(
+            "IC002", "no setuid/setgid files", not extra, ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else "")
+        )
+    )
 
     results.append(_shadow_check(facts.shadow))
-    results.append(CheckResult("IC004", "no package lists or caches", not facts.cache_files,
-                               ", ".join(sorted(facts.cache_files)[:10])))
+    results.append(
+        CheckResult(
+            "IC004", "no package lists or caches", not facts.cache_files, ", ".join(sorted(facts.cache_files)[:10])
+        )
+    )
     secrets = sorted(k for k in facts.env if names.looks_secret(k))
-    results.append(CheckResult("IC005", "no secret-looking environment names", not secrets,
-                               ", ".join(secrets)))
+    results.append(CheckResult("IC005", "no secret-looking environment names", not secrets, ", ".join(secrets)))
     count = len(facts.packages())
-    results.append(CheckResult("IC006", "package database present", count > 0,
-                               f"{count} packages" if count else
-                               "no /var/lib/dpkg/status, /var/lib/dpkg/status.d/ or "
-                               "/lib/apk/db/installed: scanners would see an empty image"))
+    results.append(
+        CheckResult(
+            "IC006",
+            "package database present",
+            count > 0,
+            f"{count} packages"
+            if count
+            else "no /var/lib/dpkg/status, /var/lib/dpkg/status.d/ or "
+            "/lib/apk/db/installed: scanners would see an empty image",
+        )
+    )
     runtime = f"{image.user.uid}:{image.user.gid}"
     user_owned = [i.destination for i in image.inputs if i.kind == "file" and i.owner == runtime]
-    results += [CheckResult(f.id, f.title, not f.problems, fs.listing(f.problems)) for f in fs.findings(
-        facts.files, user=facts.user, home=image.user.home_dir,
-        capabilities_allow=image.recipe.hardening.capabilities_allow, user_owned=user_owned,
-        writable_paths=image.runtime.writable, extra_groups=(0,) if image.runtime.arbitrary_uid else ())]
+    results += [
+        CheckResult(f.id, f.title, not f.problems, fs.listing(f.problems))
+        for f in fs.findings(
+            facts.files,
+            user=facts.user,
+            home=image.user.home_dir,
+            capabilities_allow=image.recipe.hardening.capabilities_allow,
+            user_owned=user_owned,
+            writable_paths=image.runtime.writable,
+            extra_groups=(0,) if image.runtime.arbitrary_uid else (),
+        )
+    ]
     if image.final == "distroless":
         results.append(_distroless_check(image, facts))
     if any(i.kind == "file" for i in image.inputs):
@@ -199,10 +231,13 @@ def _committed_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
         if found is None:
             problems.append(f"{item.destination} is missing")
         elif found != wanted:
-            problems.append(f"{item.destination} is {' '.join(found)[:90]}, not {item.path} "
-                            f"({item.sha256[:12]} {item.mode} {item.owner})")
-    return CheckResult("IC008", "committed files in place, unchanged, with their owner and mode",
-                       not problems, "; ".join(problems))
+            problems.append(
+                f"{item.destination} is {' '.join(found)[:90]}, not {item.path} "
+                f"({item.sha256[:12]} {item.mode} {item.owner})"
+            )
+    return CheckResult(
+        "IC008", "committed files in place, unchanged, with their owner and mode", not problems, "; ".join(problems)
+    )
 
 
 def _trust_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
@@ -215,10 +250,15 @@ def _trust_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
         bundle = {hashlib.sha256(base64.b64decode(body)).hexdigest() for body in _PEM_CERT.findall(facts.ca_bundle)}
     except binascii.Error as exc:
         return CheckResult("IC009", title, False, f"/{CA_BUNDLE} does not decode: {exc}")
-    missing = [f"{c.subject} ({item.path})" for item in image.inputs for c in item.certificates
-               if c.sha256 not in bundle]
-    return CheckResult("IC009", title, not missing, "not in the bundle: " + "; ".join(missing) if missing else
-                       f"{len(bundle)} certificates")
+    missing = [
+        f"{c.subject} ({item.path})" for item in image.inputs for c in item.certificates if c.sha256 not in bundle
+    ]
+    return CheckResult(
+        "IC009",
+        title,
+        not missing,
+        "not in the bundle: " + "; ".join(missing) if missing else f"{len(bundle)} certificates",
+    )
 
 
 def _distroless_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
@@ -231,8 +271,11 @@ def _distroless_check(image: ImageSpec, facts: ImageFacts) -> CheckResult:
         problems += [f"/{p} is present" for p in sorted(facts.present & shells)]
     if not facts.dpkg_status_d or facts.dpkg_status:
         problems.append("package metadata is not in /var/lib/dpkg/status.d/ alone")
-    title = ("debug companion: busybox shell, no package manager" if image.debug
-             else "distroless: no shell, no package manager")
+    title = (
+        "debug companion: busybox shell, no package manager"
+        if image.debug
+        else "distroless: no shell, no package manager"
+    )
     return CheckResult("IC007", title, not problems, "; ".join(problems))
 
 
@@ -256,8 +299,9 @@ def run_tests(engine: Engine, image_ref: str, image: ImageSpec) -> list[CheckRes
     results = []
     for test in image.tests:
         problems = test_problems(test, engine.run(image_ref, list(test.run)))
-        results.append(CheckResult(f"test:{test.name}", f"recipe test {test.name!r}", not problems,
-                                   "; ".join(problems)))
+        results.append(
+            CheckResult(f"test:{test.name}", f"recipe test {test.name!r}", not problems, "; ".join(problems))
+        )
     return results
 
 

@@ -33,8 +33,7 @@ def parse_sources(text: str) -> list[AptSource]:
             continue
         for url in para.get("URIs", "").split():
             for suite in para.get("Suites", "").split():
-                found.append(AptSource(url=url, suite=suite,
-                                       components=tuple(para.get("Components", "").split())))
+                found.append(AptSource(url=url, suite=suite, components=tuple(para.get("Components", "").split())))
     return found
 
 
@@ -56,5 +55,6 @@ def parse_os_release(text: str) -> OsRelease:
         key, sep, value = line.partition("=")
         if sep:
             fields[key.strip()] = value.strip().strip('"').strip("'")
-    return OsRelease(id=fields.get("ID", ""), version_id=fields.get("VERSION_ID", ""),
-                     codename=fields.get("VERSION_CODENAME", ""))
+    return OsRelease(
+        id=fields.get("ID", ""), version_id=fields.get("VERSION_ID", ""), codename=fields.get("VERSION_CODENAME", "")
+    )

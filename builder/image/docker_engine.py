@@ -38,14 +38,18 @@ class DockerEngine:
     def connect(cls, timeout: int = 600) -> DockerEngine:
         proxy = os.environ.get("BUILDER_BUILD_PROXY", "")
         if proxy and not _PROXY.fullmatch(proxy):
-            raise EngineError(f"BUILDER_BUILD_PROXY: {proxy!r} is not http://HOST:PORT "
-                              "(an HTTP proxy such as apt-cacher-ng, e.g. http://127.0.0.1:3142)")
+            raise EngineError(
+                f"BUILDER_BUILD_PROXY: {proxy!r} is not http://HOST:PORT "
+                "(an HTTP proxy such as apt-cacher-ng, e.g. http://127.0.0.1:3142)"
+            )
         try:
             client = docker.APIClient(base_url=_base_url(), timeout=timeout)
             client.ping()
         except (docker.errors.DockerException, requests.RequestException) as exc:
-            raise EngineError(f"cannot reach Docker Engine at {_base_url()}: {_short(exc)} "
-                              "(start it, e.g. `bash .ci/local-env`, or set DOCKER_HOST)") from None
+            raise EngineError(
+                f"cannot reach Docker Engine at {_base_url()}: {_short(exc)} "
+                "(start it, e.g. `bash .ci/local-env`, or set DOCKER_HOST)"
+            ) from None
         return cls(client, proxy)
 
     # -- registry side -----------------------------------------------------------------
@@ -82,8 +86,7 @@ class DockerEngine:
         """Pull by tag or digest; return the local image id."""
         repository, _, digest = reference.partition("@")
         try:
-            stream = self._api.pull(repository, tag=digest or None, stream=True, decode=True,
-                                    auth_config=auth)
+            stream = self._api.pull(repository, tag=digest or None, stream=True, decode=True, auth_config=auth)
             for item in stream:
                 if "error" in item:
                     raise RegistryError(f"pull of {reference} failed: {item['error']}")
@@ -99,9 +102,16 @@ class DockerEngine:
             self._api.remove_image(image, force=True)
 
     # -- images ------------------------------------------------------------------------
-    def build(self, dockerfile: str, tag: str, labels: Mapping[str, str], pull: bool,
-              on_line: Callable[[str], None], *,
-              files: Mapping[str, tuple[bytes, int]] | None = None) -> str:
+    def build(
+        self,
+        dockerfile: str,
+        tag: str,
+        labels: Mapping[str, str],
+        pull: bool,
+        on_line: Callable[[str], None],
+        *,
+        files: Mapping[str, tuple[bytes, int]] | None = None,
+    ) -> str:
         """Build from a context holding only the Dockerfile and `files` (path: bytes and mode).
 
         Host networking, so the package manager reaches its mirror without a bridge; no
@@ -112,10 +122,20 @@ class DockerEngine:
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         image_id = ""
         try:
-            stream = self._api.build(fileobj=context, custom_context=True, encoding=None,
-                                     tag=tag, labels=dict(labels), nocache=True, pull=pull,
-                                     rm=True, forcerm=True, network_mode="host", decode=True,
-                                     buildargs=self._build_args)
+            stream = self._api.build(
+                fileobj=context,
+                custom_context=True,
+                encoding=None,
+                tag=tag,
+                labels=dict(labels),
+                nocache=True,
+                pull=pull,
+                rm=True,
+                forcerm=True,
+                network_mode="host",
+                decode=True,
+                buildargs=self._build_args,
+            )
             for item in stream:
                 if "error" in item:
                     detail = item.get("errorDetail", {}).get("message") or item["error"]
@@ -153,8 +173,7 @@ class DockerEngine:
         Works on images without a shell or any tools at all: nothing runs inside.
         """
         try:
-            container = self._api.create_container(image, entrypoint=["/nonexistent"],
-                                                   network_disabled=True)["Id"]
+            container = self._api.create_container(image, entrypoint=["/nonexistent"], network_disabled=True)["Id"]
         except docker.errors.APIError as exc:
             raise EngineError(f"cannot read the files of {image}: {_short(exc)}") from None
         try:
@@ -168,8 +187,9 @@ class DockerEngine:
             with contextlib.suppress(docker.errors.APIError):
                 self._api.remove_container(container, force=True)
 
-    def run(self, image: str, argv: list[str], timeout: int = 120, *,
-            confinement: Confinement | None = None) -> RunResult:
+    def run(
+        self, image: str, argv: list[str], timeout: int = 120, *, confinement: Confinement | None = None
+    ) -> RunResult:
         """Run argv in the image with the network off; the image's own user and workdir.
 
         With `confinement`: also no capabilities, no new privileges, a read-only root with
@@ -177,15 +197,18 @@ class DockerEngine:
         """
         strict: dict[str, Any] = {}
         if confinement is not None:
-            strict = {"read_only": confinement.read_only, "cap_drop": ["ALL"],
-                      "security_opt": ["no-new-privileges"],
-                      "tmpfs": dict.fromkeys(confinement.tmpfs, TMPFS_OPTIONS)}
+            strict = {
+                "read_only": confinement.read_only,
+                "cap_drop": ["ALL"],
+                "security_opt": ["no-new-privileges"],
+                "tmpfs": dict.fromkeys(confinement.tmpfs, TMPFS_OPTIONS),
+            }
         host = self._api.create_host_config(network_mode="none", auto_remove=False, **strict)
         user = confinement.user if confinement is not None else None
         try:
-            container = self._api.create_container(image, entrypoint=argv[:1], command=argv[1:],
-                                                   host_config=host, network_disabled=True,
-                                                   user=user)["Id"]
+            container = self._api.create_container(
+                image, entrypoint=argv[:1], command=argv[1:], host_config=host, network_disabled=True, user=user
+            )["Id"]
         except docker.errors.APIError as exc:
             raise EngineError(f"cannot run {argv[0]} in {image}: {_short(exc)}") from None
         try:
@@ -208,12 +231,16 @@ def _details(data: Mapping[str, Any]) -> ImageDetails:
     """The typed answer of `inspect`, from the engine's image document (missing fields: empty)."""
     config: Mapping[str, Any] = data.get("Config") or {}
     env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
-    return ImageDetails(id=str(data.get("Id") or ""), size=int(data.get("Size") or 0),
-                        user=str(config.get("User") or ""), env=env,
-                        labels={str(k): str(v) for k, v in (config.get("Labels") or {}).items()},
-                        entrypoint=tuple(str(a) for a in config.get("Entrypoint") or ()),
-                        cmd=tuple(str(a) for a in config.get("Cmd") or ()),
-                        working_dir=str(config.get("WorkingDir") or ""))
+    return ImageDetails(
+        id=str(data.get("Id") or ""),
+        size=int(data.get("Size") or 0),
+        user=str(config.get("User") or ""),
+        env=env,
+        labels={str(k): str(v) for k, v in (config.get("Labels") or {}).items()},
+        entrypoint=tuple(str(a) for a in config.get("Entrypoint") or ()),
+        cmd=tuple(str(a) for a in config.get("Cmd") or ()),
+        working_dir=str(config.get("WorkingDir") or ""),
+    )
 
 
 def _proxy_args(proxy: str) -> dict[str, str]:

@@ -75,9 +75,16 @@ class Engine(Protocol):
         """Remove a local image; nothing when it is not there."""
         ...
 
-    def build(self, dockerfile: str, tag: str, labels: Mapping[str, str], pull: bool,
-              on_line: Callable[[str], None], *,
-              files: Mapping[str, tuple[bytes, int]] | None = None) -> str:
+    def build(
+        self,
+        dockerfile: str,
+        tag: str,
+        labels: Mapping[str, str],
+        pull: bool,
+        on_line: Callable[[str], None],
+        *,
+        files: Mapping[str, tuple[bytes, int]] | None = None,
+    ) -> str:
         """Build from a context holding only the Dockerfile and `files` (path: bytes and mode); the image id.
 
         `on_line` gets each line of build output; a failure raises `BuildError` with its last lines.
@@ -92,7 +99,8 @@ class Engine(Protocol):
         """Every entry of the image's filesystem, without running anything inside it."""
         ...
 
-    def run(self, image: str, argv: list[str], timeout: int = 120, *,
-            confinement: Confinement | None = None) -> RunResult:
+    def run(
+        self, image: str, argv: list[str], timeout: int = 120, *, confinement: Confinement | None = None
+    ) -> RunResult:
         """Run argv in the image with the network off (exit code 124 on timeout)."""
         ...

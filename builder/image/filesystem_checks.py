@@ -21,12 +21,47 @@ ACCOUNT_FILES = ("etc/passwd", "etc/group", "etc/shadow", "etc/gshadow")
 # under the strict runtime profile they are read-only unless declared writable.
 SHARED_TEMP = ("/var/tmp", "/var/lock", "/run/lock", "/dev/shm")  # noqa: S108
 _CAPABILITIES = (
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
 )
 _SHOWN = 10
 
@@ -99,27 +134,55 @@ class FileCheck:
     problems: tuple[str, ...]
 
 
-def findings(files: FileFacts, *, user: str, home: str, capabilities_allow: Iterable[str],
-             user_owned: Iterable[str] = (), writable_paths: Iterable[str] = (),
-             extra_groups: Iterable[int] = ()) -> list[FileCheck]:
+def findings(
+    files: FileFacts,
+    *,
+    user: str,
+    home: str,
+    capabilities_allow: Iterable[str],
+    user_owned: Iterable[str] = (),
+    writable_paths: Iterable[str] = (),
+    extra_groups: Iterable[int] = (),
+) -> list[FileCheck]:
     """IC010-IC016, in order; `user_owned`: destinations the recipe gives the runtime user;
     `writable_paths`: the runtime profile's; `extra_groups`: groups it may also run with (gid 0
     for an arbitrary uid)."""
     allowed = set(capabilities_allow)
     accounts = _rows(files.passwd)
     return [
-        FileCheck("IC010", "no file capabilities outside hardening.capabilities_allow", tuple(
-            f"{shown(path)} has {caps}" for path, caps in sorted(files.capabilities.items()) if path not in allowed)),
+        FileCheck(
+            "IC010",
+            "no file capabilities outside hardening.capabilities_allow",
+            tuple(
+                f"{shown(path)} has {caps}" for path, caps in sorted(files.capabilities.items()) if path not in allowed
+            ),
+        ),
         FileCheck("IC011", "no device nodes", tuple(sorted(files.devices))),
         FileCheck("IC012", "no world-writable folder without the sticky bit", tuple(sorted(files.open_dirs))),
-        FileCheck("IC013", "no account with uid 0 but root", tuple(
-            f"/etc/passwd: {shown(name)} has uid 0" for name, _, uid, _ in accounts
-            if uid.isdigit() and int(uid) == 0 and name != "root")),
+        FileCheck(
+            "IC013",
+            "no account with uid 0 but root",
+            tuple(
+                f"/etc/passwd: {shown(name)} has uid 0"
+                for name, _, uid, _ in accounts
+                if uid.isdigit() and int(uid) == 0 and name != "root"
+            ),
+        ),
         FileCheck("IC014", "no password in /etc/passwd", tuple(_passwd_passwords(accounts))),
         FileCheck("IC015", "account files are regular files", tuple(sorted(files.account_links))),
-        FileCheck("IC016", "the runtime user writes only its home, /tmp and declared writable paths",
-                tuple(_user_writable(files, user, (home, "/tmp", *writable_paths), set(user_owned),  # noqa: S108
-                                     set(extra_groups)))),
+        FileCheck(
+            "IC016",
+            "the runtime user writes only its home, /tmp and declared writable paths",
+            tuple(
+                _user_writable(
+                    files,
+                    user,
+                    (home, "/tmp", *writable_paths),  # noqa: S108
+                    set(user_owned),
+                    set(extra_groups),
+                )
+            ),
+        ),
     ]
 
 
@@ -175,8 +238,9 @@ def _runtime_ids(user: str, files: FileFacts) -> tuple[int, set[int]] | None:
     return (int(uid), ids) if uid.isdigit() else None
 
 
-def _user_writable(files: FileFacts, user: str, roots: tuple[str, ...], user_owned: set[str],
-                   extra_groups: set[int]) -> list[str]:
+def _user_writable(
+    files: FileFacts, user: str, roots: tuple[str, ...], user_owned: set[str], extra_groups: set[int]
+) -> list[str]:
     ids = _runtime_ids(user, files)
     if ids is None:
         return [f"cannot tell who the runtime user {shown(user)} is from /etc/passwd and /etc/group"]
@@ -186,8 +250,9 @@ def _user_writable(files: FileFacts, user: str, roots: tuple[str, ...], user_own
         return ["the runtime user is root, who can write everything"]
     problems = []
     for entry in files.writable:
-        if entry.path in user_owned or any(entry.path == r or entry.path.startswith(r.rstrip("/") + "/")
-                                           for r in roots):
+        if entry.path in user_owned or any(
+            entry.path == r or entry.path.startswith(r.rstrip("/") + "/") for r in roots
+        ):
             continue
         if entry.path in SHARED_TEMP and entry.is_dir and entry.mode & 0o1000:
             continue
@@ -195,8 +260,10 @@ def _user_writable(files: FileFacts, user: str, roots: tuple[str, ...], user_own
         if entry.uid == uid:
             problems.append(f"{shown(entry.path)} ({what}) is owned by the runtime user {uid}")
         elif entry.gid in groups and entry.mode & 0o020:
-            problems.append(f"{shown(entry.path)} ({what}, {entry.mode & 0o7777:04o}) is writable by group "
-                            f"{entry.gid} of the runtime user")
+            problems.append(
+                f"{shown(entry.path)} ({what}, {entry.mode & 0o7777:04o}) is writable by group "
+                f"{entry.gid} of the runtime user"
+            )
         elif entry.mode & 0o002:
             problems.append(f"{shown(entry.path)} ({what}, {entry.mode & 0o7777:04o}) is writable by everyone")
     return sorted(problems)

@@ -30,8 +30,13 @@ class Step:
         return bool(self.reasons)
 
     def as_json(self) -> dict[str, object]:
-        return {"image": self.image, "build": self.needed, "reasons": list(self.reasons),
-                "base": self.base, "base_digest": self.base_digest}
+        return {
+            "image": self.image,
+            "build": self.needed,
+            "reasons": list(self.reasons),
+            "base": self.base,
+            "base_digest": self.base_digest,
+        }
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,10 @@ class Plan:
     def summary_markdown(self) -> str:
         levels = self.building_levels()
         lines = ["### builder plan", "", f"{sum(len(ids) for ids in levels)} image(s) to build, parents first:", ""]
-        lines += [f"- level {number}: " + ", ".join(f"`{image}`" for image in ids)
-                  for number, ids in enumerate(levels, start=1)]
+        lines += [
+            f"- level {number}: " + ", ".join(f"`{image}`" for image in ids)
+            for number, ids in enumerate(levels, start=1)
+        ]
         return "\n".join(lines)
 
 
@@ -86,15 +93,24 @@ class Rendered:
     def sha256(self, image_id: str, lock: Lock) -> str:
         known = self._found.get(image_id)
         if known is None or known[0] != lock:
-            data = render.render_input(self._settings, self._channel, self._channel.images[image_id], lock,
-                                       read=self.read)
+            data = render.render_input(
+                self._settings, self._channel, self._channel.images[image_id], lock, read=self.read
+            )
             known = self._found[image_id] = (lock, dockerfile_sha256(render.render_dockerfile(data)))
         return known[1]
 
 
-def make(settings: Settings, channel: Channel, selected: list[str], resolve: Resolver | None, *,
-         force: bool = False, extra: dict[str, list[str]] | None = None,
-         candidates: Candidates | None = None, rendered: Rendered | None = None) -> Plan:
+def make(
+    settings: Settings,
+    channel: Channel,
+    selected: list[str],
+    resolve: Resolver | None,
+    *,
+    force: bool = False,
+    extra: dict[str, list[str]] | None = None,
+    candidates: Candidates | None = None,
+    rendered: Rendered | None = None,
+) -> Plan:
     """Steps for the selected images and their ancestors, parents first.
 
     `resolve` looks up upstream digests (None: skip that question, e.g. offline); `extra`
@@ -124,9 +140,16 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
                 if key not in resolved:
                     resolved[key] = resolve(key)
                 digest = resolved[key]
-            reasons += _reasons(channel, image_id, lock, rendered, digest=digest, display=display,
-                                parent_step=steps.get(parent.id) if parent else None,
-                                parent_lock=effective[parent.id] if parent else None)  # parents come first
+            reasons += _reasons(
+                channel,
+                image_id,
+                lock,
+                rendered,
+                digest=digest,
+                display=display,
+                parent_step=steps.get(parent.id) if parent else None,
+                parent_lock=effective[parent.id] if parent else None,
+            )  # parents come first
             step = Step(image_id, tuple(dict.fromkeys(reasons)), display, digest)
             steps[image_id] = step
             if image_id in selected or step.needed:
@@ -136,8 +159,17 @@ def make(settings: Settings, channel: Channel, selected: list[str], resolve: Res
     return Plan(levels)
 
 
-def _reasons(channel: Channel, image_id: str, lock: Lock | None, rendered: Rendered, *,
-             digest: str | None, display: str, parent_step: Step | None, parent_lock: Lock | None) -> list[str]:
+def _reasons(
+    channel: Channel,
+    image_id: str,
+    lock: Lock | None,
+    rendered: Rendered,
+    *,
+    digest: str | None,
+    display: str,
+    parent_step: Step | None,
+    parent_lock: Lock | None,
+) -> list[str]:
     image = channel.images[image_id]
     if lock is None or lock.result is None:
         return ["never built"]

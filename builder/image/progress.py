@@ -62,8 +62,9 @@ class _Running:
 class Progress:
     """Lines about the images of a build, prefixed `[IMAGE]`, from any thread."""
 
-    def __init__(self, write: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
-                 long_step: float = LONG_STEP) -> None:
+    def __init__(
+        self, write: Callable[[str], None], clock: Callable[[], float] = time.monotonic, long_step: float = LONG_STEP
+    ) -> None:
         self._write = write
         self._clock = clock
         self._long = long_step

@@ -27,8 +27,13 @@ def random_uid(avoid: int) -> int:
     return uid + 1 if uid == avoid else uid
 
 
-def run_tests(engine: Engine, image_ref: str, image: ImageSpec, usual: Iterable[CheckResult],
-              pick_uid: Callable[[int], int] = random_uid) -> list[CheckResult]:
+def run_tests(
+    engine: Engine,
+    image_ref: str,
+    image: ImageSpec,
+    usual: Iterable[CheckResult],
+    pick_uid: Callable[[int], int] = random_uid,
+) -> list[CheckResult]:
     """Each test that passed as usual, under the profile; and as an arbitrary uid where declared."""
     passed = {result.id for result in usual if result.passed}
     writable = image.runtime.writable
@@ -39,8 +44,11 @@ def run_tests(engine: Engine, image_ref: str, image: ImageSpec, usual: Iterable[
             continue
         problems = _problems(engine, image_ref, test, Confinement(writable))
         if problems:
-            results.append(CheckResult(f"strict:{test.name}", TITLE, False,
-                                       _why(engine, image_ref, test, writable) + "; ".join(problems)))
+            results.append(
+                CheckResult(
+                    f"strict:{test.name}", TITLE, False, _why(engine, image_ref, test, writable) + "; ".join(problems)
+                )
+            )
             continue
         results.append(CheckResult(f"strict:{test.name}", TITLE, True))
         if anyone is not None:
@@ -58,20 +66,30 @@ def _why(engine: Engine, image_ref: str, test: TestSpec, writable: tuple[str, ..
     if not _problems(engine, image_ref, test, Confinement(writable, read_only=False)):
         return f"{start} (read-only root): declare the paths it writes in runtime.writable; "
     if writable and not _problems(engine, image_ref, test, Confinement(read_only=False)):
-        return (f"{start} (runtime.writable paths are mounted noexec, nosuid, nodev): install the "
-                "programs it runs in the image instead of writing them there; ")
-    return (f"{start} (no capabilities, no new privileges): the profile grants neither, so it must "
-            "not need capabilities or setuid programs; ")
+        return (
+            f"{start} (runtime.writable paths are mounted noexec, nosuid, nodev): install the "
+            "programs it runs in the image instead of writing them there; "
+        )
+    return (
+        f"{start} (no capabilities, no new privileges): the profile grants neither, so it must "
+        "not need capabilities or setuid programs; "
+    )
 
 
 def _as_anyone(engine: Engine, image_ref: str, test: TestSpec, anyone: Confinement) -> CheckResult:
     problems = _problems(engine, image_ref, test, anyone)
     if not problems:
         return CheckResult(f"strict-uid:{test.name}", f"{TITLE}, arbitrary uid", True, f"as {anyone.user}")
-    return CheckResult(f"strict-uid:{test.name}", f"{TITLE}, arbitrary uid", False, (
-        f"test {test.name!r} fails under the {TITLE} (arbitrary uid {anyone.user}): what it reads "
-        "must be readable, and what it writes writable, by group 0 (a path of runtime.writable "
-        "outside the home is), or set runtime.arbitrary_uid: false; " + "; ".join(problems)))
+    return CheckResult(
+        f"strict-uid:{test.name}",
+        f"{TITLE}, arbitrary uid",
+        False,
+        (
+            f"test {test.name!r} fails under the {TITLE} (arbitrary uid {anyone.user}): what it reads "
+            "must be readable, and what it writes writable, by group 0 (a path of runtime.writable "
+            "outside the home is), or set runtime.arbitrary_uid: false; " + "; ".join(problems)
+        ),
+    )
 
 
 def profile(image: ImageSpec) -> Profile | None:

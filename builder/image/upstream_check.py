@@ -13,19 +13,32 @@ from builder.upstream import apt_index, debian_changelog, registry
 
 def apt_indexes(settings: Settings, channel: Channel) -> apt_index.IndexCache:
     """The package indexes, each verified with its repository's key (Debian's archive keyring by default)."""
-    repositories = {(r.url, r.signed_by, r.trusted) for image in channel.images.values()
-                    for r in image.recipe.repositories}
-    return apt_index.IndexCache(settings.cache_dir, mirrors=dict(settings.apt_mirrors),
-                                keyrings=apt_index.channel_keyrings(settings.root, repositories))
+    repositories = {
+        (r.url, r.signed_by, r.trusted) for image in channel.images.values() for r in image.recipe.repositories
+    }
+    return apt_index.IndexCache(
+        settings.cache_dir,
+        mirrors=dict(settings.apt_mirrors),
+        keyrings=apt_index.channel_keyrings(settings.root, repositories),
+    )
 
 
-def run(settings: Settings, channel: Channel, selected: list[str], candidates: Candidates,
-        rendered: Rendered | None = None) -> watch.Report:
+def run(
+    settings: Settings, channel: Channel, selected: list[str], candidates: Candidates, rendered: Rendered | None = None
+) -> watch.Report:
     """`rendered`: shared with the run's plan, which then renders no Dockerfile again."""
     client = registry.RegistryClient(registry.docker_config_credentials())
     logs = debian_changelog.ChangelogCache(settings.cache_dir)
-    return watch.run(settings, channel, selected, client.digest, indexes=apt_indexes(settings, channel), logs=logs,
-                     candidates=candidates, rendered=rendered)
+    return watch.run(
+        settings,
+        channel,
+        selected,
+        client.digest,
+        indexes=apt_indexes(settings, channel),
+        logs=logs,
+        candidates=candidates,
+        rendered=rendered,
+    )
 
 
 def plan_reasons(report: watch.Report) -> dict[str, list[str]]:

@@ -26,8 +26,7 @@ from builder.upstream import apk_version, apt_index, debian_changelog, fixes
 JSON_SCHEMA_VERSION = 1
 DigestLookup = Callable[[str], str]
 # lifecycle: a notice, never a finding: a release nearing its end is no reason to rebuild.
-StaleKind = Literal["not-built", "upstream-digest", "security-update", "recipe-changed", "parent-rebuilt",
-                    "lifecycle"]
+StaleKind = Literal["not-built", "upstream-digest", "security-update", "recipe-changed", "parent-rebuilt", "lifecycle"]
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,16 @@ class PackageUpdate:
     summary: str
 
     def as_json(self) -> dict[str, object]:
-        return {"name": self.name, "source": self.source, "old": self.old, "new": self.new,
-                "suite": self.suite, "cves": list(self.cves), "advisories": list(self.advisories),
-                "summary": self.summary}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "old": self.old,
+            "new": self.new,
+            "suite": self.suite,
+            "cves": list(self.cves),
+            "advisories": list(self.advisories),
+            "summary": self.summary,
+        }
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,16 @@ class ImageReport:
         return bool(self.findings)
 
     def as_json(self) -> dict[str, object]:
-        return {"image": self.image, "stale": self.stale, "compared_with": self.compared_with,
-                "fingerprint": self.fingerprint, "built_fingerprint": self.built_fingerprint,
-                "findings": [f.as_json() for f in self.findings], "errors": self.errors,
-                "notices": [n.as_json() for n in self.notices]}
+        return {
+            "image": self.image,
+            "stale": self.stale,
+            "compared_with": self.compared_with,
+            "fingerprint": self.fingerprint,
+            "built_fingerprint": self.built_fingerprint,
+            "findings": [f.as_json() for f in self.findings],
+            "errors": self.errors,
+            "notices": [n.as_json() for n in self.notices],
+        }
 
 
 @dataclass
@@ -101,19 +113,31 @@ class Report:
         return [r for r in self.images if r.errors]
 
     def as_json(self) -> dict[str, object]:
-        return {"schema_version": JSON_SCHEMA_VERSION, "generated_at": self.generated_at,
-                "stale": [r.image for r in self.stale], "failed": [r.image for r in self.failed],
-                "images": [r.as_json() for r in self.images]}
+        return {
+            "schema_version": JSON_SCHEMA_VERSION,
+            "generated_at": self.generated_at,
+            "stale": [r.image for r in self.stale],
+            "failed": [r.image for r in self.failed],
+            "images": [r.as_json() for r in self.images],
+        }
 
     def outputs(self) -> dict[str, str]:
         """Step outputs for a CI job: `stale` is `true` when any image is stale."""
         return {"stale": "true" if self.stale else "false"}
 
 
-def run(settings: Settings, channel: Channel, selected: list[str], digest_of: DigestLookup, *,
-        indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache,
-        candidates: Candidates | None = None, rendered: Rendered | None = None,
-        today: dt.date | None = None) -> Report:
+def run(
+    settings: Settings,
+    channel: Channel,
+    selected: list[str],
+    digest_of: DigestLookup,
+    *,
+    indexes: apt_index.IndexCache,
+    logs: debian_changelog.ChangelogCache,
+    candidates: Candidates | None = None,
+    rendered: Rendered | None = None,
+    today: dt.date | None = None,
+) -> Report:
     """Each image against its open candidate when it has one, else against its lock; `rendered`
     keeps the Dockerfiles rendered here for the run's plan; `today` fixes the clock of lifecycle notices."""
     known = candidates or Candidates(settings)
@@ -134,8 +158,9 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
             recipe = spec_sha256(channel.images[image_id])
             dockerfile = rendered.sha256(image_id, lock)
             reports[image_id].findings.extend(_recipe_changes(channel, image_id, lock, recipe, dockerfile))
-            _fingerprints(channel, image_id, lock, recipe, dockerfile, upstream=current, locks=locks,
-                          report=reports[image_id])
+            _fingerprints(
+                channel, image_id, lock, recipe, dockerfile, upstream=current, locks=locks, report=reports[image_id]
+            )
         elif lock is None:
             reports[image_id].findings.append(StaleReason("not-built", "no image.lock.json yet"))
     for level in channel.levels(wanted):  # parents are settled before their children
@@ -147,8 +172,9 @@ def run(settings: Settings, channel: Channel, selected: list[str], digest_of: Di
     return Report(ordered, stamp)
 
 
-def _read_lock(candidates: Candidates, channel: Channel, image_id: str,
-               read: dict[str, Lock | None]) -> Lock | BuilderError | None:
+def _read_lock(
+    candidates: Candidates, channel: Channel, image_id: str, read: dict[str, Lock | None]
+) -> Lock | BuilderError | None:
     try:
         lock = candidates.effective(channel.images[image_id], read=read)
     except BuilderError as exc:
@@ -158,8 +184,13 @@ def _read_lock(candidates: Candidates, channel: Channel, image_id: str,
     return lock
 
 
-def _upstream(channel: Channel, locks: dict[str, Lock | BuilderError | None],
-              reports: dict[str, ImageReport], digest_of: DigestLookup, settings: Settings) -> dict[str, str]:
+def _upstream(
+    channel: Channel,
+    locks: dict[str, Lock | BuilderError | None],
+    reports: dict[str, ImageReport],
+    digest_of: DigestLookup,
+    settings: Settings,
+) -> dict[str, str]:
     """Findings for moved upstream digests; returns each root image's current upstream digest."""
     resolved: dict[str, str | BuilderError] = {}
     current_of: dict[str, str] = {}
@@ -181,14 +212,23 @@ def _upstream(channel: Channel, locks: dict[str, Lock | BuilderError | None],
             continue
         current_of[image_id] = current
         if current != lock.base.digest:
-            reports[image_id].findings.append(StaleReason(
-                "upstream-digest", f"{display} moved: {lock.base.digest[:19]} -> {current[:19]}",
-                old=lock.base.digest, new=current))
+            reports[image_id].findings.append(
+                StaleReason(
+                    "upstream-digest",
+                    f"{display} moved: {lock.base.digest[:19]} -> {current[:19]}",
+                    old=lock.base.digest,
+                    new=current,
+                )
+            )
     return current_of
 
 
-def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, ImageReport],
-             indexes: apt_index.IndexCache, logs: debian_changelog.ChangelogCache) -> None:
+def _updates(
+    locks: dict[str, Lock | BuilderError | None],
+    reports: dict[str, ImageReport],
+    indexes: apt_index.IndexCache,
+    logs: debian_changelog.ChangelogCache,
+) -> None:
     """Newer versions of locked packages in the images' own apt sources."""
     memo = _Memo(logs)
     # Images that lock the same packages from the same sources share one answer.
@@ -217,9 +257,12 @@ def _updates(locks: dict[str, Lock | BuilderError | None], reports: dict[str, Im
         reports[image_id].errors.extend(errors)
 
 
-def _shape_updates(lock: Lock, arch: str,
-                   available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
-                   memo: _Memo) -> tuple[list[StaleReason], list[str]]:
+def _shape_updates(
+    lock: Lock,
+    arch: str,
+    available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
+    memo: _Memo,
+) -> tuple[list[StaleReason], list[str]]:
     """The security-update finding and the errors of every image that locks what `lock` locks."""
     try:
         updates = _image_updates(lock, arch, available, memo)
@@ -258,9 +301,12 @@ class _Memo:
         return self._sources.setdefault(plain, len(self._sources))
 
 
-def _image_updates(lock: Lock, arch: str,
-                   available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
-                   memo: _Memo) -> list[PackageUpdate]:
+def _image_updates(
+    lock: Lock,
+    arch: str,
+    available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
+    memo: _Memo,
+) -> list[PackageUpdate]:
     sources = memo.sources_key(lock.apt_sources)
     newest: list[tuple[str, apt_index.Entry]] = []  # (locked version, newer entry)
     for package in lock.packages:
@@ -298,16 +344,21 @@ def _newer(kind: SourceKind, a: str, b: str) -> bool:
     return _version(a) > _version(b)
 
 
-def _newest(sources: tuple[AptSource, ...], arch: str, name: str, version: str,
-            available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError]
-            ) -> apt_index.Entry | None:
+def _newest(
+    sources: tuple[AptSource, ...],
+    arch: str,
+    name: str,
+    version: str,
+    available: dict[tuple[AptSource, str], dict[str, list[apt_index.Entry]] | BuilderError],
+) -> apt_index.Entry | None:
     best: apt_index.Entry | None = None
     try:
         for source in sources:
             index = available.get((source, arch))
             for entry in index.get(name, []) if isinstance(index, dict) else []:
                 if _newer(source.kind, entry.version, version) and (
-                        best is None or _newer(source.kind, entry.version, best.version)):
+                    best is None or _newer(source.kind, entry.version, best.version)
+                ):
                     best = entry
     except ValueError as exc:
         raise WatchError(f"{name}: unparsable version ({exc}); cannot compare") from None
@@ -336,9 +387,17 @@ def _recipe_changes(channel: Channel, image_id: str, lock: Lock, recipe: str, re
     return found
 
 
-def _fingerprints(channel: Channel, image_id: str, lock: Lock, recipe: str, rendered: str, *,
-                  upstream: dict[str, str],
-                  locks: dict[str, Lock | BuilderError | None], report: ImageReport) -> None:
+def _fingerprints(
+    channel: Channel,
+    image_id: str,
+    lock: Lock,
+    recipe: str,
+    rendered: str,
+    *,
+    upstream: dict[str, str],
+    locks: dict[str, Lock | BuilderError | None],
+    report: ImageReport,
+) -> None:
     """What the next build would be made of, against what the lock or candidate was made of."""
     image = channel.images[image_id]
     parent = channel.parent(image)
@@ -352,13 +411,15 @@ def _fingerprints(channel: Channel, image_id: str, lock: Lock, recipe: str, rend
     offers = {p.name: p.version for p in lock.packages}
     for finding in report.findings:
         offers.update({p.name: p.new for p in finding.packages})
-    report.fingerprint = fingerprint.of(recipe_sha256=recipe, dockerfile_sha256=rendered,
-                                        base_digest=base, inputs=image.inputs, offers=offers)
+    report.fingerprint = fingerprint.of(
+        recipe_sha256=recipe, dockerfile_sha256=rendered, base_digest=base, inputs=image.inputs, offers=offers
+    )
     report.built_fingerprint = lock.fingerprint or fingerprint.of_lock(lock)
 
 
-def _cascade(channel: Channel, image_id: str, locks: dict[str, Lock | BuilderError | None],
-             reports: dict[str, ImageReport]) -> None:
+def _cascade(
+    channel: Channel, image_id: str, locks: dict[str, Lock | BuilderError | None], reports: dict[str, ImageReport]
+) -> None:
     parent = channel.parent(channel.images[image_id])
     lock = locks[image_id]
     if parent is None or not isinstance(lock, Lock):
@@ -367,13 +428,23 @@ def _cascade(channel: Channel, image_id: str, locks: dict[str, Lock | BuilderErr
     if reports[parent.id].stale:
         reports[image_id].findings.append(StaleReason("parent-rebuilt", f"{parent.id} is stale and will be rebuilt"))
     elif isinstance(parent_lock, Lock) and parent_lock.result and parent_lock.result.digest != lock.base.digest:
-        reports[image_id].findings.append(StaleReason(
-            "parent-rebuilt", f"{parent.id} was rebuilt: {lock.base.digest[:19]} -> "
-            f"{parent_lock.result.digest[:19]}", old=lock.base.digest, new=parent_lock.result.digest))
+        reports[image_id].findings.append(
+            StaleReason(
+                "parent-rebuilt",
+                f"{parent.id} was rebuilt: {lock.base.digest[:19]} -> {parent_lock.result.digest[:19]}",
+                old=lock.base.digest,
+                new=parent_lock.result.digest,
+            )
+        )
 
 
-def _lifecycle(settings: Settings, channel: Channel, locks: dict[str, Lock | BuilderError | None],
-               reports: dict[str, ImageReport], today: dt.date) -> None:
+def _lifecycle(
+    settings: Settings,
+    channel: Channel,
+    locks: dict[str, Lock | BuilderError | None],
+    reports: dict[str, ImageReport],
+    today: dt.date,
+) -> None:
     try:
         table = lifecycle.Table.load(settings)
     except ConfigError as exc:
@@ -382,7 +453,13 @@ def _lifecycle(settings: Settings, channel: Channel, locks: dict[str, Lock | Bui
         return
     for image_id, report in reports.items():
         lock = locks[image_id]
-        found = lifecycle.notice(table, settings.lifecycle_window, channel, channel.images[image_id],
-                                 os=lock.os if isinstance(lock, Lock) else None, today=today)
+        found = lifecycle.notice(
+            table,
+            settings.lifecycle_window,
+            channel,
+            channel.images[image_id],
+            os=lock.os if isinstance(lock, Lock) else None,
+            today=today,
+        )
         if found is not None:
             report.notices.append(StaleReason("lifecycle", found.summary, old=found.release, new=found.successor))

@@ -61,13 +61,19 @@ def load_pem(data: bytes, now: datetime.datetime | None = None) -> tuple[Certifi
     blocks = _blocks(text)
     if not blocks:
         if not text.strip():
-            raise CertificateError("the file is empty; add the CA certificate in PEM form "
-                                   "(-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)")
+            raise CertificateError(
+                "the file is empty; add the CA certificate in PEM form "
+                "(-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)"
+            )
         if "-----BEGIN" in text:
-            raise CertificateError("not PEM: the -----BEGIN line is indented or damaged; each -----BEGIN and "
-                                   "-----END line must start its line, with nothing before it")
-        raise CertificateError("not PEM: no -----BEGIN CERTIFICATE----- line; add the CA certificate in PEM "
-                               f"form (a DER file converts with: {_CONVERT_DER})")
+            raise CertificateError(
+                "not PEM: the -----BEGIN line is indented or damaged; each -----BEGIN and "
+                "-----END line must start its line, with nothing before it"
+            )
+        raise CertificateError(
+            "not PEM: no -----BEGIN CERTIFICATE----- line; add the CA certificate in PEM "
+            f"form (a DER file converts with: {_CONVERT_DER})"
+        )
     for block in blocks:
         if block.label != "CERTIFICATE":
             hint = _OTHER_BLOCK_HINTS.get(block.label, "remove it; the file may hold only CERTIFICATE blocks")
@@ -90,7 +96,8 @@ def _refuse_private_keys(data: bytes) -> None:
             raise CertificateError(
                 f"a private key ({_printable(label)}) was found at line {line}; a private key must never be "
                 "committed: remove it from the repository (and its git history) and rotate it, then keep "
-                "only the CA certificate in this file")
+                "only the CA certificate in this file"
+            )
 
 
 def _decode(data: bytes) -> str:
@@ -99,8 +106,9 @@ def _decode(data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if b"-----BEGIN" in data:
-            raise CertificateError(f"not UTF-8 text (invalid byte at offset {exc.start}); "
-                                   "save the file as UTF-8 or ASCII") from None
+            raise CertificateError(
+                f"not UTF-8 text (invalid byte at offset {exc.start}); save the file as UTF-8 or ASCII"
+            ) from None
         raise CertificateError(_not_pem(data)) from None
     if _CONTROL.search(text):
         raise CertificateError(_not_pem(data))
@@ -111,8 +119,10 @@ def _not_pem(data: bytes) -> str:
     try:
         x509.load_der_x509_certificate(data)
     except ValueError:
-        return ("not PEM: the file is binary; a trust store file must be PEM text "
-                f"(-----BEGIN CERTIFICATE-----); if it is a DER certificate, convert it with: {_CONVERT_DER}")
+        return (
+            "not PEM: the file is binary; a trust store file must be PEM text "
+            f"(-----BEGIN CERTIFICATE-----); if it is a DER certificate, convert it with: {_CONVERT_DER}"
+        )
     return f"not PEM: this is a DER (binary) certificate; convert it to PEM with: {_CONVERT_DER}"
 
 
@@ -124,10 +134,12 @@ def _blocks(text: str) -> list[_Block]:
         line = text.count("\n", 0, match.start()) + 1
         end = re.compile(rf"^-----END {re.escape(label)}-----[ \t]*\r?$", re.MULTILINE).search(text, match.end())
         if end is None:
-            raise CertificateError(f"the {label!r} block at line {line} has no matching "
-                                   f"-----END {_printable(label)}----- line; the file is truncated: "
-                                   "copy the whole block again")
-        blocks.append(_Block(label=label, line=line, text=text[match.start():end.end()]))
+            raise CertificateError(
+                f"the {label!r} block at line {line} has no matching "
+                f"-----END {_printable(label)}----- line; the file is truncated: "
+                "copy the whole block again"
+            )
+        blocks.append(_Block(label=label, line=line, text=text[match.start() : end.end()]))
         position = end.end()
     return blocks
 
@@ -150,24 +162,31 @@ def _certificate(block: _Block, index: int, total: int, now: datetime.datetime) 
         not_after = cert.not_valid_after_utc
         try:
             constraints: x509.BasicConstraints | None = cert.extensions.get_extension_for_class(
-                x509.BasicConstraints).value
+                x509.BasicConstraints
+            ).value
         except x509.ExtensionNotFound:
             constraints = None
         sha256 = cert.fingerprint(hashes.SHA256()).hex()
     except _UNPARSABLE as exc:
-        raise CertificateError(f"{which} is not a valid X.509 certificate ({_reason(exc)}); "
-                               "export it again from the CA in PEM form") from None
+        raise CertificateError(
+            f"{which} is not a valid X.509 certificate ({_reason(exc)}); export it again from the CA in PEM form"
+        ) from None
     named = f"{which} {subject!r}" if subject else f"{which} (empty subject)"
     if not_after < now:
-        raise CertificateError(f"{named} expired on {_iso(not_after)}; replace it with a current certificate "
-                               "from the CA")
+        raise CertificateError(
+            f"{named} expired on {_iso(not_after)}; replace it with a current certificate from the CA"
+        )
     if not_before > now:
-        raise CertificateError(f"{named} is not valid until {_iso(not_before)}; check the clock, or use the "
-                               "CA's current certificate instead")
+        raise CertificateError(
+            f"{named} is not valid until {_iso(not_before)}; check the clock, or use the "
+            "CA's current certificate instead"
+        )
     if constraints is None or not constraints.ca:
         why = "has no basicConstraints extension" if constraints is None else "has basicConstraints CA:FALSE"
-        raise CertificateError(f"{named} is not a CA certificate ({why}); trust stores take CA certificates: "
-                               f"add the CA that issued it ({issuer!r}), not the server certificate")
+        raise CertificateError(
+            f"{named} is not a CA certificate ({why}); trust stores take CA certificates: "
+            f"add the CA that issued it ({issuer!r}), not the server certificate"
+        )
     return Certificate(subject=subject, sha256=sha256, not_after=_iso(not_after), is_ca=True)
 
 

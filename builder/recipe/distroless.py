@@ -26,23 +26,62 @@ DATA_ONLY = ("base-files", "ca-certificates", "netbase", "tzdata")
 # Package management, shells and account tools: counted as installed while resolving, so
 # the closure leaves them (and what only they need) out. A runtime never calls them.
 NOT_STAGED = (
-    "adduser", "apt", "base-passwd", "bash", "dash", "debconf", "debianutils", "dpkg",
-    "init-system-helpers", "install-info", "login", "lsb-base", "passwd", "perl-base",
-    "sensible-utils", "sysvinit-utils", "ucf", "usr-is-merged", "usrmerge",
+    "adduser",
+    "apt",
+    "base-passwd",
+    "bash",
+    "dash",
+    "debconf",
+    "debianutils",
+    "dpkg",
+    "init-system-helpers",
+    "install-info",
+    "login",
+    "lsb-base",
+    "passwd",
+    "perl-base",
+    "sensible-utils",
+    "sysvinit-utils",
+    "ucf",
+    "usr-is-merged",
+    "usrmerge",
 )
 
 # Files a runtime never reads. Copyright files stay: licences travel with the binaries.
 DROPPED_DIRS = (
-    "/usr/share/man", "/usr/share/info", "/usr/share/locale", "/usr/share/lintian",
-    "/usr/share/linda", "/usr/share/bug", "/usr/share/doc-base", "/usr/share/bash-completion",
+    "/usr/share/man",
+    "/usr/share/info",
+    "/usr/share/locale",
+    "/usr/share/lintian",
+    "/usr/share/linda",
+    "/usr/share/bug",
+    "/usr/share/doc-base",
+    "/usr/share/bash-completion",
     "/usr/share/menu",
 )
 
 # Present in a distroless image, these mean a shell or a package manager slipped in.
-SHELLS = ("bin/sh", "bin/bash", "bin/dash", "usr/bin/sh", "usr/bin/bash", "usr/bin/dash",
-          "bin/busybox", "usr/bin/busybox")
-PACKAGE_TOOLS = ("usr/bin/apt", "usr/bin/apt-get", "usr/bin/dpkg", "usr/bin/dpkg-deb",
-                 "bin/apt", "bin/apt-get", "bin/dpkg", "sbin/apk", "usr/sbin/apk")
+SHELLS = (
+    "bin/sh",
+    "bin/bash",
+    "bin/dash",
+    "usr/bin/sh",
+    "usr/bin/bash",
+    "usr/bin/dash",
+    "bin/busybox",
+    "usr/bin/busybox",
+)
+PACKAGE_TOOLS = (
+    "usr/bin/apt",
+    "usr/bin/apt-get",
+    "usr/bin/dpkg",
+    "usr/bin/dpkg-deb",
+    "bin/apt",
+    "bin/apt-get",
+    "bin/dpkg",
+    "sbin/apk",
+    "usr/sbin/apk",
+)
 STATUS_DIR = "var/lib/dpkg/status.d/"
 
 
@@ -69,14 +108,25 @@ def accounts(user: str, uid: int, gid: int, home: str) -> tuple[list[str], list[
     return passwd, group
 
 
-NSSWITCH = ("passwd: files", "group: files", "shadow: files", "hosts: files dns",
-            "networks: files", "protocols: files", "services: files", "ethers: files", "rpc: files")
+NSSWITCH = (
+    "passwd: files",
+    "group: files",
+    "shadow: files",
+    "hosts: files dns",
+    "networks: files",
+    "protocols: files",
+    "services: files",
+    "ethers: files",
+    "rpc: files",
+)
 
 
 def stage_script() -> list[str]:
     """builder/dockerfile/staging.py line by line, each to be written inside single quotes in a RUN."""
     text = resources.files("builder.dockerfile").joinpath("staging.py").read_text(encoding="utf-8")
     if "'" in text or "\\" in text:
-        raise ValueError("builder/dockerfile/staging.py must hold no quote or backslash: the Dockerfile writes it "
-                         "line by line in single-quoted shell strings")
+        raise ValueError(
+            "builder/dockerfile/staging.py must hold no quote or backslash: the Dockerfile writes it "
+            "line by line in single-quoted shell strings"
+        )
     return text.splitlines()

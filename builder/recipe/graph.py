@@ -100,8 +100,7 @@ def _from_path(image: ImageSpec) -> tuple[str | int, ...]:
     return ("from",)
 
 
-def _check_edge(image: ImageSpec, images: dict[str, ImageSpec],
-                docs: dict[str, LoadedRecipe]) -> list[Problem]:
+def _check_edge(image: ImageSpec, images: dict[str, ImageSpec], docs: dict[str, LoadedRecipe]) -> list[Problem]:
     parent_id = image.parent_id
     if parent_id is None:
         return []
@@ -113,28 +112,48 @@ def _check_edge(image: ImageSpec, images: dict[str, ImageSpec],
     problems = []
     hardening = parent.recipe.hardening
     if parent.final == "distroless":
-        problems.append(doc.problem(where, f"{image.id} builds FROM {parent.id}, a distroless image: "
-                                    "it has no shell or package manager to build with",
-                                    "build FROM the hardened image of that recipe; a distroless "
-                                    "image restates its ancestors' packages itself"))
+        problems.append(
+            doc.problem(
+                where,
+                f"{image.id} builds FROM {parent.id}, a distroless image: "
+                "it has no shell or package manager to build with",
+                "build FROM the hardened image of that recipe; a distroless "
+                "image restates its ancestors' packages itself",
+            )
+        )
     elif hardening.remove_shells or hardening.remove_package_manager:
-        problems.append(doc.problem(where, f"{image.id} builds FROM {parent.id}, which removes its "
-                                    "shell or package manager, so nothing can be installed on it",
-                                    "build FROM its parent instead, or keep them in the parent"))
+        problems.append(
+            doc.problem(
+                where,
+                f"{image.id} builds FROM {parent.id}, which removes its "
+                "shell or package manager, so nothing can be installed on it",
+                "build FROM its parent instead, or keep them in the parent",
+            )
+        )
     if parent.recipe.distro != image.recipe.distro:
-        problems.append(doc.problem(("distro",), f"{image.id} is {image.recipe.distro} but builds "
-                                    f"FROM {parent.id}, which is {parent.recipe.distro}",
-                                    f"set distro: {parent.recipe.distro}"))
+        problems.append(
+            doc.problem(
+                ("distro",),
+                f"{image.id} is {image.recipe.distro} but builds FROM {parent.id}, which is {parent.recipe.distro}",
+                f"set distro: {parent.recipe.distro}",
+            )
+        )
     mine, theirs = image.user, parent.user
     if mine != theirs and (mine.name == theirs.name or mine.uid == theirs.uid):
-        problems.append(doc.problem(("user",), f"user {mine.name} {mine.uid}:{mine.gid} clashes with "
-                                    f"{theirs.name} {theirs.uid}:{theirs.gid} of {parent.id}",
-                                    "reuse the parent's user exactly or pick another name and uid"))
+        problems.append(
+            doc.problem(
+                ("user",),
+                f"user {mine.name} {mine.uid}:{mine.gid} clashes with "
+                f"{theirs.name} {theirs.uid}:{theirs.gid} of {parent.id}",
+                "reuse the parent's user exactly or pick another name and uid",
+            )
+        )
     return problems
 
 
-def _missing_parent(image: ImageSpec, doc: Document, where: tuple[str | int, ...],
-                    docs: dict[str, LoadedRecipe]) -> Problem:
+def _missing_parent(
+    image: ImageSpec, doc: Document, where: tuple[str | int, ...], docs: dict[str, LoadedRecipe]
+) -> Problem:
     """`from: {recipe: ...}` names no recipe, or no variant of it: say so, with the closest name."""
     wanted, variant = str(image.from_.recipe), image.from_.variant
     if wanted not in docs:
@@ -158,14 +177,18 @@ def _find_cycles(images: dict[str, ImageSpec], docs: dict[str, LoadedRecipe]) ->
             probe = images[probe].parent_id
         if probe is None:
             continue
-        cycle = path[path.index(probe):]
+        cycle = path[path.index(probe) :]
         key = frozenset(cycle)
         if key in reported:
             continue
         reported.add(key)
         first = images[min(cycle)]
-        chain = " -> ".join([*cycle[cycle.index(first.id):], *cycle[:cycle.index(first.id)], first.id])
-        problems.append(docs[first.name].document.problem(
-            _from_path(first), f"recipes build FROM each other in a cycle: {chain}",
-            "one of them must build FROM an upstream image"))
+        chain = " -> ".join([*cycle[cycle.index(first.id) :], *cycle[: cycle.index(first.id)], first.id])
+        problems.append(
+            docs[first.name].document.problem(
+                _from_path(first),
+                f"recipes build FROM each other in a cycle: {chain}",
+                "one of them must build FROM an upstream image",
+            )
+        )
     return problems

@@ -53,16 +53,26 @@ class Resolver:
                 if other_entry == entry:
                     return  # one key signing two repositories is one file in the image
                 other_doc, other = locate(other_path)
-                problems.append(doc.problem(where, f"lands on {entry.destination}, as "
-                                            f"{other_doc.where(other)} does", "rename one of the files"))
+                problems.append(
+                    doc.problem(
+                        where,
+                        f"lands on {entry.destination}, as {other_doc.where(other)} does",
+                        "rename one of the files",
+                    )
+                )
                 return
             # The build context carries each file once, with its mode.
             first = modes.setdefault(entry.path, (path, entry.mode))
             if first[1] != entry.mode:
                 other_doc, other = locate(first[0])
-                problems.append(doc.problem(where, f"{entry.path} is copied with mode {entry.mode} here and "
-                                            f"{first[1]} at {other_doc.where(other)}",
-                                            "one file has one mode: commit a copy for the other"))
+                problems.append(
+                    doc.problem(
+                        where,
+                        f"{entry.path} is copied with mode {entry.mode} here and "
+                        f"{first[1]} at {other_doc.where(other)}",
+                        "one file has one mode: commit a copy for the other",
+                    )
+                )
                 return
             destinations[entry.destination] = (path, entry)
             found.append(entry)
@@ -71,15 +81,24 @@ class Resolver:
             add(("ca_certificates", index), self._certificate(rel))
         for index, repo in enumerate(recipe.repositories):
             if repo.signed_by:
-                add(("repositories", index, "signed_by"),
-                    self._key(repo.signed_by, alpine=recipe.distro == "alpine"))
+                add(("repositories", index, "signed_by"), self._key(repo.signed_by, alpine=recipe.distro == "alpine"))
         user = recipe.user
         for index, entry in enumerate(recipe.files):
             data = self._bytes(entry.source)
             owner = f"{user.uid}:{user.gid}" if entry.owner == "user" else "0:0"
-            add(("files", index, "source"), data if isinstance(data, str) else
-                InputFile(kind="file", path=entry.source, sha256=sha256(data), destination=entry.destination,
-                          owner=owner, mode=entry.mode))
+            add(
+                ("files", index, "source"),
+                data
+                if isinstance(data, str)
+                else InputFile(
+                    kind="file",
+                    path=entry.source,
+                    sha256=sha256(data),
+                    destination=entry.destination,
+                    owner=owner,
+                    mode=entry.mode,
+                ),
+            )
         if problems:
             raise RecipeError(f"{recipe.name}: committed files", tuple(problems))
         return tuple(found)
@@ -88,7 +107,6 @@ class Resolver:
         if rel not in self._read:
             self._read[rel] = read_committed(self.root, rel)
         return self._read[rel]
-
 
     def _certificate(self, rel: str) -> InputFile | str:
         data = self._bytes(rel)
@@ -101,8 +119,9 @@ class Resolver:
         stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         infos = tuple(CertificateInfo(subject=c.subject, sha256=c.sha256, not_after=c.not_after) for c in certs)
         # update-ca-certificates only picks up files ending in .crt.
-        return InputFile(kind="ca-certificate", path=rel, sha256=sha256(data),
-                         destination=f"{CA_DIR}/{stem}.crt", certificates=infos)
+        return InputFile(
+            kind="ca-certificate", path=rel, sha256=sha256(data), destination=f"{CA_DIR}/{stem}.crt", certificates=infos
+        )
 
     def _key(self, rel: str, alpine: bool) -> InputFile | str:
         data = self._bytes(rel)
@@ -111,19 +130,22 @@ class Resolver:
         name = rel.rsplit("/", 1)[-1]
         if alpine:
             if not (name.endswith(".pub") and data.lstrip().startswith(_PEM_PUBLIC)):
-                return (f"{rel} is not an apk public key: expected a PEM `PUBLIC KEY` in a file "
-                        "ending in .rsa.pub, named as the repository signs with it")
+                return (
+                    f"{rel} is not an apk public key: expected a PEM `PUBLIC KEY` in a file "
+                    "ending in .rsa.pub, named as the repository signs with it"
+                )
         else:
             armored = data.lstrip().startswith(_PGP_ARMOR)
             binary = bool(data) and data[0] in _PGP_PUBLIC_PACKETS
             if (name.endswith(".asc") and not armored) or (name.endswith(".gpg") and not binary):
                 kind = "an armored OpenPGP public key" if name.endswith(".asc") else "a binary OpenPGP keyring"
-                return (f"{rel} is not {kind}; export it with `gpg --export "
-                        f"{'--armor ' if name.endswith('.asc') else ''}KEYID > {rel}`")
+                return (
+                    f"{rel} is not {kind}; export it with `gpg --export "
+                    f"{'--armor ' if name.endswith('.asc') else ''}KEYID > {rel}`"
+                )
             if not name.endswith((".asc", ".gpg")):
                 return f"{rel}: apt keys end in .asc (armored) or .gpg (binary); rename it"
-        return InputFile(kind="repository-key", path=rel, sha256=sha256(data),
-                         destination=key_destination(rel, alpine))
+        return InputFile(kind="repository-key", path=rel, sha256=sha256(data), destination=key_destination(rel, alpine))
 
 
 def key_destination(rel: str, alpine: bool) -> str:
@@ -154,8 +176,10 @@ def read_committed(root: Path, rel: str) -> bytes | str:
         return f"{rel} cannot be read ({exc.strerror})"
     match = _PRIVATE.search(data)
     if match:
-        return (f"{rel} holds a private key ({match.group(0).decode()}): never commit it; remove it "
-                "from the repository and its history, and rotate it")
+        return (
+            f"{rel} holds a private key ({match.group(0).decode()}): never commit it; remove it "
+            "from the repository and its history, and rotate it"
+        )
     return data
 
 

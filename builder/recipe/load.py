@@ -40,8 +40,11 @@ def load_file(path: Path, display: str) -> LoadedRecipe:
         unknown = _unknown_fields(exc.document) if exc.document is not None else []
         raise RecipeError(f"{display}: invalid recipe", tuple(sorted([*exc.problems, *unknown]))) from None
     if not isinstance(doc.data, dict):
-        problem = doc.problem((), "a recipe is a mapping of fields (name:, description:, ...)",
-                              "see the recipe reference in docs/recipes.md")
+        problem = doc.problem(
+            (),
+            "a recipe is a mapping of fields (name:, description:, ...)",
+            "see the recipe reference in docs/recipes.md",
+        )
         raise RecipeError(f"{display}: invalid recipe", (problem,))
     distro = doc.data.get("distro")
     data = doc.data
@@ -49,8 +52,14 @@ def load_file(path: Path, display: str) -> LoadedRecipe:
         try:
             data = {"name": names.image_name(path.stem), **data}
         except ValueError as exc:
-            problem = Problem(display, None, None, "", f"without `name:` the image is named after the file, "
-                              f"but {exc}", "rename the file, or give `name:`")
+            problem = Problem(
+                display,
+                None,
+                None,
+                "",
+                f"without `name:` the image is named after the file, but {exc}",
+                "rename the file, or give `name:`",
+            )
             raise RecipeError(f"{display}: invalid recipe", (problem,)) from None
     try:
         recipe = Recipe.model_validate(data, context={"distro": distro}, by_alias=True)
@@ -58,8 +67,11 @@ def load_file(path: Path, display: str) -> LoadedRecipe:
         problems = tuple(sorted(to_problem(doc, error, Recipe) for error in exc.errors()))
         raise RecipeError(f"{display}: invalid recipe", problems) from None
     if recipe.name != path.stem:
-        problem = doc.problem(("name",), f"{recipe.name!r} does not match the file name",
-                              f"rename the file to {recipe.name}.yaml or set name: {path.stem}")
+        problem = doc.problem(
+            ("name",),
+            f"{recipe.name!r} does not match the file name",
+            f"rename the file to {recipe.name}.yaml or set name: {path.stem}",
+        )
         raise RecipeError(f"{display}: invalid recipe", (problem,))
     return LoadedRecipe(recipe, display, doc)
 
@@ -81,11 +93,21 @@ def load_dir(directory: Path, root: Path) -> list[LoadedRecipe]:
     problems: list[Problem] = []
     if not directory.is_dir():
         # Shown whole: outside a channel, the folder looked in is the news.
-        raise RecipeError(f"{directory}: no recipes folder",
-                          (Problem(str(directory), None, None, "", "no recipes folder here",
-                                   "run builder inside a channel repository, one whose pyproject.toml has "
-                                   "[tool.builder], or give its path with --root PATH; a new channel starts "
-                                   "with recipes/NAME.yaml files"),))
+        raise RecipeError(
+            f"{directory}: no recipes folder",
+            (
+                Problem(
+                    str(directory),
+                    None,
+                    None,
+                    "",
+                    "no recipes folder here",
+                    "run builder inside a channel repository, one whose pyproject.toml has "
+                    "[tool.builder], or give its path with --root PATH; a new channel starts "
+                    "with recipes/NAME.yaml files",
+                ),
+            ),
+        )
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith(("_", ".")):
             continue  # reserved for channel-wide files, not image lines
@@ -94,9 +116,17 @@ def load_dir(directory: Path, root: Path) -> list[LoadedRecipe]:
         except RecipeError as exc:
             problems.extend(exc.problems)
     stray = sorted(p.name for p in directory.glob("*.yml"))
-    problems.extend(Problem(_display(directory / name, root), None, None, "",
-                            "recipes end in .yaml", f"rename it to {Path(name).stem}.yaml")
-                    for name in stray)
+    problems.extend(
+        Problem(
+            _display(directory / name, root),
+            None,
+            None,
+            "",
+            "recipes end in .yaml",
+            f"rename it to {Path(name).stem}.yaml",
+        )
+        for name in stray
+    )
     if problems:
         raise RecipeError("invalid recipes", tuple(problems))
     found = overlay.load(directory / overlay.OVERLAY_NAME, _display(directory / overlay.OVERLAY_NAME, root))
@@ -108,8 +138,15 @@ def load_dir(directory: Path, root: Path) -> list[LoadedRecipe]:
             if found is not None:
                 recipe, origins = overlay.apply(found, item.recipe, item.document)
                 merged = LoadedRecipe(recipe, item.source, item.document, origins)
-            finished.append(LoadedRecipe(merged.recipe, merged.source, merged.document, merged.origins,
-                                         resolver.resolve(merged.recipe, merged.origin)))
+            finished.append(
+                LoadedRecipe(
+                    merged.recipe,
+                    merged.source,
+                    merged.document,
+                    merged.origins,
+                    resolver.resolve(merged.recipe, merged.origin),
+                )
+            )
         except RecipeError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -122,5 +159,3 @@ def _display(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
-
-

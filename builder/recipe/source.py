@@ -91,22 +91,41 @@ def format_path(path: Path_) -> str:
 def decode(raw: bytes, file: str) -> str:
     """Check size and encoding before YAML sees the bytes."""
     if len(raw) > MAX_BYTES:
-        raise YamlProblems([Problem(file, None, None, "", f"file is {len(raw)} bytes, over the "
-                                    f"{MAX_BYTES} byte limit", "a recipe is a short file; "
-                                    "split it or remove what is not needed")])
+        raise YamlProblems(
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "",
+                    f"file is {len(raw)} bytes, over the {MAX_BYTES} byte limit",
+                    "a recipe is a short file; split it or remove what is not needed",
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise YamlProblems([Problem(file, line, None, "", f"not valid UTF-8 (byte {exc.start})",
-                                    "save the file as UTF-8")]) from None
+        raise YamlProblems(
+            [Problem(file, line, None, "", f"not valid UTF-8 (byte {exc.start})", "save the file as UTF-8")]
+        ) from None
     bad = _CONTROL.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
         column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
-        raise YamlProblems([Problem(file, line, column, "",
-                                    f"control character U+{ord(bad.group()):04X} in the file",
-                                    "recipes are plain text; remove binary content")])
+        raise YamlProblems(
+            [
+                Problem(
+                    file,
+                    line,
+                    column,
+                    "",
+                    f"control character U+{ord(bad.group()):04X} in the file",
+                    "recipes are plain text; remove binary content",
+                )
+            ]
+        )
     return text.removeprefix("\ufeff")
 
 
@@ -126,13 +145,27 @@ def loads(raw: bytes, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         tab = _tab_indent(text)
         if tab is not None:
-            raise YamlProblems([Problem(file, *tab, "", "YAML syntax error: a tab indents this line",
-                                        "YAML indents with spaces only: replace the tab with spaces")]) from None
+            raise YamlProblems(
+                [
+                    Problem(
+                        file,
+                        *tab,
+                        "",
+                        "YAML syntax error: a tab indents this line",
+                        "YAML indents with spaces only: replace the tab with spaces",
+                    )
+                ]
+            ) from None
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         what = exc.problem or exc.context or "invalid YAML"
-        raise YamlProblems([Problem(file, line, column, "", f"YAML syntax error: {what}",
-                                    "check indentation and quoting near this line")]) from None
+        raise YamlProblems(
+            [
+                Problem(
+                    file, line, column, "", f"YAML syntax error: {what}", "check indentation and quoting near this line"
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlProblems([Problem(file, None, None, "", f"YAML error: {exc}")]) from None
     doc = Document(file, None)
@@ -177,16 +210,33 @@ class _Converter:
         self.seen.add(id(node))
         if self.count > MAX_NODES:
             if self.aliased:
-                raise YamlProblems([Problem(self.doc.file, *self._mark(node), format_path(path),
-                                            f"more than {MAX_NODES} values (alias expansion?)",
-                                            "do not use anchors and aliases to repeat large blocks")])
-            raise YamlProblems([Problem(self.doc.file, *self._mark(node), format_path(path),
-                                        f"more than {MAX_NODES} values",
-                                        "a recipe holds what one image needs: list fewer packages, "
-                                        "or split it into recipes that build FROM each other")])
+                raise YamlProblems(
+                    [
+                        Problem(
+                            self.doc.file,
+                            *self._mark(node),
+                            format_path(path),
+                            f"more than {MAX_NODES} values (alias expansion?)",
+                            "do not use anchors and aliases to repeat large blocks",
+                        )
+                    ]
+                )
+            raise YamlProblems(
+                [
+                    Problem(
+                        self.doc.file,
+                        *self._mark(node),
+                        format_path(path),
+                        f"more than {MAX_NODES} values",
+                        "a recipe holds what one image needs: list fewer packages, "
+                        "or split it into recipes that build FROM each other",
+                    )
+                ]
+            )
         if depth > MAX_DEPTH:
-            raise YamlProblems([Problem(self.doc.file, *self._mark(node), format_path(path),
-                                        f"nested deeper than {MAX_DEPTH} levels")])
+            raise YamlProblems(
+                [Problem(self.doc.file, *self._mark(node), format_path(path), f"nested deeper than {MAX_DEPTH} levels")]
+            )
         self.doc.positions.setdefault(path, self._mark(node))
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _NULL_TAG and not node.style:  # plain style: None or ""
@@ -202,14 +252,19 @@ class _Converter:
                     continue
                 key = str(key_node.value)
                 if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
-                    self._fail(key_node, path, "merge keys (<<) are not supported: a merge hides which "
-                               "fields the recipe sets and lets one override another unseen",
-                               "write the fields out")
+                    self._fail(
+                        key_node,
+                        path,
+                        "merge keys (<<) are not supported: a merge hides which "
+                        "fields the recipe sets and lets one override another unseen",
+                        "write the fields out",
+                    )
                     continue
                 if key in result:
                     first = self.doc.positions.get((*path, key), (None, None))
-                    self._fail(key_node, (*path, key), "duplicate key",
-                               f"it is already set on line {first[0]}; keep one")
+                    self._fail(
+                        key_node, (*path, key), "duplicate key", f"it is already set on line {first[0]}; keep one"
+                    )
                     continue
                 self.doc.positions[(*path, key)] = self._mark(key_node)
                 result[key] = self.convert(value_node, (*path, key), depth + 1)

@@ -125,9 +125,12 @@ def effective_spec(image: ImageSpec) -> RecipeSnapshot:
         entrypoint=image.recipe.entrypoint,
         cmd=image.recipe.cmd,
         hardening=image.recipe.hardening.model_dump(mode="json"),
-        repositories=tuple(" ".join([r.url, r.suite or "", *r.components, f"signed-by={r.signed_by}"
-                                     if r.signed_by else "trusted"]).replace("  ", " ")
-                           for r in image.recipe.repositories),
+        repositories=tuple(
+            " ".join(
+                [r.url, r.suite or "", *r.components, f"signed-by={r.signed_by}" if r.signed_by else "trusted"]
+            ).replace("  ", " ")
+            for r in image.recipe.repositories
+        ),
         final=image.form,
         inputs=tuple(item.describe() for item in image.inputs),
         runtime=image.runtime,
@@ -140,10 +143,10 @@ def spec_sha256(image: ImageSpec) -> str:
     Other variants do not count, and neither do `version`, which releases bump, `vex` and `accept_eol`.
     """
     # Defaults are left out, so a new optional field in the model changes no hash.
-    recipe = image.recipe.model_dump(mode="json", by_alias=True, exclude_defaults=True,
-                                     exclude={"variants", "version", "vex", "accept_eol"})
-    variant = (image.variant.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-               if image.variant else None)
+    recipe = image.recipe.model_dump(
+        mode="json", by_alias=True, exclude_defaults=True, exclude={"variants", "version", "vex", "accept_eol"}
+    )
+    variant = image.variant.model_dump(mode="json", by_alias=True, exclude_defaults=True) if image.variant else None
     shaped: dict[str, object] = {"recipe": recipe, "variant": variant}
     if image.inputs:
         shaped["inputs"] = [item.describe() for item in image.inputs]

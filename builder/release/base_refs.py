@@ -31,8 +31,9 @@ def base_refs(text: str) -> list[BaseRef]:
     found = []
     for inst in syntax.parse(text):
         if inst.keyword == "ARG" and not seen_from:
-            defaults.update({name: None if value is None else (value, inst.line)
-                             for name, value in _arg_defaults(inst.args)})
+            defaults.update(
+                {name: None if value is None else (value, inst.line) for name, value in _arg_defaults(inst.args)}
+            )
         if inst.keyword != "FROM":
             continue
         seen_from = True

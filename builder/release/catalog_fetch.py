@@ -42,8 +42,9 @@ def check_url(url: str) -> None:
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
     if parts.username is not None or parts.password is not None:
-        raise UsageError(f"{parts.scheme}://{parts.hostname}: catalog URL with credentials in it; "
-                         "the catalog is public: remove them")
+        raise UsageError(
+            f"{parts.scheme}://{parts.hostname}: catalog URL with credentials in it; the catalog is public: remove them"
+        )
     if not parts.hostname or not (scheme == "https" or (scheme == "http" and parts.hostname == "127.0.0.1")):
         raise UsageError(f"{url}: the catalog URL must be https (plain http only on 127.0.0.1); {_FIX}")
 
@@ -63,23 +64,32 @@ def fetch(url: str) -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
             check_url(url)
             try:
-                with session.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False,
-                                 headers={"Accept": "application/json", "Accept-Encoding": "identity"}) as answer:
+                with session.get(
+                    url,
+                    timeout=TIMEOUT,
+                    stream=True,
+                    allow_redirects=False,
+                    headers={"Accept": "application/json", "Accept-Encoding": "identity"},
+                ) as answer:
                     if answer.is_redirect:
                         url = urllib.parse.urljoin(url, answer.headers.get("Location", ""))
                         continue
                     if answer.status_code != 200:
-                        raise UsageError(f"{first}: cannot fetch the channel catalog (HTTP {answer.status_code}); "
-                                         f"{_FIX}")
+                        raise UsageError(
+                            f"{first}: cannot fetch the channel catalog (HTTP {answer.status_code}); {_FIX}"
+                        )
                     body = read_limited(answer, MAX_CATALOG)
             except requests.RequestException as exc:
-                raise UsageError(f"{first}: cannot fetch the channel catalog ({_reason(exc, deadline.expired)}); "
-                                 f"{_FIX}") from None
+                raise UsageError(
+                    f"{first}: cannot fetch the channel catalog ({_reason(exc, deadline.expired)}); {_FIX}"
+                ) from None
             if deadline.expired:  # a cut in the headers can read as a complete answer
                 raise UsageError(f"{first}: cannot fetch the channel catalog ({_reason(None, True)}); {_FIX}")
             if body is None:
-                raise UsageError(f"{first}: cannot fetch the channel catalog (larger than {MAX_CATALOG} bytes, "
-                                 f"reading stopped); {_FIX}")
+                raise UsageError(
+                    f"{first}: cannot fetch the channel catalog (larger than {MAX_CATALOG} bytes, "
+                    f"reading stopped); {_FIX}"
+                )
             return body
     raise UsageError(f"{first}: cannot fetch the channel catalog (more than {MAX_REDIRECTS} redirects); {_FIX}")
 

@@ -61,8 +61,12 @@ class CatalogRuntime(_Entry):
 
     @classmethod
     def of(cls, profile: Profile, *, verified: bool) -> CatalogRuntime:
-        return cls(**profile.model_dump(), verified=verified, docker_run=tuple(profile.docker_run_flags()),
-                   kubernetes=profile.kubernetes())
+        return cls(
+            **profile.model_dump(),
+            verified=verified,
+            docker_run=tuple(profile.docker_run_flags()),
+            kubernetes=profile.kubernetes(),
+        )
 
 
 class CatalogSupport(_Entry):
@@ -115,8 +119,9 @@ def read(path: Path) -> Catalog:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read the channel catalog ({exc}); "
-                         "pass --catalog PATH to base-images/index.json") from None
+        raise UsageError(
+            f"{path}: cannot read the channel catalog ({exc}); pass --catalog PATH to base-images/index.json"
+        ) from None
     return parse(data, str(path))
 
 
@@ -134,6 +139,8 @@ def _message(error: Any) -> str:
     if kind in ("model_type", "dict_type"):
         return "expected a JSON object"
     if kind == "literal_error" and error["loc"] == ("schema_version",):
-        return (f"{error['input']!r} is not supported (this builder reads schema_version {SCHEMA_VERSION}; "
-                "use the builder release that wrote it)")
+        return (
+            f"{error['input']!r} is not supported (this builder reads schema_version {SCHEMA_VERSION}; "
+            "use the builder release that wrote it)"
+        )
     return str(error["msg"]).removeprefix("Value error, ")

@@ -28,8 +28,12 @@ def timestamp(date: str) -> str:
 
 def entries(lines: tuple[ImageLine, ...], security: bool) -> list[tuple[ImageLine, ReleaseView]]:
     """Dated releases, newest first (ties by image id, then version, newest first)."""
-    found = [(line, release) for line in lines for release in line.releases
-             if release.date and (release.cves or not security)]
+    found = [
+        (line, release)
+        for line in lines
+        for release in line.releases
+        if release.date and (release.cves or not security)
+    ]
     found.sort(key=lambda item: (item[0].id, item[1].version))
     found.sort(key=lambda item: item[1].date, reverse=True)
     return found
@@ -42,8 +46,19 @@ def render(lines: tuple[ImageLine, ...], channel: str, template: jinja2.Template
         items = entries(lines, security=name == "security.xml")
         updated = timestamp(items[0][1].date) if items else "1970-01-01T00:00:00Z"
         feeds[name] = template.render(
-            name=name, title=f"{title} of {channel}", channel=channel, updated=updated,
+            name=name,
+            title=f"{title} of {channel}",
+            channel=channel,
+            updated=updated,
             feed_id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{channel}/{name}')}",
-            items=[{"line": line, "release": release, "id": entry_id(line.repository, release.digest),
-                    "updated": timestamp(release.date)} for line, release in items])
+            items=[
+                {
+                    "line": line,
+                    "release": release,
+                    "id": entry_id(line.repository, release.digest),
+                    "updated": timestamp(release.date),
+                }
+                for line, release in items
+            ],
+        )
     return feeds

@@ -56,8 +56,9 @@ def of(line: ImageLine, today: dt.date, days: int = WINDOW_DAYS) -> Latency:
                     unknown += 1
                     continue
                 # A version first seen after its release (a rebuild of an older lock): no negative latency.
-                fixes.append(Fix(cve.id, change.name, appeared.isoformat(), release.date,
-                                 max(0, (released - appeared).days)))
+                fixes.append(
+                    Fix(cve.id, change.name, appeared.isoformat(), release.date, max(0, (released - appeared).days))
+                )
     return Latency(tuple(fixes), unknown)
 
 

@@ -52,17 +52,29 @@ class Pin:
         return self.kind != "tracking" or strict
 
     def json(self) -> dict[str, object]:
-        return {"file": str(self.file), "line": self.line, "image": imageref.parse(self.reference).repository,
-                "current": self.reference, "proposed": self.replacement, "kind": self.kind,
-                "message": self.message, "arg": self.arg, "arg_line": self.written_at if self.arg else None}
+        return {
+            "file": str(self.file),
+            "line": self.line,
+            "image": imageref.parse(self.reference).repository,
+            "current": self.reference,
+            "proposed": self.replacement,
+            "kind": self.kind,
+            "message": self.message,
+            "arg": self.arg,
+            "arg_line": self.written_at if self.arg else None,
+        }
 
 
 def dockerfiles(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and
-                            (p.name == "Dockerfile" or p.name.startswith("Dockerfile.") or p.suffix == ".dockerfile"))
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and (p.name == "Dockerfile" or p.name.startswith("Dockerfile.") or p.suffix == ".dockerfile")
+            )
         else:
             found.append(path)
     return found
@@ -102,8 +114,9 @@ def _line_of(ref: imageref.ImageRef, images: list[CatalogImage]) -> CatalogImage
     """The catalog's line a reference pulls: by one of its tags or versions."""
     for image in images:
         suffix = f"-{image.variant}" if image.variant else ""
-        if ref.tag is not None and (ref.tag in image.tags or ref.tag.removesuffix(suffix) in
-                                    {v.version for v in image.versions}):
+        if ref.tag is not None and (
+            ref.tag in image.tags or ref.tag.removesuffix(suffix) in {v.version for v in image.versions}
+        ):
             return image
     return None
 
@@ -122,9 +135,15 @@ def _lifecycle(image: CatalogImage, catalog: Catalog, today: dt.date) -> str | N
         state = f"{info.release}: regular security support ended on {info.security}; LTS until {info.lts}"
     else:
         state = f"{info.release}: unsupported since {info.lts or info.security}"
-    newer = [other for other in catalog.images if other.name == image.name and other.support is not None
-             and other.support.distro == info.distro and other.support.phase == "stable"
-             and (other.support.security or "9999") > info.security]
+    newer = [
+        other
+        for other in catalog.images
+        if other.name == image.name
+        and other.support is not None
+        and other.support.distro == info.distro
+        and other.support.phase == "stable"
+        and (other.support.security or "9999") > info.security
+    ]
     if not newer:
         return f"{state}; the channel has no {image.name} line on a newer release yet"
     target = max(newer, key=lambda other: (other.support.security if other.support else None) or "9999")
@@ -148,29 +167,33 @@ def _judge(path: Path, base: BaseRef, ref: imageref.ImageRef, images: list[Catal
         version = ref.tag.removesuffix(suffix)
         if version in versions and ref.tag not in ("latest", image.variant):
             parsed = semver.Version.parse(version)
-            newest = max((v for v in versions if semver.Version.parse(v).major == parsed.major),
-                         key=semver.Version.parse)
+            newest = max(
+                (v for v in versions if semver.Version.parse(v).major == parsed.major), key=semver.Version.parse
+            )
             if newest != version:
                 target = f"{newest}{suffix}"
-                return pin(f"{version} is outdated: {newest} is the newest {parsed.major}.x",
-                           f"{repository}:{target}@{tags.get(target, versions[newest].digest)}", "outdated")
+                return pin(
+                    f"{version} is outdated: {newest} is the newest {parsed.major}.x",
+                    f"{repository}:{target}@{tags.get(target, versions[newest].digest)}",
+                    "outdated",
+                )
             if ref.digest and ref.digest != versions[version].digest:
-                return pin(f"the digest is not the one released as {version}",
-                           f"{repository}:{ref.tag}@{versions[version].digest}", "moved")
+                return pin(
+                    f"the digest is not the one released as {version}",
+                    f"{repository}:{ref.tag}@{versions[version].digest}",
+                    "moved",
+                )
             return None
         if ref.tag not in tags:
             continue
         current = tags[ref.tag]
         now = by_digest.get(current, "?")
         if ref.digest is None and _TRACKING.fullmatch(version):
-            return pin(f"tracking {ref.tag}, now {now} ({current})", f"{repository}:{ref.tag}@{current}",
-                       "tracking")
+            return pin(f"tracking {ref.tag}, now {now} ({current})", f"{repository}:{ref.tag}@{current}", "tracking")
         if ref.digest is None:
-            return pin(f"not pinned by digest; {ref.tag} is {now}", f"{repository}:{ref.tag}@{current}",
-                       "unpinned")
+            return pin(f"not pinned by digest; {ref.tag} is {now}", f"{repository}:{ref.tag}@{current}", "unpinned")
         if ref.digest != current:
             was = by_digest.get(ref.digest, "an unreleased digest")
-            return pin(f"pinned to {was}; {ref.tag} now points at {now}", f"{repository}:{ref.tag}@{current}",
-                       "moved")
+            return pin(f"pinned to {was}; {ref.tag} now points at {now}", f"{repository}:{ref.tag}@{current}", "moved")
         return None
     return None

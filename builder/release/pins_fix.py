@@ -18,16 +18,20 @@ from builder.core.files import write_atomic
 from builder.release.pins import Pin
 
 Exists = Callable[[str], bool]  # REPOSITORY@DIGEST -> whether the registry has that manifest
-_MISMATCH_HINT = ("nothing was written; the catalog and the registry disagree: retry once the channel's release "
-                  "is pushed, or tell its maintainers")
+_MISMATCH_HINT = (
+    "nothing was written; the catalog and the registry disagree: retry once the channel's release "
+    "is pushed, or tell its maintainers"
+)
 
 
 def fix(pins: list[Pin], exists: Exists) -> list[Path]:
     """Rewrite each pin that has a replacement; the files changed. CatalogMismatchError, nothing written,
     when the registry lacks a proposed digest."""
     chosen = [pin for pin in pins if pin.replacement]
-    texts = {path: _rewritten(path, [pin for pin in chosen if pin.file == path])
-             for path in dict.fromkeys(pin.file for pin in chosen)}
+    texts = {
+        path: _rewritten(path, [pin for pin in chosen if pin.file == path])
+        for path in dict.fromkeys(pin.file for pin in chosen)
+    }
     problems = []
     checked: dict[str, bool] = {}
     for pin in chosen:
@@ -36,9 +40,16 @@ def fix(pins: list[Pin], exists: Exists) -> list[Path]:
         if by_digest not in checked:
             checked[by_digest] = exists(by_digest)
         if not checked[by_digest]:
-            problems.append(Problem(str(pin.file), pin.written_at, None, pin.reference,
-                                    f"the catalog proposes {pin.replacement}, but the registry has no manifest "
-                                    f"{ref.digest}", _MISMATCH_HINT))
+            problems.append(
+                Problem(
+                    str(pin.file),
+                    pin.written_at,
+                    None,
+                    pin.reference,
+                    f"the catalog proposes {pin.replacement}, but the registry has no manifest {ref.digest}",
+                    _MISMATCH_HINT,
+                )
+            )
     if problems:
         raise CatalogMismatchError("the catalog names digests the registry does not have", tuple(problems))
     for path, text in texts.items():
@@ -70,14 +81,15 @@ def _rewritten(path: Path, pins: list[Pin]) -> str:
             continue
         done.add((pin.written_at, pin.reference))
         token = re.compile(r"(?<![^\s=\"'])" + re.escape(pin.reference) + r"(?![^\s\"'])")
-        hits = [(i, match) for i in _instruction_lines(lines, pin.written_at - 1)
-                for match in token.finditer(lines[i])]
+        hits = [(i, match) for i in _instruction_lines(lines, pin.written_at - 1) for match in token.finditer(lines[i])]
         if len(hits) != 1:
-            raise UsageError(f"{path}:{pin.written_at}: {pin.reference}: found {len(hits)} times in the "
-                             f"instruction, so not rewritten (nothing was written); set it to "
-                             f"{pin.replacement} by hand")
+            raise UsageError(
+                f"{path}:{pin.written_at}: {pin.reference}: found {len(hits)} times in the "
+                f"instruction, so not rewritten (nothing was written); set it to "
+                f"{pin.replacement} by hand"
+            )
         i, match = hits[0]
-        lines[i] = lines[i][:match.start()] + (pin.replacement or "") + lines[i][match.end():]
+        lines[i] = lines[i][: match.start()] + (pin.replacement or "") + lines[i][match.end() :]
     return "".join(lines)
 
 

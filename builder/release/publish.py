@@ -60,10 +60,13 @@ class ReleaseStep:
     moves: tuple[TagMove, ...]
 
     def as_json(self) -> dict[str, object]:
-        return {"image": self.image, "version": self.version, "repository": self.repository,
-                "digest": self.digest,
-                "tags": [{"tag": m.tag, "current": m.current, "action": m.action, "note": m.note}
-                         for m in self.moves]}
+        return {
+            "image": self.image,
+            "version": self.version,
+            "repository": self.repository,
+            "digest": self.digest,
+            "tags": [{"tag": m.tag, "current": m.current, "action": m.action, "note": m.note} for m in self.moves],
+        }
 
 
 @contextmanager
@@ -77,8 +80,10 @@ def exclusive(output_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-            raise ReleaseError(f"{path}: another `builder release` is running in this checkout (pid {holder}); "
-                               "wait for it to finish, then run it again") from None
+            raise ReleaseError(
+                f"{path}: another `builder release` is running in this checkout (pid {holder}); "
+                "wait for it to finish, then run it again"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         yield
@@ -103,8 +108,9 @@ def kind_of(lock: Lock, record: history.Record) -> str:
     return versioning.classify(last.spec, lock.spec)[0]
 
 
-def plan(settings: Settings, channel: Channel, selected: list[str], client: RegistryClient,
-         only_patch: bool = False) -> list[ReleaseStep]:
+def plan(
+    settings: Settings, channel: Channel, selected: list[str], client: RegistryClient, only_patch: bool = False
+) -> list[ReleaseStep]:
     """Release steps for the pushed, unreleased candidates (`only_patch`: the auto-release policy)."""
     steps = []
     for image_id in selected:
@@ -118,8 +124,10 @@ def plan(settings: Settings, channel: Channel, selected: list[str], client: Regi
             continue  # this build is already released
         version = versioning.parse(lock.version, str(files.lock))
         if record.last is not None and version <= versioning.parse(record.last.version, image_id):
-            raise ReleaseError(f"{image_id}: the candidate is version {lock.version}, not newer than the "
-                               f"released {record.last.version}; rebuild it with `builder build --push`")
+            raise ReleaseError(
+                f"{image_id}: the candidate is version {lock.version}, not newer than the "
+                f"released {record.last.version}; rebuild it with `builder build --push`"
+            )
         if only_patch and kind_of(lock, record) != "patch":
             continue
         main_package.check_agreement(settings, channel, image)
@@ -141,8 +149,9 @@ def _step(image: ImageSpec, lock: Lock, record: history.Record, client: Registry
             raise _immutable(repository, tag, current)
         else:
             holder = record.by_digest(current)
-            if holder is not None and versioning.parse(holder.version, image.id) > \
-                    versioning.parse(lock.version, image.id):
+            if holder is not None and versioning.parse(holder.version, image.id) > versioning.parse(
+                lock.version, image.id
+            ):
                 moves.append(TagMove(tag, current, "hold", f"points at the newer {holder.version}"))
             else:
                 was = f"from {holder.version}" if holder else "from a digest this channel never released"
@@ -151,12 +160,15 @@ def _step(image: ImageSpec, lock: Lock, record: history.Record, client: Registry
 
 
 def _immutable(repository: str, tag: str, current: str) -> ReleaseError:
-    return ReleaseError(f"{repository}:{tag} already points at {current[:19]}; version tags are immutable: "
-                        "rebuild (`builder build --push`) to get the next free version")
+    return ReleaseError(
+        f"{repository}:{tag} already points at {current[:19]}; version tags are immutable: "
+        "rebuild (`builder build --push`) to get the next free version"
+    )
 
 
-def execute(settings: Settings, channel: Channel, step: ReleaseStep, client: RegistryClient,
-            today: str | None = None) -> history.Release:
+def execute(
+    settings: Settings, channel: Channel, step: ReleaseStep, client: RegistryClient, today: str | None = None
+) -> history.Release:
     image = channel.images[step.image]
     manifest = client.manifest(f"{step.repository}@{step.digest}")
     version_tag = step.moves[0].tag
@@ -176,11 +188,9 @@ def execute(settings: Settings, channel: Channel, step: ReleaseStep, client: Reg
     date = today or dt.datetime.now(dt.UTC).date().isoformat()
     # A tag kept on a rerun was put by the run that died: say where it was before as that run saw it.
     moved = {m.tag: m.current for m in _reran(step, record) if m.action == "move" and m.current}
-    release = history.from_lock(lock, step.version, date,
-                                 tuple(m.tag for m in step.moves if m.action != "hold"), moved)
+    release = history.from_lock(lock, step.version, date, tuple(m.tag for m in step.moves if m.action != "hold"), moved)
     updated = history.Record(image=step.image, releases=(*record.releases, release))
-    write_many_atomic({files.releases: history.dumps(updated),
-                       files.changelog: changelog_md.render(updated)})
+    write_many_atomic({files.releases: history.dumps(updated), files.changelog: changelog_md.render(updated)})
     catalog.write(settings, channel)
     return release
 
@@ -188,6 +198,9 @@ def execute(settings: Settings, channel: Channel, step: ReleaseStep, client: Reg
 def _reran(step: ReleaseStep, record: history.Record) -> list[TagMove]:
     """The moves as the first attempt saw them: a kept moving tag came from the last release, if it had it."""
     last = record.last
-    return [TagMove(m.tag, last.digest, "move")
-            if m.action == "keep" and m.tag != step.moves[0].tag and last is not None and m.tag in last.tags else m
-            for m in step.moves]
+    return [
+        TagMove(m.tag, last.digest, "move")
+        if m.action == "keep" and m.tag != step.moves[0].tag and last is not None and m.tag in last.tags
+        else m
+        for m in step.moves
+    ]

@@ -67,17 +67,39 @@ def image_page(line: ImageLine, channel: str, today: dt.date) -> str:
     kubernetes = yaml.safe_dump(line.runtime.kubernetes, sort_keys=False) if line.runtime else ""
     measured = latency.of(line, today)
     bars = [(f"{fix.cve} ({fix.released})", fix.days) for fix in measured.fixes]
-    return environment().get_template("image.html.j2").render(
-        title=line.id, channel=channel, root=line.root, line=line, kubernetes=kubernetes, latency=measured,
-        window=latency.WINDOW_DAYS,
-        chart=Markup(svg.size_chart("size-chart", points)),  # noqa: S704 - svg.py escapes every text
-        latency_chart=Markup(svg.latency_chart("latency-chart", bars)))  # noqa: S704 - as above
+    return (
+        environment()
+        .get_template("image.html.j2")
+        .render(
+            title=line.id,
+            channel=channel,
+            root=line.root,
+            line=line,
+            kubernetes=kubernetes,
+            latency=measured,
+            window=latency.WINDOW_DAYS,
+            chart=Markup(svg.size_chart("size-chart", points)),  # noqa: S704 - svg.py escapes every text
+            latency_chart=Markup(svg.latency_chart("latency-chart", bars)),  # noqa: S704 - as above
+        )
+    )
 
 
 def index_page(lines: tuple[ImageLine, ...], channel: str, today: dt.date) -> str:
-    return environment().get_template("index.html.j2").render(
-        title="Images", channel=channel, root="", lines=lines, today=today.isoformat(), today_date=today,
-        recent_days=site_data.RECENT_DAYS, latency=latency.channel(lines, today), window=latency.WINDOW_DAYS)
+    return (
+        environment()
+        .get_template("index.html.j2")
+        .render(
+            title="Images",
+            channel=channel,
+            root="",
+            lines=lines,
+            today=today.isoformat(),
+            today_date=today,
+            recent_days=site_data.RECENT_DAYS,
+            latency=latency.channel(lines, today),
+            window=latency.WINDOW_DAYS,
+        )
+    )
 
 
 def render(lines: tuple[ImageLine, ...], channel: str, today: dt.date) -> dict[str, str]:
@@ -94,5 +116,6 @@ def write(settings: Settings, channel: Channel, folder: Path, today: dt.date) ->
     try:
         return write_changed({folder / path: text for path, text in files.items()})
     except OSError as exc:
-        raise UsageError(f"{folder}: cannot write the web catalog there ({exc.strerror or exc}); "
-                         "pass --site a folder you can write") from None
+        raise UsageError(
+            f"{folder}: cannot write the web catalog there ({exc.strerror or exc}); pass --site a folder you can write"
+        ) from None

@@ -137,11 +137,18 @@ def _distro(release: Release) -> str:
 def release_view(release: Release) -> ReleaseView:
     distro = _distro(release)
     return ReleaseView(
-        version=release.version, date=release.date if parse_date(release.date) else "", digest=release.digest,
-        size=release.size, packages=release.packages, tags=release.tags, reasons=release.reasons,
-        changes=tuple(Change(u.name, u.old, u.new, tuple(cve(c, distro) for c in u.cves), u.published)
-                      for u in release.updates),
-        cves=tuple(cve(c, distro) for c in changelog_md.cves_fixed(release)))
+        version=release.version,
+        date=release.date if parse_date(release.date) else "",
+        digest=release.digest,
+        size=release.size,
+        packages=release.packages,
+        tags=release.tags,
+        reasons=release.reasons,
+        changes=tuple(
+            Change(u.name, u.old, u.new, tuple(cve(c, distro) for c in u.cves), u.published) for u in release.updates
+        ),
+        cves=tuple(cve(c, distro) for c in changelog_md.cves_fixed(release)),
+    )
 
 
 def sbom_packages(path: Path) -> tuple[SbomPackage, ...]:
@@ -178,14 +185,19 @@ def lines(settings: Settings, channel: Channel, today: dt.date) -> tuple[ImageLi
         files = ImageFiles.of(settings, image)
         record = files.read_history()
         last = record.last
-        found.append(ImageLine(
-            id=image_id, description=image.description, form=image.form,
-            repository=settings.image_repository(image.name),
-            tag_suffix=image.tag_suffix,
-            releases=tuple(release_view(r) for r in reversed(record.releases)),
-            tags=catalog_mod.current_tags(record),
-            runtime=catalog_mod.runtime(image, last) if last is not None else None,
-            signed=last is not None and last.digest in signed_digests(files.signatures),
-            packages=sbom_packages(files.sbom) if last is not None else (),
-            support=catalog_mod.support(table, channel, image, last, today) if last is not None else None))
+        found.append(
+            ImageLine(
+                id=image_id,
+                description=image.description,
+                form=image.form,
+                repository=settings.image_repository(image.name),
+                tag_suffix=image.tag_suffix,
+                releases=tuple(release_view(r) for r in reversed(record.releases)),
+                tags=catalog_mod.current_tags(record),
+                runtime=catalog_mod.runtime(image, last) if last is not None else None,
+                signed=last is not None and last.digest in signed_digests(files.signatures),
+                packages=sbom_packages(files.sbom) if last is not None else (),
+                support=catalog_mod.support(table, channel, image, last, today) if last is not None else None,
+            )
+        )
     return tuple(found)

@@ -38,9 +38,11 @@ def scope(settings: Settings) -> str:
 
 
 def policy_json(settings: Settings, trusted: list[keys.PublicKey]) -> str:
-    requirement = {"type": "sigstoreSigned",
-                   "keyDatas": [base64.b64encode(k.pem()).decode() for k in trusted],
-                   "signedIdentity": {"type": "matchRepository"}}
+    requirement = {
+        "type": "sigstoreSigned",
+        "keyDatas": [base64.b64encode(k.pem()).decode() for k in trusted],
+        "signedIdentity": {"type": "matchRepository"},
+    }
     policy = {"default": [{"type": "reject"}], "transports": {"docker": {scope(settings): [requirement]}}}
     return json.dumps(policy, indent=2) + "\n"
 
@@ -57,12 +59,15 @@ def cluster_image_policy(settings: Settings, trusted: list[keys.PublicKey]) -> s
     authorities = "".join(
         f"    - name: key-{key_file(k).removesuffix('.pub')}\n"
         f"      key:\n        hashAlgorithm: sha256\n        data: |\n{_pem_block(k, 10)}\n"
-        for k in trusted)
-    return ("# sigstore policy-controller: images of the channel must carry a signature by one of its keys\n"
-            "# (no ctlog: the channel's signatures are not in a transparency log).\n"
-            "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\n"
-            f"metadata:\n  name: {NAME}\nspec:\n  images:\n    - glob: \"{scope(settings)}/**\"\n"
-            f"  authorities:\n{authorities}")
+        for k in trusted
+    )
+    return (
+        "# sigstore policy-controller: images of the channel must carry a signature by one of its keys\n"
+        "# (no ctlog: the channel's signatures are not in a transparency log).\n"
+        "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\n"
+        f'metadata:\n  name: {NAME}\nspec:\n  images:\n    - glob: "{scope(settings)}/**"\n'
+        f"  authorities:\n{authorities}"
+    )
 
 
 def kyverno_policy(settings: Settings, trusted: list[keys.PublicKey]) -> str:
@@ -71,23 +76,28 @@ def kyverno_policy(settings: Settings, trusted: list[keys.PublicKey]) -> str:
         "                    signatureAlgorithm: sha256\n"
         "                    rekor:\n                      ignoreTlog: true\n"
         "                    ctlog:\n                      ignoreSCT: true\n"
-        for k in trusted)
+        for k in trusted
+    )
     pattern = f"{scope(settings)}/*"
-    containers = "".join(f"            ={kind}:\n              - image: \"{pattern}\"\n"
-                         for kind in ("(containers)", "(initContainers)", "(ephemeralContainers)"))
-    return ("# Kyverno: pods run only images of the channel, signed by one of its keys.\n"
-            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\n"
-            f"metadata:\n  name: {NAME}\nspec:\n  validationFailureAction: Enforce\n  background: false\n"
-            "  webhookTimeoutSeconds: 30\n  rules:\n"
-            "    - name: only-channel-images\n      match:\n        any:\n          - resources:\n"
-            "              kinds: [Pod]\n      validate:\n"
-            f"        message: \"only images of {scope(settings)} may run\"\n        pattern:\n          spec:\n"
-            f"{containers}"
-            "    - name: channel-images-signed\n      match:\n        any:\n          - resources:\n"
-            "              kinds: [Pod]\n      verifyImages:\n"
-            f"        - imageReferences: [\"{pattern}\"]\n          mutateDigest: true\n"
-            "          verifyDigest: true\n          required: true\n          attestors:\n"
-            f"            - count: 1\n              entries:\n{entries}")
+    containers = "".join(
+        f'            ={kind}:\n              - image: "{pattern}"\n'
+        for kind in ("(containers)", "(initContainers)", "(ephemeralContainers)")
+    )
+    return (
+        "# Kyverno: pods run only images of the channel, signed by one of its keys.\n"
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\n"
+        f"metadata:\n  name: {NAME}\nspec:\n  validationFailureAction: Enforce\n  background: false\n"
+        "  webhookTimeoutSeconds: 30\n  rules:\n"
+        "    - name: only-channel-images\n      match:\n        any:\n          - resources:\n"
+        "              kinds: [Pod]\n      validate:\n"
+        f'        message: "only images of {scope(settings)} may run"\n        pattern:\n          spec:\n'
+        f"{containers}"
+        "    - name: channel-images-signed\n      match:\n        any:\n          - resources:\n"
+        "              kinds: [Pod]\n      verifyImages:\n"
+        f'        - imageReferences: ["{pattern}"]\n          mutateDigest: true\n'
+        "          verifyDigest: true\n          required: true\n          attestors:\n"
+        f"            - count: 1\n              entries:\n{entries}"
+    )
 
 
 def files(settings: Settings) -> dict[Path, str]:
@@ -97,10 +107,12 @@ def files(settings: Settings) -> dict[Path, str]:
     published |= {out / "keys" / "revoked" / key_file(k): k.pem().decode() for k in revoked}
     if trusted:
         policy = out / "policy"
-        published |= {policy / "policy.json": policy_json(settings, trusted),
-                      policy / "registries.d" / f"{NAME}.yaml": registries_d(settings),
-                      policy / "cluster-image-policy.yaml": cluster_image_policy(settings, trusted),
-                      policy / "kyverno-cluster-policy.yaml": kyverno_policy(settings, trusted)}
+        published |= {
+            policy / "policy.json": policy_json(settings, trusted),
+            policy / "registries.d" / f"{NAME}.yaml": registries_d(settings),
+            policy / "cluster-image-policy.yaml": cluster_image_policy(settings, trusted),
+            policy / "kyverno-cluster-policy.yaml": kyverno_policy(settings, trusted),
+        }
     return published
 
 

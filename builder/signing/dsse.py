@@ -31,17 +31,21 @@ def pae(payload_type: str, payload: bytes) -> bytes:
 
 def statement(name: str, digest: str, predicate_type: str, predicate: Mapping[str, Any]) -> bytes:
     """An in-toto v1 statement about the image `name`@`digest` (sha256:HEX)."""
-    document = {"_type": STATEMENT_TYPE,
-                "subject": [{"name": name, "digest": {"sha256": digest.removeprefix("sha256:")}}],
-                "predicateType": predicate_type,
-                "predicate": predicate}
+    document = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": name, "digest": {"sha256": digest.removeprefix("sha256:")}}],
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    }
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
 def envelope(payload: bytes, signature: bytes, payload_type: str = PAYLOAD_TYPE) -> bytes:
-    document = {"payloadType": payload_type,
-                "payload": base64.b64encode(payload).decode(),
-                "signatures": [{"keyid": "", "sig": base64.b64encode(signature).decode()}]}
+    document = {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": "", "sig": base64.b64encode(signature).decode()}],
+    }
     return json.dumps(document, separators=(",", ":")).encode()
 
 
@@ -81,7 +85,10 @@ def open_envelope(data: bytes, keys: list[PublicKey]) -> tuple[Attestation, Publ
         predicate = body["predicate"]
     except (ValueError, KeyError, TypeError):
         raise NotSigned("an attestation's payload is not an in-toto statement") from None
-    if body.get("_type") not in (STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1") or \
-            not isinstance(kind, str) or not isinstance(predicate, dict):
+    if (
+        body.get("_type") not in (STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1")
+        or not isinstance(kind, str)
+        or not isinstance(predicate, dict)
+    ):
         raise NotSigned("an attestation's payload is not an in-toto statement")
     return Attestation(kind, digests, predicate, payload), key

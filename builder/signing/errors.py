@@ -28,4 +28,3 @@ class StaleRelease(BuilderError):
     """`verify`: a release of the channel, but a newer release of the same line exists."""
 
     exit_code = ExitCode.STALE_RELEASE
-

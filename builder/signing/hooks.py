@@ -27,8 +27,9 @@ def signer(settings: Settings, channel: Channel) -> sign.Signer | None:
     return sign.Signer(settings, channel, key, Store(registry.docker_config_credentials()))
 
 
-def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, step: ReleaseStep,
-              today: str) -> list[str]:
+def sign_step(
+    signer: sign.Signer | None, settings: Settings, channel: Channel, step: ReleaseStep, today: str
+) -> list[str]:
     """Sign and attest the candidate of `step` as the release it is about to become."""
     if signer is None:
         return []
@@ -36,8 +37,10 @@ def sign_step(signer: sign.Signer | None, settings: Settings, channel: Channel, 
     assert lock is not None  # noqa: S101 - the step was planned from it
     release = history.from_lock(lock, step.version, today, tuple(m.tag for m in step.moves if m.action != "hold"))
     signed = signer.sign(step.image, release, lock).signed
-    return [f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
-            f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)"]
+    return [
+        f"signed {step.image} {step.version}: {step.repository}@{step.digest[:19]} "
+        f"(key {signed.key[:19]}, {len(signed.predicate_types)} attestations)"
+    ]
 
 
 def finish(signer: sign.Signer | None, settings: Settings, selected: list[str]) -> list[str]:
@@ -53,8 +56,15 @@ def publish(settings: Settings) -> Writes:
     return admission.write(settings)
 
 
-def release(signer: sign.Signer | None, settings: Settings, channel: Channel, steps: list[ReleaseStep],
-            client: registry.RegistryClient, *, today: str) -> Iterator[str]:
+def release(
+    signer: sign.Signer | None,
+    settings: Settings,
+    channel: Channel,
+    steps: list[ReleaseStep],
+    client: registry.RegistryClient,
+    *,
+    today: str,
+) -> Iterator[str]:
     """Execute the planned steps, each signed before its tags point at it, with the date the release gets."""
     for step in steps:
         yield from sign_step(signer, settings, channel, step, today)

@@ -83,14 +83,15 @@ def generate() -> SigningKey:
 def pem(kind: str, der: bytes) -> bytes:
     """A PEM block of type `kind`."""
     text = base64.b64encode(der).decode("ascii")
-    body = "".join(text[i:i + 64] + "\n" for i in range(0, len(text), 64))  # as Go's encoding/pem
+    body = "".join(text[i : i + 64] + "\n" for i in range(0, len(text), 64))  # as Go's encoding/pem
     return f"-----BEGIN {kind}-----\n{body}-----END {kind}-----\n".encode("ascii")
 
 
 def encrypt(key: SigningKey, password: str, *, salt: bytes | None = None, nonce: bytes | None = None) -> bytes:
     """The private key as cosign writes it (`salt` and `nonce` fixed only by tests)."""
-    der = key.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    der = key.key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return pem(PRIVATE_PEM, seal(der, password, salt=salt, nonce=nonce))
 
 
@@ -100,9 +101,11 @@ def seal(plaintext: bytes, password: str, *, salt: bytes | None = None, nonce: b
     nonce = nonce if nonce is not None else os.urandom(nacl.secret.SecretBox.NONCE_SIZE)
     params = SCRYPT_PARAMS[0]
     sealed = nacl.secret.SecretBox(_derive(password, salt, params)).encrypt(plaintext, nonce).ciphertext
-    document = {"kdf": {"name": "scrypt", "params": params, "salt": base64.b64encode(salt).decode()},
-                "cipher": {"name": "nacl/secretbox", "nonce": base64.b64encode(nonce).decode()},
-                "ciphertext": base64.b64encode(sealed).decode()}
+    document = {
+        "kdf": {"name": "scrypt", "params": params, "salt": base64.b64encode(salt).decode()},
+        "cipher": {"name": "nacl/secretbox", "nonce": base64.b64encode(nonce).decode()},
+        "ciphertext": base64.b64encode(sealed).decode(),
+    }
     return json.dumps(document, separators=(",", ":")).encode()
 
 
@@ -137,17 +140,20 @@ def load_private(path: Path, password: str) -> SigningKey:
     if kind == PUBLIC_PEM:
         raise SigningError(f"{where}: a public key; the signing key is the private one (cosign.key)")
     if kind not in PRIVATE_PEMS:
-        raise SigningError(f"{where}: a {kind!r} PEM block; the signing key must be encrypted with a password "
-                           f"in cosign's format ({PRIVATE_PEM}): make one with `builder keygen`, or "
-                           "`cosign import-key-pair`")
+        raise SigningError(
+            f"{where}: a {kind!r} PEM block; the signing key must be encrypted with a password "
+            f"in cosign's format ({PRIVATE_PEM}): make one with `builder keygen`, or "
+            "`cosign import-key-pair`"
+        )
     der = unseal(body, password, where)
     try:
         key = serialization.load_der_private_key(der, password=None)
     except ValueError:
         raise SigningError(f"{where}: the decrypted key is not a PKCS#8 private key") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise SigningError(f"{where}: {_describe(key)}; the channel signs with ECDSA P-256 keys "
-                           "(make one with `builder keygen`)")
+        raise SigningError(
+            f"{where}: {_describe(key)}; the channel signs with ECDSA P-256 keys (make one with `builder keygen`)"
+        )
     return SigningKey(key)
 
 
@@ -164,8 +170,10 @@ def unseal(sealed_json: bytes, password: str, where: str) -> bytes:
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise SigningError(f"{where}: the encrypted key is damaged (not the JSON cosign writes)") from None
     if names != ("scrypt", "nacl/secretbox") or params not in SCRYPT_PARAMS or len(nonce) != 24:
-        raise SigningError(f"{where}: unsupported key encryption {names[0]} {params} / {names[1]}: "
-                           "expected scrypt (N 32768, 65536 or 131072, r 8, p 1) and nacl/secretbox")
+        raise SigningError(
+            f"{where}: unsupported key encryption {names[0]} {params} / {names[1]}: "
+            "expected scrypt (N 32768, 65536 or 131072, r 8, p 1) and nacl/secretbox"
+        )
     try:
         return nacl.secret.SecretBox(_derive(password, salt, params)).decrypt(sealed, nonce)
     except nacl.exceptions.CryptoError:

@@ -26,9 +26,18 @@ def _github_run(env: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def predicate(release: Release, lock: Lock, *, image_id: str, recipe_path: str, dockerfile_path: str,
-              overlay: tuple[str, str] | None, source_url: str, distro: str,
-              environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def predicate(
+    release: Release,
+    lock: Lock,
+    *,
+    image_id: str,
+    recipe_path: str,
+    dockerfile_path: str,
+    overlay: tuple[str, str] | None,
+    source_url: str,
+    distro: str,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Provenance of `release`, built as `lock` says. `overlay`: (path, sha256) of the organization
     overlay, when the channel has one."""
     env = os.environ if environ is None else environ
@@ -37,18 +46,40 @@ def predicate(release: Release, lock: Lock, *, image_id: str, recipe_path: str, 
         deps.append({"name": "overlay", "uri": overlay[0], "digest": {"sha256": overlay[1]}})
     if lock.dockerfile_sha256:
         deps.append({"name": "dockerfile", "uri": dockerfile_path, "digest": {"sha256": lock.dockerfile_sha256}})
-    deps += [{"name": item.kind, "uri": item.path, "digest": {"sha256": item.sha256},
-              "annotations": {"destination": item.destination}} for item in lock.inputs]
-    deps.append({"name": "base", "uri": f"oci://{lock.base.reference}",
-                 "digest": {"sha256": lock.base.digest.removeprefix("sha256:")}})
-    deps += [{"name": "package-source", "uri": source.url,
-              "annotations": {"suite": source.suite, "components": list(source.components), "kind": source.kind}}
-             for source in lock.apt_sources]
+    deps += [
+        {
+            "name": item.kind,
+            "uri": item.path,
+            "digest": {"sha256": item.sha256},
+            "annotations": {"destination": item.destination},
+        }
+        for item in lock.inputs
+    ]
+    deps.append(
+        {
+            "name": "base",
+            "uri": f"oci://{lock.base.reference}",
+            "digest": {"sha256": lock.base.digest.removeprefix("sha256:")},
+        }
+    )
+    deps += [
+        {
+            "name": "package-source",
+            "uri": source.url,
+            "annotations": {"suite": source.suite, "components": list(source.components), "kind": source.kind},
+        }
+        for source in lock.apt_sources
+    ]
     os_release = lock.os.version_id if lock.os else None
     deps += [{"name": "package", "uri": sbom.purl(package, distro, os_release)} for package in lock.packages]
     if lock.revision:
-        deps.append({"name": "source", "uri": f"git+{source_url}" if source_url else "git",
-                     "digest": {"gitCommit": lock.revision}})
+        deps.append(
+            {
+                "name": "source",
+                "uri": f"git+{source_url}" if source_url else "git",
+                "digest": {"gitCommit": lock.revision},
+            }
+        )
     run = _github_run(env)
     metadata: dict[str, Any] = {"startedOn": lock.built_at} if lock.built_at else {}
     if "invocationId" in run:

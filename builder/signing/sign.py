@@ -65,8 +65,10 @@ def read_record(path: Path, image: str) -> SignedRecord:
     except FileNotFoundError:
         return SignedRecord(image=image)
     except (ValueError, ValidationError) as exc:
-        raise LockError(f"{path}: not a valid signature record ({str(exc).splitlines()[0]}); "
-                        "restore it from git, or delete it: the next release checks the registry") from None
+        raise LockError(
+            f"{path}: not a valid signature record ({str(exc).splitlines()[0]}); "
+            "restore it from git, or delete it: the next release checks the registry"
+        ) from None
 
 
 def key_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -> keys.SigningKey | None:
@@ -76,22 +78,26 @@ def key_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -
     path = env.get("BUILDER_SIGNING_KEY", "")
     if not path:
         if settings.require_signing:
-            raise SigningError("require_signing is true and BUILDER_SIGNING_KEY is not set: set it to the "
-                               "private key file (cosign.key) and BUILDER_SIGNING_KEY_PASSWORD to its password")
+            raise SigningError(
+                "require_signing is true and BUILDER_SIGNING_KEY is not set: set it to the "
+                "private key file (cosign.key) and BUILDER_SIGNING_KEY_PASSWORD to its password"
+            )
         return None
     password = env.get("BUILDER_SIGNING_KEY_PASSWORD")
     if password is None:
-        raise SigningError("BUILDER_SIGNING_KEY is set but BUILDER_SIGNING_KEY_PASSWORD is not: set it to the "
-                           "key's password")
+        raise SigningError(
+            "BUILDER_SIGNING_KEY is set but BUILDER_SIGNING_KEY_PASSWORD is not: set it to the key's password"
+        )
     key = keys.load_private(Path(path), password)
     revoked = {keys.load_public(p).id for p in settings.revoked_keys}
     trusted = {keys.load_public(p).id for p in settings.trusted_keys}
     if key.public.id in revoked:
-        raise SigningError(f"the signing key {key.public.id[:19]} is revoked (revoked_keys): sign with a "
-                           "trusted key")
+        raise SigningError(f"the signing key {key.public.id[:19]} is revoked (revoked_keys): sign with a trusted key")
     if settings.trusted_keys and key.public.id not in trusted:
-        raise SigningError(f"the signing key {key.public.id[:19]} is not among trusted_keys: add its public "
-                           "key there first, or consumers could not verify what it signs")
+        raise SigningError(
+            f"the signing key {key.public.id[:19]} is not among trusted_keys: add its public "
+            "key there first, or consumers could not verify what it signs"
+        )
     return key
 
 
@@ -123,15 +129,23 @@ class Signer:
             for subject in subjects:
                 found, count = self._sign_one(repository, subject)
                 signature, added = signature or found, added + count
-            statements = (self._statements(image, release, lock) if lock is not None
-                          else self._carried(repository, digest))
+            statements = (
+                self._statements(image, release, lock) if lock is not None else self._carried(repository, digest)
+            )
             attestations, count = self._attest(repository, digest, statements)
         except RegistryError as exc:
-            raise SigningError(f"{image_id} {release.version}: signing {repository}@{digest[:19]} failed: "
-                               f"{exc.message}; the release is not recorded as signed (run `builder release` "
-                               "again to finish)") from None
-        signed = Signed(digest=digest, key=self.key.public.id, signature=signature, attestations=attestations,
-                        predicate_types=tuple(kind for kind in PREDICATE_TYPES if kind in statements))
+            raise SigningError(
+                f"{image_id} {release.version}: signing {repository}@{digest[:19]} failed: "
+                f"{exc.message}; the release is not recorded as signed (run `builder release` "
+                "again to finish)"
+            ) from None
+        signed = Signed(
+            digest=digest,
+            key=self.key.public.id,
+            signature=signature,
+            attestations=attestations,
+            predicate_types=tuple(kind for kind in PREDICATE_TYPES if kind in statements),
+        )
         path = ImageFiles.of(self.settings, image).signatures
         record = read_record(path, image_id)
         kept = tuple(s for s in record.signed if not (s.digest == digest and s.key == signed.key))
@@ -153,13 +167,17 @@ class Signer:
                 built = lock if lock and lock.result and lock.result.digest == release.digest else None
                 outcome = self.sign(image_id, release, built)
                 if len(outcome.signed.predicate_types) < len(PREDICATE_TYPES):
-                    say(f"warning: {image_id} {release.version}: no lock and no trusted attestations to sign "
-                        "again; it has only " + (", ".join(outcome.signed.predicate_types) or "no attestations"))
+                    say(
+                        f"warning: {image_id} {release.version}: no lock and no trusted attestations to sign "
+                        "again; it has only " + (", ".join(outcome.signed.predicate_types) or "no attestations")
+                    )
                 if outcome.added:
                     say(f"signed {image_id} {release.version} (released before it was signed)")
                 else:
-                    say(f"recorded {image_id} {release.version} as signed (the registry has its signature "
-                        "and attestations)")
+                    say(
+                        f"recorded {image_id} {release.version} as signed (the registry has its signature "
+                        "and attestations)"
+                    )
                 count += 1
         return count
 
@@ -171,8 +189,9 @@ class Signer:
             if layer.digest == sha256(payload) and _verifies(self.key.public, payload, layer):
                 return self.store.digest(f"{repository}:{tag_for(digest, 'sig')}"), 0
         signature = base64.b64encode(self.key.sign(payload)).decode()
-        layer = Layer(simplesigning.MEDIA_TYPE, sha256(payload), len(payload),
-                      {simplesigning.SIGNATURE_ANNOTATION: signature})
+        layer = Layer(
+            simplesigning.MEDIA_TYPE, sha256(payload), len(payload), {simplesigning.SIGNATURE_ANNOTATION: signature}
+        )
         return self.store.attach(repository, digest, "sig", existing, [(layer, payload)]), 1
 
     def _attest(self, repository: str, digest: str, statements: dict[str, bytes]) -> tuple[str, int]:
@@ -194,8 +213,17 @@ class Signer:
             if kind in present:
                 continue
             envelope = dsse.sign(self.key, payload)
-            new.append((Layer(dsse.MEDIA_TYPE, sha256(envelope), len(envelope),
-                              {simplesigning.SIGNATURE_ANNOTATION: "", dsse.PREDICATE_ANNOTATION: kind}), envelope))
+            new.append(
+                (
+                    Layer(
+                        dsse.MEDIA_TYPE,
+                        sha256(envelope),
+                        len(envelope),
+                        {simplesigning.SIGNATURE_ANNOTATION: "", dsse.PREDICATE_ANNOTATION: kind},
+                    ),
+                    envelope,
+                )
+            )
         if not new:
             manifest = self.store.manifest_or_none(f"{repository}:{tag_for(digest, 'att')}")
             return (manifest.digest if manifest else ""), 0
@@ -220,20 +248,33 @@ class Signer:
         root = self.settings.root
         distro = lock.spec.distro if lock.spec else image.recipe.distro
         overlay_path = self.settings.recipes_dir / OVERLAY_NAME
-        overlay = ((str(overlay_path.relative_to(root)), sha256(overlay_path.read_bytes()).removeprefix("sha256:"))
-                   if overlay_path.is_file() else None)
+        overlay = (
+            (str(overlay_path.relative_to(root)), sha256(overlay_path.read_bytes()).removeprefix("sha256:"))
+            if overlay_path.is_file()
+            else None
+        )
         files = ImageFiles.of(self.settings, image)
         predicates: dict[str, Any] = {
             SBOM_TYPE: json.loads(sbom.render(lock, distro, lock.os.version_id if lock.os else None)),
             provenance.PREDICATE_TYPE: provenance.predicate(
-                release, lock, image_id=image.id, recipe_path=image.source, overlay=overlay, distro=distro,
+                release,
+                lock,
+                image_id=image.id,
+                recipe_path=image.source,
+                overlay=overlay,
+                distro=distro,
                 dockerfile_path=str((files.dockerfile).relative_to(root)),
-                source_url=self.settings.source_url, environ=self.environ),
-            vex.PREDICATE_TYPE: vex.document(release, image.recipe.vex,
-                                             self.settings.github_repository or self.settings.source_url or "builder"),
+                source_url=self.settings.source_url,
+                environ=self.environ,
+            ),
+            vex.PREDICATE_TYPE: vex.document(
+                release, image.recipe.vex, self.settings.github_repository or self.settings.source_url or "builder"
+            ),
         }
-        return {kind: dsse.statement(release.repository, release.digest, kind, predicate)
-                for kind, predicate in predicates.items()}
+        return {
+            kind: dsse.statement(release.repository, release.digest, kind, predicate)
+            for kind, predicate in predicates.items()
+        }
 
 
 def _verifies(key: keys.PublicKey, payload: bytes, layer: Layer) -> bool:
@@ -245,5 +286,7 @@ def _verifies(key: keys.PublicKey, payload: bytes, layer: Layer) -> bool:
 
 
 def warn_unsigned() -> str:
-    return ("warning: releases are not signed: set BUILDER_SIGNING_KEY and BUILDER_SIGNING_KEY_PASSWORD "
-            "(`builder keygen` makes a key), or require_signing = true to make this an error")
+    return (
+        "warning: releases are not signed: set BUILDER_SIGNING_KEY and BUILDER_SIGNING_KEY_PASSWORD "
+        "(`builder keygen` makes a key), or require_signing = true to make this an error"
+    )

@@ -21,10 +21,14 @@ TYPE = "cosign container image signature"
 
 def payload(repository: str, digest: str) -> bytes:
     """The payload signed for `digest` in `repository` (REGISTRY/PATH, no tag)."""
-    document = {"critical": {"identity": {"docker-reference": repository},
-                             "image": {"docker-manifest-digest": digest},
-                             "type": TYPE},
-                "optional": None}
+    document = {
+        "critical": {
+            "identity": {"docker-reference": repository},
+            "image": {"docker-manifest-digest": digest},
+            "type": TYPE,
+        },
+        "optional": None,
+    }
     return json.dumps(document, separators=(",", ":")).encode()
 
 
@@ -44,8 +48,9 @@ def parse(data: bytes) -> Claim:
         reference = critical["identity"]["docker-reference"]
         digest = critical["image"]["docker-manifest-digest"]
     except (ValueError, KeyError, TypeError):
-        raise NotSigned("the signed payload is not a simple-signing document (critical.identity, "
-                        "critical.image, critical.type)") from None
+        raise NotSigned(
+            "the signed payload is not a simple-signing document (critical.identity, critical.image, critical.type)"
+        ) from None
     if kind != TYPE:
         raise NotSigned(f"the signed payload is of type '{escape(str(kind))}', not {TYPE!r}")
     if not isinstance(digest, str) or not imageref.is_sha256_digest(digest):

@@ -57,12 +57,26 @@ class Layer:
 
 def manifest_of(layers: list[Layer]) -> tuple[bytes, bytes]:
     """(config, manifest) bytes of a cosign signature image holding `layers`."""
-    config = json.dumps({"architecture": "", "created": _EPOCH, "history": [{"created": _EPOCH}], "os": "",
-                         "rootfs": {"type": "layers", "diff_ids": [layer.digest for layer in layers]},
-                         "config": {}}, separators=(",", ":")).encode()
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                           "config": {"mediaType": OCI_CONFIG, "size": len(config), "digest": sha256(config)},
-                           "layers": [layer.as_json() for layer in layers]}, separators=(",", ":")).encode()
+    config = json.dumps(
+        {
+            "architecture": "",
+            "created": _EPOCH,
+            "history": [{"created": _EPOCH}],
+            "os": "",
+            "rootfs": {"type": "layers", "diff_ids": [layer.digest for layer in layers]},
+            "config": {},
+        },
+        separators=(",", ":"),
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "size": len(config), "digest": sha256(config)},
+            "layers": [layer.as_json() for layer in layers],
+        },
+        separators=(",", ":"),
+    ).encode()
     return config, manifest
 
 
@@ -79,8 +93,14 @@ def layers_of(manifest: Manifest) -> list[Layer]:
         if not imageref.is_sha256_digest(digest):
             raise RegistryError(f"signature manifest {manifest.digest}: a layer with a malformed digest")
         annotations = entry.get("annotations") or {}
-        found.append(Layer(str(entry.get("mediaType", "")), digest, int(entry.get("size", 0)),
-                           {str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {}))
+        found.append(
+            Layer(
+                str(entry.get("mediaType", "")),
+                digest,
+                int(entry.get("size", 0)),
+                {str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {},
+            )
+        )
     return found
 
 
@@ -121,12 +141,12 @@ class Store(RegistryClient):
         if not location:
             raise RegistryError(f"POST {start}: the registry answered no upload location")
         target = upload_url(repository, start, location, digest)
-        self._request("PUT", ref, target, {"Content-Type": "application/octet-stream"}, body=data,
-                      actions="pull,push")
+        self._request("PUT", ref, target, {"Content-Type": "application/octet-stream"}, body=data, actions="pull,push")
         return digest
 
-    def attach(self, repository: str, digest: str, suffix: str, existing: list[Layer],
-               new: list[tuple[Layer, bytes]]) -> str:
+    def attach(
+        self, repository: str, digest: str, suffix: str, existing: list[Layer], new: list[tuple[Layer, bytes]]
+    ) -> str:
         """Put `existing` + `new` layers (with their blobs) under the `.SUFFIX` tag; the manifest digest.
 
         Blobs go first, the manifest last: until the tag moves, readers see the old set whole.
@@ -145,9 +165,10 @@ def upload_url(repository: str, start: str, location: str, digest: str) -> str:
     """Where to PUT the blob: the upload `location` (maybe relative) with `digest` added, on the registry only."""
     target = urllib.parse.urljoin(start, location)
     if origin(target) != origin(start):
-        raise RegistryOffsite(f"{repository}: the registry's upload location {location!r} leaves the registry; "
-                              "nothing is uploaded there (the registry is misconfigured or hostile)")
+        raise RegistryOffsite(
+            f"{repository}: the registry's upload location {location!r} leaves the registry; "
+            "nothing is uploaded there (the registry is misconfigured or hostile)"
+        )
     parts = urllib.parse.urlsplit(target)
-    query = urllib.parse.urlencode([*urllib.parse.parse_qsl(parts.query, keep_blank_values=True),
-                                    ("digest", digest)])
+    query = urllib.parse.urlencode([*urllib.parse.parse_qsl(parts.query, keep_blank_values=True), ("digest", digest)])
     return urllib.parse.urlunsplit(parts._replace(query=query))

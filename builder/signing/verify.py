@@ -28,8 +28,12 @@ OK: Final = "verified"
 UNSIGNED: Final = "not-signed"
 NOT_IN_CHANNEL: Final = "not-in-channel"
 STALE: Final = "stale"
-EXIT_CODES: dict[Status, ExitCode] = {OK: ExitCode.OK, UNSIGNED: NotSigned.exit_code,
-                                      NOT_IN_CHANNEL: NotInChannel.exit_code, STALE: StaleRelease.exit_code}
+EXIT_CODES: dict[Status, ExitCode] = {
+    OK: ExitCode.OK,
+    UNSIGNED: NotSigned.exit_code,
+    NOT_IN_CHANNEL: NotInChannel.exit_code,
+    STALE: StaleRelease.exit_code,
+}
 _SEVERITY = (UNSIGNED, NOT_IN_CHANNEL, STALE, OK)
 
 
@@ -56,10 +60,20 @@ class Verdict:
         return self
 
     def as_json(self) -> dict[str, Any]:
-        return {"reference": self.reference, "repository": self.repository, "digest": self.digest,
-                "status": self.status, "reason": self.reason, "key": self.key, "image": self.image,
-                "version": self.version, "attestations": self.attestations, "current": self.current,
-                "missing_cves": self.missing_cves, "exit_code": self.exit_code}
+        return {
+            "reference": self.reference,
+            "repository": self.repository,
+            "digest": self.digest,
+            "status": self.status,
+            "reason": self.reason,
+            "key": self.key,
+            "image": self.image,
+            "version": self.version,
+            "attestations": self.attestations,
+            "current": self.current,
+            "missing_cves": self.missing_cves,
+            "exit_code": self.exit_code,
+        }
 
     def lines(self) -> list[str]:
         head = f"{self.reference}: {self.status}" + (f": {self.reason}" if self.reason else "")
@@ -81,13 +95,15 @@ def worst(verdicts: list[Verdict]) -> ExitCode:
     return EXIT_CODES[next((s for s in _SEVERITY if s in statuses), OK)]
 
 
-def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list[PublicKey],
-           catalog: Catalog) -> Verdict:
+def verify(
+    reference: str, store: Store, trusted: list[PublicKey], revoked: list[PublicKey], catalog: Catalog
+) -> Verdict:
     try:
         ref = imageref.parse(reference)
     except imageref.ReferenceError:
-        raise UsageError(f"'{escape(reference)}' is not an image reference "
-                         "(REGISTRY/PATH:TAG or REGISTRY/PATH@sha256:HEX)") from None
+        raise UsageError(
+            f"'{escape(reference)}' is not an image reference (REGISTRY/PATH:TAG or REGISTRY/PATH@sha256:HEX)"
+        ) from None
     digest = ref.digest or store.digest(reference)
     verdict = Verdict(reference, ref.repository, digest)
     gone = {k.id for k in revoked}
@@ -115,8 +131,11 @@ def verify(reference: str, store: Store, trusted: list[PublicKey], revoked: list
 
 def _signature(verdict: Verdict, store: Store, keys: list[PublicKey], revoked: list[PublicKey]) -> str:
     """'' when a trusted key signed the digest (verdict.key set), else why not."""
-    layers = [layer for layer in store.attached(verdict.repository, verdict.digest, "sig")
-              if layer.media_type == simplesigning.MEDIA_TYPE]
+    layers = [
+        layer
+        for layer in store.attached(verdict.repository, verdict.digest, "sig")
+        if layer.media_type == simplesigning.MEDIA_TYPE
+    ]
     if not layers:
         return f"no signature ({verdict.repository}:sha256-{verdict.digest[7:19]}....sig is absent)"
     by_revoked = ""

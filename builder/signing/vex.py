@@ -11,6 +11,8 @@ from builder.channel.history import Release
 from builder.recipe.vex_entry import VexEntry
 
 PREDICATE_TYPE = "https://openvex.dev/ns/v0.2.0"
+
+
 def product(repository: str, digest: str) -> str:
     """The image's purl, as OpenVEX and the SBOM name it."""
     name = repository.rsplit("/", 1)[-1]
@@ -26,17 +28,28 @@ def document(release: Release, entries: tuple[VexEntry, ...], author: str) -> di
         for cve in update.cves:
             fixed.setdefault(cve, []).append(f"{update.name} {update.old or '(new)'} -> {update.new}")
     for cve in sorted(fixed):
-        statements.append({"vulnerability": {"name": cve}, "products": [image], "status": "fixed",
-                           "status_notes": "fixed by " + ", ".join(sorted(fixed[cve]))})
+        statements.append(
+            {
+                "vulnerability": {"name": cve},
+                "products": [image],
+                "status": "fixed",
+                "status_notes": "fixed by " + ", ".join(sorted(fixed[cve])),
+            }
+        )
     for entry in sorted(entries, key=lambda e: e.cve):
         if entry.cve in fixed:
             continue  # a fix shipped: that is what holds now
-        statement: dict[str, Any] = {"vulnerability": {"name": entry.cve}, "products": [image],
-                                     "status": entry.status}
+        statement: dict[str, Any] = {"vulnerability": {"name": entry.cve}, "products": [image], "status": entry.status}
         if entry.justification:
             statement["justification"] = entry.justification
         if entry.impact_statement:
             statement["impact_statement"] = entry.impact_statement
         statements.append(statement)
-    return {"@context": PREDICATE_TYPE, "@id": f"urn:builder:vex:{release.digest.removeprefix('sha256:')}",
-            "author": author, "timestamp": f"{release.date}T00:00:00Z", "version": 1, "statements": statements}
+    return {
+        "@context": PREDICATE_TYPE,
+        "@id": f"urn:builder:vex:{release.digest.removeprefix('sha256:')}",
+        "author": author,
+        "timestamp": f"{release.date}T00:00:00Z",
+        "version": 1,
+        "statements": statements,
+    }

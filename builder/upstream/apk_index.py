@@ -53,8 +53,10 @@ def verified_index(data: bytes, keys: Mapping[str, bytes], url: str) -> str:
     segment, signed = _split(data, url)
     signatures = _signatures(segment)
     if not signatures:
-        raise WatchError(f"{url}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned "
-                         "index: sign it with abuild-sign")
+        raise WatchError(
+            f"{url}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned "
+            "index: sign it with abuild-sign"
+        )
     for prefix, name, signature in signatures:
         if name not in keys:
             continue
@@ -62,13 +64,17 @@ def verified_index(data: bytes, keys: Mapping[str, bytes], url: str) -> str:
         try:
             key.verify(signature, signed, padding.PKCS1v15(), _DIGESTS[prefix]())
         except InvalidSignature:
-            raise WatchError(f"{url}: bad signature by {escape(name)}: the index was altered after signing, "
-                             "or signed by another key of that name") from None
+            raise WatchError(
+                f"{url}: bad signature by {escape(name)}: the index was altered after signing, "
+                "or signed by another key of that name"
+            ) from None
         return _index_text(signed, url)
     named = ", ".join(escape(name) for _, name, _ in signatures)
     trusted = ", ".join(sorted(keys)) or "none"
-    raise WatchError(f"{url}: signed by {named}, not a trusted key (trusted: {trusted}); name the "
-                     "repository's key in the recipe's `signed_by`")
+    raise WatchError(
+        f"{url}: signed by {named}, not a trusted key (trusted: {trusted}); name the "
+        "repository's key in the recipe's `signed_by`"
+    )
 
 
 def entries_of(text: str, names: set[str], base: str, arch: str) -> list[tuple[str, str, str, str]]:
@@ -92,8 +98,10 @@ def _split(data: bytes, url: str) -> tuple[bytes, bytes]:
     except zlib.error:
         raise WatchError(f"{url}: not an APKINDEX archive (not gzip data)") from None
     if not stream.eof:
-        raise WatchError(f"{url}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned "
-                         "index: sign it with abuild-sign")
+        raise WatchError(
+            f"{url}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned "
+            "index: sign it with abuild-sign"
+        )
     return segment, stream.unused_data
 
 
@@ -108,7 +116,7 @@ def _signatures(segment: bytes) -> list[tuple[str, str, bytes]]:
                     return []  # the index itself, unsigned
                 handle = archive.extractfile(member)
                 if handle is not None:
-                    found.append((prefix, member.name[len(prefix):], handle.read()))
+                    found.append((prefix, member.name[len(prefix) :], handle.read()))
     except tarfile.TarError:
         return []
     return found

@@ -34,7 +34,10 @@ from builder.recipe.names import LOOPBACK_HOSTS
 from builder.upstream import apk_index, inrelease
 
 DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {
-    ".xz": lzma.decompress, ".gz": gzip.decompress, "": lambda data: data}
+    ".xz": lzma.decompress,
+    ".gz": gzip.decompress,
+    "": lambda data: data,
+}
 # A parsed index as the cache keeps it: one "name TAB version TAB source TAB filename" line per
 # stanza. Picking a few hundred names out of it takes milliseconds; no decompressing, no parsing.
 FIELD_SEP = "\t"
@@ -69,11 +72,17 @@ def channel_keyrings(root: Path, repositories: Iterable[tuple[str, str | None, b
 
 
 class IndexCache:
-    def __init__(self, cache_dir: Path, session: requests.Session | None = None,
-                 timeout: float = 30.0, mirrors: dict[str, str] | None = None, *,
-                 keyrings: Mapping[str, Path | None] | None = None,
-                 debian_keyring: Path = inrelease.DEBIAN_KEYRING,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        mirrors: dict[str, str] | None = None,
+        *,
+        keyrings: Mapping[str, Path | None] | None = None,
+        debian_keyring: Path = inrelease.DEBIAN_KEYRING,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self._dir = cache_dir / "indexes"
         self._session = session or requests.Session()
         self._timeout = timeout
@@ -126,8 +135,9 @@ class IndexCache:
                     name, _, rest = line.partition(FIELD_SEP)
                     if name in names:
                         version, origin, filename = rest.split(FIELD_SEP)
-                        found.setdefault(name, []).append(Entry(name, version, origin, filename, base,
-                                                                     source.suite, published))
+                        found.setdefault(name, []).append(
+                            Entry(name, version, origin, filename, base, source.suite, published)
+                        )
         return found
 
     def _release(self, base: str, suite: str, keyring: Path | None) -> inrelease.Release:
@@ -181,8 +191,10 @@ class IndexCache:
             raise WatchError(f"{url}: not found (HTTP 404), though the release lists it")
         actual = hashlib.sha256(data).hexdigest()
         if actual != digest or len(data) != size:
-            raise WatchError(f"{url}: SHA256 mismatch: got {actual[:16]}… ({len(data)} bytes), the release "
-                             f"says {digest[:16]}… ({size} bytes); the mirror is inconsistent or tampered with")
+            raise WatchError(
+                f"{url}: SHA256 mismatch: got {actual[:16]}… ({len(data)} bytes), the release "
+                f"says {digest[:16]}… ({size} bytes); the mirror is inconsistent or tampered with"
+            )
         return data
 
     def _apk_keys(self, source: AptSource) -> dict[str, bytes]:
@@ -243,8 +255,16 @@ class IndexCache:
             raise WatchError(f"{url}: truncated ({len(body)} of {length} bytes)")
         if cache:
             write_atomic(body_path, body)
-            write_atomic(meta_path, json.dumps({"url": url, "etag": answer.headers.get("ETag", ""),
-                                                "last_modified": answer.headers.get("Last-Modified", "")}))
+            write_atomic(
+                meta_path,
+                json.dumps(
+                    {
+                        "url": url,
+                        "etag": answer.headers.get("ETag", ""),
+                        "last_modified": answer.headers.get("Last-Modified", ""),
+                    }
+                ),
+            )
         return body
 
 
@@ -272,4 +292,4 @@ def _field(stanza: str, key: str) -> str:
         return ""
     start += len(key) + 2
     end = stanza.find("\n", start)
-    return stanza[start:end if end >= 0 else None].strip()
+    return stanza[start : end if end >= 0 else None].strip()

@@ -96,8 +96,9 @@ def _watched_pool(pool: type[Any]) -> type[Any]:
 
 
 def _watch_pools(manager: Any) -> Any:
-    manager.pool_classes_by_scheme = {scheme: _watched_pool(pool)
-                                      for scheme, pool in manager.pool_classes_by_scheme.items()}
+    manager.pool_classes_by_scheme = {
+        scheme: _watched_pool(pool) for scheme, pool in manager.pool_classes_by_scheme.items()
+    }
     return manager
 
 

@@ -49,14 +49,19 @@ def fixes_since(changelog_text: str, locked: str) -> list[ChangelogEntry]:
             break
         text = "\n".join(block.changes())
         first = next((line.strip(" *") for line in block.changes() if line.strip().startswith("*")), "")
-        changes.append(ChangelogEntry(str(block.version), tuple(dict.fromkeys(CVE.findall(text))),
-                              tuple(dict.fromkeys(ADVISORY.findall(text))), first[:200]))
+        changes.append(
+            ChangelogEntry(
+                str(block.version),
+                tuple(dict.fromkeys(CVE.findall(text))),
+                tuple(dict.fromkeys(ADVISORY.findall(text))),
+                first[:200],
+            )
+        )
     return changes
 
 
 class ChangelogCache:
-    def __init__(self, cache_dir: Path, session: requests.Session | None = None,
-                 timeout: float = 60.0) -> None:
+    def __init__(self, cache_dir: Path, session: requests.Session | None = None, timeout: float = 60.0) -> None:
         self._dir = cache_dir / "changelogs"
         self._session = session or requests.Session()
         self._timeout = timeout
@@ -98,12 +103,17 @@ def _changelog_from_deb(data: bytes, entry: Entry) -> str:
         raise WatchError(f"{entry.deb_url}: not a readable .deb ({exc})") from None
     # Debian-revision packages ship changelog.Debian.gz; native ones (apt, dpkg) changelog.gz.
     preferred = (f"usr/share/doc/{entry.name}/changelog.Debian.gz", f"usr/share/doc/{entry.name}/changelog.gz")
-    candidates = [m for m in archive.getmembers()
-                  if m.isfile() and m.name.lstrip("./").endswith(("/changelog.Debian.gz", "/changelog.gz"))]
+    candidates = [
+        m
+        for m in archive.getmembers()
+        if m.isfile() and m.name.lstrip("./").endswith(("/changelog.Debian.gz", "/changelog.gz"))
+    ]
     candidates.sort(key=lambda m: (m.name.lstrip("./") not in preferred, not m.name.endswith(".Debian.gz")))
     if not candidates:
-        raise WatchError(f"{entry.deb_url}: no changelog in the package (its documentation "
-                         "folder is probably a link to another package of the same source)")
+        raise WatchError(
+            f"{entry.deb_url}: no changelog in the package (its documentation "
+            "folder is probably a link to another package of the same source)"
+        )
     handle = archive.extractfile(candidates[0])
     if handle is None:
         raise WatchError(f"{entry.deb_url}: unreadable changelog")

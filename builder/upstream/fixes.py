@@ -64,9 +64,17 @@ def first_seen(prior: Lock | None) -> dict[tuple[str, str], str]:
     return {(u.name, u.new): u.published for u in prior.updates if u.published}
 
 
-def since_release(released: Mapping[str, str], packages: Iterable[Package], sources: Iterable[AptSource], *,
-                  arch: str, indexes: Indexes, logs: Changelogs, warn: Warn,
-                  seen: Mapping[tuple[str, str], str] | None = None) -> tuple[Update, ...]:
+def since_release(
+    released: Mapping[str, str],
+    packages: Iterable[Package],
+    sources: Iterable[AptSource],
+    *,
+    arch: str,
+    indexes: Indexes,
+    logs: Changelogs,
+    warn: Warn,
+    seen: Mapping[tuple[str, str], str] | None = None,
+) -> tuple[Update, ...]:
     """Every package changed since the release, with the ids its changelog says it fixes and when its
     version appeared in its suite: as an earlier build recorded it in `seen` ((name, version) ->
     date), else the Date of the suite's Release now (the earliest, when several suites offer it)."""
@@ -108,8 +116,11 @@ def since_release(released: Mapping[str, str], packages: Iterable[Package], sour
             advisories = tuple(sorted({a for change in changes for a in change.advisories}))
         dates = [e.published for e in offered.get((package.name, package.version), []) if e.published]
         published = (seen or {}).get((package.name, package.version)) or min(dates, default=None)
-        updates.append(Update(name=package.name, old=old, new=package.version, cves=cves, advisories=advisories,
-                              published=published))
+        updates.append(
+            Update(
+                name=package.name, old=old, new=package.version, cves=cves, advisories=advisories, published=published
+            )
+        )
     return tuple(sorted([*updates, *moved], key=lambda u: u.name))
 
 

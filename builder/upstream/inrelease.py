@@ -52,13 +52,25 @@ def verified_text(signed: bytes, keyring: Path, url: str) -> bytes:
         (folder / "keyring.gpg").write_bytes(_dearmored(key_bytes, keyring, url))
         try:
             result = subprocess.run(
-                ["gpgv", "--status-fd", "1", "--keyring", str(folder / "keyring.gpg"),
-                 "--output", str(folder / "signed"), str(folder / "InRelease")],
-                capture_output=True, check=False, timeout=60)
+                [
+                    "gpgv",
+                    "--status-fd",
+                    "1",
+                    "--keyring",
+                    str(folder / "keyring.gpg"),
+                    "--output",
+                    str(folder / "signed"),
+                    str(folder / "InRelease"),
+                ],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
         except FileNotFoundError:
             raise WatchError(f"{url}: gpgv is not installed (apt-get install gpgv)") from None
-        status = [line.split() for line in result.stdout.decode(errors="replace").splitlines()
-                  if line.startswith("[GNUPG:] ")]
+        status = [
+            line.split() for line in result.stdout.decode(errors="replace").splitlines() if line.startswith("[GNUPG:] ")
+        ]
         problem = _signature_problem(status, keyring)
         if problem:
             raise WatchError(f"{url}: {problem}")
@@ -116,12 +128,16 @@ def parse(text: bytes, url: str, suite: str, now: dt.datetime) -> Release:
             fields[key] = value.strip()
     names = {fields.get("Suite", ""), fields.get("Codename", "")}
     if suite not in names:
-        raise WatchError(f"{url}: the release is for {' / '.join(sorted(n for n in names if n)) or 'no suite'}, "
-                         f"not {suite} (a mirror serving another suite's file)")
+        raise WatchError(
+            f"{url}: the release is for {' / '.join(sorted(n for n in names if n)) or 'no suite'}, "
+            f"not {suite} (a mirror serving another suite's file)"
+        )
     valid_until = _date(fields.get("Valid-Until"), url, "Valid-Until")
     if valid_until is not None and valid_until < now:
-        raise WatchError(f"{url}: expired on {valid_until:%Y-%m-%d %H:%M} UTC (Valid-Until): the mirror "
-                         "serves a stale release; use an up-to-date mirror")
+        raise WatchError(
+            f"{url}: expired on {valid_until:%Y-%m-%d %H:%M} UTC (Valid-Until): the mirror "
+            "serves a stale release; use an up-to-date mirror"
+        )
     hashes: dict[str, tuple[str, int]] = {}
     for line in fields.get("SHA256", "").splitlines():
         words = line.split()
@@ -133,8 +149,14 @@ def parse(text: bytes, url: str, suite: str, now: dt.datetime) -> Release:
         published = _date(fields.get("Date"), url, "Date")
     except WatchError:
         published = None  # informational only (patch latency): a bad Date must not stop reading the suite
-    return Release(fields.get("Suite", ""), fields.get("Codename", ""), valid_until,
-                   fields.get("Acquire-By-Hash", "").lower() == "yes", hashes, published)
+    return Release(
+        fields.get("Suite", ""),
+        fields.get("Codename", ""),
+        valid_until,
+        fields.get("Acquire-By-Hash", "").lower() == "yes",
+        hashes,
+        published,
+    )
 
 
 def _date(value: str | None, url: str, name: str) -> dt.datetime | None:

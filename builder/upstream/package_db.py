@@ -25,8 +25,9 @@ def from_dpkg_status(text: str, status_required: bool = True) -> tuple[Package, 
             continue
         name = para["Package"]
         source = para.get("Source", name).split()[0]
-        found.append(Package(name=name, version=para["Version"], source=source,
-                             architecture=para.get("Architecture", "all")))
+        found.append(
+            Package(name=name, version=para["Version"], source=source, architecture=para.get("Architecture", "all"))
+        )
     return tuple(sorted(found, key=lambda p: (p.name, p.architecture)))
 
 
@@ -48,7 +49,12 @@ def from_apk_installed(text: str) -> tuple[Package, ...]:
     found = []
     for fields in apk_stanzas(text):
         if "P" in fields and "V" in fields:
-            found.append(Package(name=fields["P"], version=fields["V"],
-                                 source=fields.get("o", fields["P"]),
-                                 architecture=fields.get("A", "noarch")))
+            found.append(
+                Package(
+                    name=fields["P"],
+                    version=fields["V"],
+                    source=fields.get("o", fields["P"]),
+                    architecture=fields.get("A", "noarch"),
+                )
+            )
     return tuple(sorted(found, key=lambda p: (p.name, p.architecture)))

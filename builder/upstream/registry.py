@@ -119,10 +119,19 @@ class RegistryClient:
     `session` gets the client's adapters mounted: they are what enforce the deadline. `retry` replaces
     the policy `retries`, `backoff` and `max_wait` make."""
 
-    def __init__(self, credentials: Credentials | None = None, *, timeout: float = 10.0,
-                 deadline: float = DEADLINE, retries: int = 4, backoff: float = 0.5, max_wait: float = 30.0,
-                 insecure: frozenset[str] = frozenset(), session: requests.Session | None = None,
-                 retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        credentials: Credentials | None = None,
+        *,
+        timeout: float = 10.0,
+        deadline: float = DEADLINE,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_wait: float = 30.0,
+        insecure: frozenset[str] = frozenset(),
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self._credentials = credentials or (lambda _host: None)
         self._timeout = timeout
         self._deadline = deadline
@@ -174,8 +183,7 @@ class RegistryClient:
         found = {}
         for entry in manifest.json().get("manifests", []):
             platform = entry.get("platform") or {}
-            key = "/".join(p for p in (platform.get("os"), platform.get("architecture"),
-                                       platform.get("variant")) if p)
+            key = "/".join(p for p in (platform.get("os"), platform.get("architecture"), platform.get("variant")) if p)
             digest = str(entry.get("digest", ""))
             if not imageref.is_sha256_digest(digest):
                 raise RegistryError(f"{reference}: index entry with a malformed digest")
@@ -194,8 +202,9 @@ class RegistryClient:
         if not ref.tag:
             raise RegistryError(f"{reference}: a tag is needed to put a manifest")
         url = self._url(ref, f"manifests/{ref.tag}")
-        answer = self._request("PUT", ref, url, {"Content-Type": manifest.media_type},
-                               body=manifest.body, actions="pull,push")
+        answer = self._request(
+            "PUT", ref, url, {"Content-Type": manifest.media_type}, body=manifest.body, actions="pull,push"
+        )
         stored = answer.headers.get("Docker-Content-Digest")
         if stored and stored != manifest.digest:
             raise RegistryError(f"{reference}: the registry stored {stored}, not {manifest.digest}")
@@ -228,8 +237,17 @@ class RegistryClient:
         host = "registry-1.docker.io" if ref.domain == imageref.DEFAULT_DOMAIN else ref.domain
         return f"{self._scheme(host)}://{host}/v2/{ref.path}/{tail}"
 
-    def _request(self, method: str, ref: imageref.ImageRef, url: str, headers: dict[str, str], *,
-                 body: bytes | None = None, actions: str = "pull", what: str = "") -> _Answer:
+    def _request(
+        self,
+        method: str,
+        ref: imageref.ImageRef,
+        url: str,
+        headers: dict[str, str],
+        *,
+        body: bytes | None = None,
+        actions: str = "pull",
+        what: str = "",
+    ) -> _Answer:
         """`what` names the body to read (GET only); other answers are headers only."""
         scope = f"repository:{ref.path}:{actions}"
         authenticated = False
@@ -257,30 +275,48 @@ class RegistryClient:
                 raise RegistryDeadlineExceeded(
                     f"{method} {url}: no complete answer within the {self._deadline:g} s deadline, "
                     f"{gave_up.attempts} attempts (the registry, or the network to it, stalls or is too "
-                    "slow: retry later)") from None
+                    "slow: retry later)"
+                ) from None
             raise RegistryError(f"{method} {url}: {gave_up}") from None
         status = answer.status
         if status == 429 or status >= 500:
             raise RegistryError(f"{method} {url}: HTTP {status} after {attempts} attempts")
         if status in (401, 403):
-            raise RegistryAuthError(f"{method} {url}: HTTP {status}: access denied "
-                                    "(check the credentials for this registry)")
+            raise RegistryAuthError(
+                f"{method} {url}: HTTP {status}: access denied (check the credentials for this registry)"
+            )
         if status == 404:
             raise RegistryNotFound(f"{method} {url}: not found")
         if status >= 400:
             raise RegistryError(f"{method} {url}: HTTP {status}")
         return answer
 
-    def _exchange(self, method: str, url: str, headers: dict[str, str], *, body: bytes | None = None,
-                  params: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
-                  what: str = "") -> _Answer:
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        body: bytes | None = None,
+        params: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        what: str = "",
+    ) -> _Answer:
         """One request under the deadline; a 2xx body is read (streamed, up to the limit) when `what` names it."""
         with Deadline(self._deadline) as deadline:
             try:
                 # identity: the limit counts the bytes on the wire, and no compressed bomb is unpacked
-                response = self._session.request(method, url, headers={"Accept-Encoding": "identity", **headers},
-                                                 data=body, params=params, auth=auth, timeout=self._timeout,
-                                                 allow_redirects=True, stream=True)
+                response = self._session.request(
+                    method,
+                    url,
+                    headers={"Accept-Encoding": "identity", **headers},
+                    data=body,
+                    params=params,
+                    auth=auth,
+                    timeout=self._timeout,
+                    allow_redirects=True,
+                    stream=True,
+                )
                 with response:
                     if what and 200 <= response.status_code < 300:
                         content = read_limited(response, MAX_MANIFEST)
@@ -288,7 +324,8 @@ class RegistryClient:
                             raise RegistryTooLarge(
                                 f"{method} {url}: {what} larger than {MAX_MANIFEST} bytes, reading stopped (no "
                                 "registry sends that much for it: check the reference and what answers for the "
-                                "registry)")
+                                "registry)"
+                            )
                     else:  # a small body is read, so that the connection can serve the next request
                         read_limited(response, _SMALL)
                         content = b""
@@ -313,8 +350,10 @@ class RegistryClient:
         creds = self._credentials(domain) or self._credentials(host)
         if kind.lower() == "basic":
             if creds is None:
-                raise RegistryAuthError(f"{domain}: the registry wants credentials and none are "
-                                        "configured (docker login, or BUILDER_REGISTRY_USERNAME/PASSWORD)")
+                raise RegistryAuthError(
+                    f"{domain}: the registry wants credentials and none are "
+                    "configured (docker login, or BUILDER_REGISTRY_USERNAME/PASSWORD)"
+                )
             value = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
             header = f"Basic {value}"
         elif kind.lower() == "bearer" and "realm" in params:
@@ -324,18 +363,20 @@ class RegistryClient:
         with self._lock:
             self._tokens[(domain, scope)] = header
 
-    def _token(self, domain: str, url: str, params: dict[str, str], scope: str,
-               creds: tuple[str, str] | None) -> str:
+    def _token(self, domain: str, url: str, params: dict[str, str], scope: str, creds: tuple[str, str] | None) -> str:
         realm = params["realm"]
         check_token_realm(domain, url, realm, creds is not None)
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         try:
-            answer = self._exchange("GET", realm, {"Accept": "application/json"}, params=query, auth=creds,
-                                    what="a token service's answer")
+            answer = self._exchange(
+                "GET", realm, {"Accept": "application/json"}, params=query, auth=creds, what="a token service's answer"
+            )
         except RegistryDeadlineExceeded:
-            raise RegistryDeadlineExceeded(f"{domain}: token service {realm!r}: no complete answer within the "
-                                           f"{self._deadline:g} s deadline (it stalls or is too slow: retry "
-                                           "later)") from None
+            raise RegistryDeadlineExceeded(
+                f"{domain}: token service {realm!r}: no complete answer within the "
+                f"{self._deadline:g} s deadline (it stalls or is too slow: retry "
+                "later)"
+            ) from None
         except requests.RequestException:
             raise RegistryError(f"{domain}: token service {realm!r} unreachable") from None
         if answer.status in (401, 403):

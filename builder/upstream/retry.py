@@ -20,8 +20,11 @@ from typing import TypeVar
 import requests
 
 Answer = TypeVar("Answer")
-TRANSIENT: tuple[type[BaseException], ...] = (requests.ConnectionError, requests.Timeout,
-                                              requests.exceptions.ChunkedEncodingError)
+TRANSIENT: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 # Waiting on a rate limit with no reset time: GitHub's advice for its secondary limits.
 RATE_LIMIT_WAIT = 60.0
 
@@ -61,10 +64,13 @@ class RetryPolicy:
         return self.backoff_wait(attempt)
 
     def backoff_wait(self, attempt: int) -> float:
-        return float(min(self.backoff * (2 ** attempt), self.max_wait))
+        return float(min(self.backoff * (2**attempt), self.max_wait))
 
-    def run(self, send: Callable[[], Answer], status_and_headers: Callable[[Answer], tuple[int, Mapping[str, str]]],
-            ) -> tuple[Answer, int]:
+    def run(
+        self,
+        send: Callable[[], Answer],
+        status_and_headers: Callable[[Answer], tuple[int, Mapping[str, str]]],
+    ) -> tuple[Answer, int]:
         """Call `send` until its answer is final or the attempts run out: the last answer and the number of
         attempts made. `GaveUp` when the last attempt raised a transient error; other errors pass through."""
         attempt = 0

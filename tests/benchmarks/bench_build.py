@@ -56,8 +56,9 @@ def sample_channel(namespace: str) -> Iterator[Path]:
         root = Path(tmp)
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
         shutil.copytree(REPO / "recipes", root / "recipes")
-        os.environ.update(BUILDER_REGISTRY=REGISTRY, BUILDER_NAMESPACE=namespace,
-                          BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}")
+        os.environ.update(
+            BUILDER_REGISTRY=REGISTRY, BUILDER_NAMESPACE=namespace, BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}"
+        )
         try:
             yield root
         finally:

@@ -64,8 +64,11 @@ def main() -> None:
 
 
 def measure(namespace: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp, AptRepo(Path(tmp) / "apt", suite="bookworm-security") as apt, \
-            GitHubStandIn(token="bench-token") as api:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        AptRepo(Path(tmp) / "apt", suite="bookworm-security") as apt,
+        GitHubStandIn(token="bench-token") as api,
+    ):
         top = Path(tmp)
         apt.add_package("demo", "1.0-1", changelog=[ChangelogEntry("1.0-1", lines=["Initial release."])])
         apt.publish()
@@ -75,11 +78,18 @@ def measure(namespace: str) -> None:
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
         shutil.copytree(REPO / "recipes", root / "recipes")
         (root / "recipes" / "_overlay.yaml").write_text(
-            f"repositories:\n  - {{url: '{apt.url}', suite: bookworm-security, trusted: true}}\n"
-            "packages: [demo]\n", encoding="utf-8")
-        os.environ.update(BUILDER_REGISTRY=REGISTRY, BUILDER_NAMESPACE=namespace,
-                          BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}", BUILDER_CACHE_DIR=str(top / "cache"),
-                          GITHUB_API_URL=api.start(), GITHUB_REPOSITORY="acme/channel", GITHUB_TOKEN="bench-token")
+            f"repositories:\n  - {{url: '{apt.url}', suite: bookworm-security, trusted: true}}\npackages: [demo]\n",
+            encoding="utf-8",
+        )
+        os.environ.update(
+            BUILDER_REGISTRY=REGISTRY,
+            BUILDER_NAMESPACE=namespace,
+            BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}",
+            BUILDER_CACHE_DIR=str(top / "cache"),
+            GITHUB_API_URL=api.start(),
+            GITHUB_REPOSITORY="acme/channel",
+            GITHUB_TOKEN="bench-token",
+        )
         remote = top / "remote.git"
         git(top, "init", "-q", "--bare", "-b", "main", str(remote))
         api.add_repo("acme", "channel", "main", git_dir=remote)
@@ -93,8 +103,14 @@ def measure(namespace: str) -> None:
         git(top, "push", "-q", "origin", "main")
 
         # The fix lands; one scheduled run takes it to pull requests.
-        apt.add_package("demo", "1.1-1", changelog=[ChangelogEntry("1.1-1", lines=[f"Fix {CVE}."]),
-                                                    ChangelogEntry("1.0-1", lines=["Initial release."])])
+        apt.add_package(
+            "demo",
+            "1.1-1",
+            changelog=[
+                ChangelogEntry("1.1-1", lines=[f"Fix {CVE}."]),
+                ChangelogEntry("1.0-1", lines=["Initial release."]),
+            ],
+        )
         apt.publish()
         start = time.perf_counter()
         watch_s, _, _ = timed(root, "watch", "--json")
@@ -115,14 +131,20 @@ def measure(namespace: str) -> None:
         print(f"{'watch':<28} {watch_s:>8.1f}")
         print(f"{'plan --watch':<28} {plan_s:>8.1f}")
         for number, (level, seconds, code) in enumerate(builds, start=1):
-            print(f"{f'build level {number} ({len(level)} image(s))':<28} {seconds:>8.1f}  {code:>4}  "
-                  f"{verdict(seconds, GOAL * len(level))}")
+            print(
+                f"{f'build level {number} ({len(level)} image(s))':<28} {seconds:>8.1f}  {code:>4}  "
+                f"{verdict(seconds, GOAL * len(level))}"
+            )
         print(f"{'bot':<28} {bot_s:>8.1f}  {code:>4}")
         per_image = total / max(len(images), 1)
-        print(f"\nwhole run: {total:.1f} s for {len(images)} image(s), {per_image:.1f} s per image  "
-              f"{verdict(per_image, GOAL)}")
-        print(f"pull requests naming {CVE}: {len(opened)} of {len(lines)} image line(s)  "
-              f"{'ok' if len(opened) == len(lines) else 'MISS'}")
+        print(
+            f"\nwhole run: {total:.1f} s for {len(images)} image(s), {per_image:.1f} s per image  "
+            f"{verdict(per_image, GOAL)}"
+        )
+        print(
+            f"pull requests naming {CVE}: {len(opened)} of {len(lines)} image line(s)  "
+            f"{'ok' if len(opened) == len(lines) else 'MISS'}"
+        )
 
 
 if __name__ == "__main__":

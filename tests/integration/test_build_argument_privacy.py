@@ -36,16 +36,24 @@ def build_log(api: docker.APIClient, dockerfile: str, tag: str, buildargs: dict[
         archive.addfile(info, io.BytesIO(dockerfile.encode()))
     context.seek(0)
     lines = []
-    for item in api.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True, nocache=True,
-                          network_mode="host", decode=True, buildargs=buildargs):
+    for item in api.build(
+        fileobj=context,
+        custom_context=True,
+        tag=tag,
+        rm=True,
+        forcerm=True,
+        nocache=True,
+        network_mode="host",
+        decode=True,
+        buildargs=buildargs,
+    ):
         assert "error" not in item, item
         lines.append(str(item.get("stream", "")))
     return "".join(lines)
 
 
 @pytest.mark.parametrize("traced", [False, True], ids=["as shipped", "hostile: xtrace added"])
-def test_a_child_build_argument_does_not_reach_the_build_log(engine: DockerEngine, registry: str,
-                                                             traced: bool) -> None:
+def test_a_child_build_argument_does_not_reach_the_build_log(engine: DockerEngine, registry: str, traced: bool) -> None:
     shell = shipped_shell()
     assert "xtrace" not in shell
     if traced:
@@ -54,8 +62,9 @@ def test_a_child_build_argument_does_not_reach_the_build_log(engine: DockerEngin
     parent, child = (f"builder-test/xtrace-{name}:{uuid.uuid4().hex[:8]}" for name in ("parent", "child"))
     try:
         build_log(api, f"FROM {registry}/library/debian:bookworm-slim\nSHELL {json.dumps(shell)}\n", parent, {})
-        log = build_log(api, f'FROM {parent}\nARG API_TOKEN\nRUN test -n "${{API_TOKEN}}"\n', child,
-                        {"API_TOKEN": TOKEN})
+        log = build_log(
+            api, f'FROM {parent}\nARG API_TOKEN\nRUN test -n "${{API_TOKEN}}"\n', child, {"API_TOKEN": TOKEN}
+        )
     finally:
         for image in (child, parent):
             engine.remove(image)

@@ -39,19 +39,25 @@ def outcome_lines(out: str) -> dict[str, str]:
 
 
 def test_failing_recipe_test_and_unknown_package_fail_alone(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        engine: Engine, registry: str) -> None:
-    root = make_channel(tmp_path, registry, monkeypatch, {
-        "good": recipe("good", extra="tests:\n  - {name: uid, run: [id, -u], stdout: '65532'}"),
-        "wrongtest": recipe("wrongtest", extra="tests:\n  - {name: says hello, run: [echo, bye], stdout: hello}"),
-        "nopkg": recipe("nopkg", packages="no-such-package-here"),
-    })
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine, registry: str
+) -> None:
+    root = make_channel(
+        tmp_path,
+        registry,
+        monkeypatch,
+        {
+            "good": recipe("good", extra="tests:\n  - {name: uid, run: [id, -u], stdout: '65532'}"),
+            "wrongtest": recipe("wrongtest", extra="tests:\n  - {name: says hello, run: [echo, bye], stdout: hello}"),
+            "nopkg": recipe("nopkg", packages="no-such-package-here"),
+        },
+    )
     assert cli.main(["--root", str(root), "build", "--push"]) == 9
     captured = capsys.readouterr()
     lines = outcome_lines(captured.out)
     assert lines["good"].startswith("pushed: ")
-    assert lines["wrongtest"] == ("failed: test:says hello recipe test 'says hello': FAILED: "
-                                  "stdout 'bye', expected 'hello'")
+    assert lines["wrongtest"] == (
+        "failed: test:says hello recipe test 'says hello': FAILED: stdout 'bye', expected 'hello'"
+    )
     assert lines["nopkg"].startswith("failed: build of ")
     assert "Unable to locate package no-such-package-here" in captured.out
     assert "error: 2 of 3 image(s) failed or were skipped: nopkg, wrongtest" in captured.err
@@ -60,12 +66,17 @@ def test_failing_recipe_test_and_unknown_package_fail_alone(
     assert not (root / "base-images" / "nopkg").exists()
 
 
-def test_setuid_binaries_fail_the_image_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str], engine: Engine,
-                                               registry: str) -> None:
-    root = make_channel(tmp_path, registry, monkeypatch, {
-        "setuid": recipe("setuid", extra="hardening: {strip_setuid: false}"),
-    })
+def test_setuid_binaries_fail_the_image_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine, registry: str
+) -> None:
+    root = make_channel(
+        tmp_path,
+        registry,
+        monkeypatch,
+        {
+            "setuid": recipe("setuid", extra="hardening: {strip_setuid: false}"),
+        },
+    )
     assert cli.main(["--root", str(root), "build", "--push"]) == 9
     line = outcome_lines(capsys.readouterr().out)["setuid"]
     assert line.startswith("failed: IC002 no setuid/setgid files: FAILED: ")
@@ -74,8 +85,13 @@ def test_setuid_binaries_fail_the_image_checks(tmp_path: Path, monkeypatch: pyte
 
 
 def test_push_with_wrong_credentials_fails_and_records_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        engine: Engine, registry: str, auth_registry: str) -> None:
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    registry: str,
+    auth_registry: str,
+) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {"denied": recipe("denied")})
     monkeypatch.setenv("BUILDER_REGISTRY", auth_registry)
     monkeypatch.setenv("BUILDER_REGISTRY_USERNAME", "builder")
@@ -90,8 +106,9 @@ def test_push_with_wrong_credentials_fails_and_records_nothing(
     assert not (root / "base-images" / "denied" / "image.lock.json").exists()
 
 
-def test_push_with_the_right_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         engine: Engine, registry: str, auth_registry: str) -> None:
+def test_push_with_the_right_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str, auth_registry: str
+) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {"allowed": recipe("allowed")})
     monkeypatch.setenv("BUILDER_REGISTRY", auth_registry)
     monkeypatch.setenv("BUILDER_REGISTRY_USERNAME", "builder")
@@ -100,8 +117,9 @@ def test_push_with_the_right_credentials(tmp_path: Path, monkeypatch: pytest.Mon
     assert (root / "base-images" / "allowed" / "image.lock.json").is_file()
 
 
-def test_registry_down_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str], engine: Engine, registry: str) -> None:
+def test_registry_down_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine, registry: str
+) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {"down": recipe("down")})
     monkeypatch.setenv("BUILDER_UPSTREAM_MIRRORS", "docker.io=127.0.0.1:5999")  # nothing listens there
     assert cli.main(["--root", str(root), "build", "--push"]) == 11
@@ -111,7 +129,8 @@ def test_registry_down_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_builds_fetch_through_the_build_proxy_which_stays_out_of_the_image(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str, apt_cache: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str, apt_cache: str
+) -> None:
     root = make_channel(tmp_path, registry, monkeypatch, {"proxied": recipe("proxied")})
     with FaultProxy(apt_cache) as recorder:  # a recording hop in front of the apt cache
         hop = recorder.start()
@@ -127,17 +146,29 @@ def test_builds_fetch_through_the_build_proxy_which_stays_out_of_the_image(
 
 
 def test_a_home_that_already_exists_in_the_base_is_refused(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        engine: Engine, registry: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine, registry: str
+) -> None:
     # A base that already holds the folder: the runtime user must never be given an existing one.
     upstream = f"{registry}/{cleanup.scratch('library/home')}"
-    engine.build(f"FROM {registry}/library/debian:bookworm-slim\nRUN mkdir -p /opt/app/bin\n", f"{upstream}:bookworm",
-                 {}, pull=False, on_line=lambda _line: None)
+    engine.build(
+        f"FROM {registry}/library/debian:bookworm-slim\nRUN mkdir -p /opt/app/bin\n",
+        f"{upstream}:bookworm",
+        {},
+        pull=False,
+        on_line=lambda _line: None,
+    )
     engine.push(upstream, "bookworm")
     name = upstream.rsplit("/", 1)[1]
-    root = make_channel(tmp_path, registry, monkeypatch, {
-        "taken": recipe("taken", extra=f"from: {name}:bookworm\nuser: {{name: app, uid: 10001, gid: 10001, "
-                        "home: /opt/app}").replace("from: debian:bookworm-slim\n", "")})
+    root = make_channel(
+        tmp_path,
+        registry,
+        monkeypatch,
+        {
+            "taken": recipe(
+                "taken", extra=f"from: {name}:bookworm\nuser: {{name: app, uid: 10001, gid: 10001, home: /opt/app}}"
+            ).replace("from: debian:bookworm-slim\n", "")
+        },
+    )
     assert cli.main(["--root", str(root), "build", "--push"]) == 9
     out = capsys.readouterr().out
     assert "user.home /opt/app exists in the base image: choose a new folder" in out

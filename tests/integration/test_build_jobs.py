@@ -15,12 +15,17 @@ from tests.support.channel import make_channel, pushed
 
 
 def test_two_independent_images_build_side_by_side(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        engine: Engine, registry: str) -> None:
-    root = make_channel(tmp_path, registry, monkeypatch, {
-        "one": recipe("one", extra="tests:\n  - {name: uid, run: [id, -u], stdout: '65532'}"),
-        "two": recipe("two", packages="ca-certificates, netbase"),
-    })
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine, registry: str
+) -> None:
+    root = make_channel(
+        tmp_path,
+        registry,
+        monkeypatch,
+        {
+            "one": recipe("one", extra="tests:\n  - {name: uid, run: [id, -u], stdout: '65532'}"),
+            "two": recipe("two", packages="ca-certificates, netbase"),
+        },
+    )
     assert cli.main(["--root", str(root), "build", "--push", "--jobs", "2"]) == 0
     captured = capsys.readouterr()
     lines = outcome_lines(captured.out)
@@ -36,4 +41,4 @@ def test_two_independent_images_build_side_by_side(
     ended = min(n for n, line in enumerate(log) if re.fullmatch(r"\[(one|two)\] pushed after \S+", line))
     assert {line.split("]")[0] for line in log[:ended] if "building FROM" in line} == {"[one", "[two"}
     header = captured.out.splitlines().index("result     time  image  detail")
-    assert [row.split()[0] for row in captured.out.splitlines()[header + 1:header + 3]] == ["pushed", "pushed"]
+    assert [row.split()[0] for row in captured.out.splitlines()[header + 1 : header + 3]] == ["pushed", "pushed"]

@@ -64,20 +64,39 @@ def test_a_catalog_served_over_http_is_read(tmp_path: Path, served: str, capsys:
     assert cli.main(["check-pins", "--catalog", f"{served}/index.json", str(dockerfile)]) == 1
     assert capsys.readouterr().out.splitlines() == [
         f"{dockerfile}:1: {REPO}:1.0.0: 1.0.0 is outdated: 1.0.1 is the newest 1.x -> {REPO}:1.0.1@{NEW}",
-        "1 outdated pin(s)"]
+        "1 outdated pin(s)",
+    ]
 
 
-@pytest.mark.parametrize(("path", "location", "limit", "message"), [
-    ("/nope.json", "", None, "{url}: cannot fetch the channel catalog (HTTP 404); " + FIX),
-    ("/moved", "http://localhost/index.json", None,
-     "http://localhost/index.json: the catalog URL must be https (plain http only on 127.0.0.1); " + FIX),
-    ("/moved", "/moved", None, "{url}: cannot fetch the channel catalog (more than 5 redirects); " + FIX),
-    ("/index.json", "", 100, "{url}: cannot fetch the channel catalog (larger than 100 bytes, reading stopped); "
-     + FIX),
-])
-def test_a_catalog_url_that_fails_is_a_clear_error(tmp_path: Path, served: str, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str], path: str, location: str,
-                                                   limit: int | None, message: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "location", "limit", "message"),
+    [
+        ("/nope.json", "", None, "{url}: cannot fetch the channel catalog (HTTP 404); " + FIX),
+        (
+            "/moved",
+            "http://localhost/index.json",
+            None,
+            "http://localhost/index.json: the catalog URL must be https (plain http only on 127.0.0.1); " + FIX,
+        ),
+        ("/moved", "/moved", None, "{url}: cannot fetch the channel catalog (more than 5 redirects); " + FIX),
+        (
+            "/index.json",
+            "",
+            100,
+            "{url}: cannot fetch the channel catalog (larger than 100 bytes, reading stopped); " + FIX,
+        ),
+    ],
+)
+def test_a_catalog_url_that_fails_is_a_clear_error(
+    tmp_path: Path,
+    served: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+    location: str,
+    limit: int | None,
+    message: str,
+) -> None:
     CatalogServer.location = location
     if limit is not None:
         monkeypatch.setattr(catalog_fetch, "MAX_CATALOG", limit)
@@ -87,14 +106,16 @@ def test_a_catalog_url_that_fails_is_a_clear_error(tmp_path: Path, served: str, 
 
 
 def test_a_catalog_server_that_trickles_or_is_not_there_is_a_clear_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "Dockerfile").write_text(f"FROM {REPO}:1\n")
     monkeypatch.setattr(catalog_fetch, "DEADLINE", 1.0)
     with Trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", seconds=0.05) as trickle:
         url = f"http://127.0.0.1:{trickle.port}/index.json"
         assert cli.main(["check-pins", "--catalog", url, str(tmp_path / "Dockerfile")]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"error: {url}: cannot fetch the channel catalog (no complete answer within 1 s); {FIX}")
+        f"error: {url}: cannot fetch the channel catalog (no complete answer within 1 s); {FIX}"
+    )
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{closed.getsockname()[1]}/index.json"
@@ -103,25 +124,34 @@ def test_a_catalog_server_that_trickles_or_is_not_there_is_a_clear_error(
     assert capsys.readouterr().err.strip() == f"error: {url}: cannot fetch the channel catalog (cannot connect); {FIX}"
 
 
-def test_a_served_catalog_that_is_not_one_names_its_url(tmp_path: Path, served: str,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_served_catalog_that_is_not_one_names_its_url(
+    tmp_path: Path, served: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     CatalogServer.body = b'{"schema_version": 1, "registry": "r", "namespace": "n", "images": [{}]}'
     (tmp_path / "Dockerfile").write_text(f"FROM {REPO}:1\n")
     assert cli.main(["check-pins", "--catalog", f"{served}/index.json", str(tmp_path / "Dockerfile")]) == 2
     assert capsys.readouterr().err.strip() == (
         f"error: {served}/index.json: not a channel catalog (images[0].image: Field required); "
-        "pass --catalog PATH to the channel's base-images/index.json")
+        "pass --catalog PATH to the channel's base-images/index.json"
+    )
 
 
 def push_tiny_image(engine: DockerEngine, repository: str, tag: str) -> str:
     """A one-file image pushed as REPOSITORY:TAG; its digest."""
-    engine.build("FROM scratch\nCOPY marker /marker\n", f"{repository}:{tag}", {}, False, lambda _line: None,
-                 files={"marker": (tag.encode(), 0o644)})
+    engine.build(
+        "FROM scratch\nCOPY marker /marker\n",
+        f"{repository}:{tag}",
+        {},
+        False,
+        lambda _line: None,
+        files={"marker": (tag.encode(), 0o644)},
+    )
     return engine.push(repository, tag)
 
 
-def test_fix_writes_only_digests_the_registry_has(tmp_path: Path, engine: DockerEngine, registry: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_fix_writes_only_digests_the_registry_has(
+    tmp_path: Path, engine: DockerEngine, registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     namespace = cleanup.scratch("pins")
     repository = f"{registry}/{namespace}/app"
     old, new = (push_tiny_image(engine, repository, tag) for tag in ("1.0.0", "1.0.1"))
@@ -131,9 +161,20 @@ def test_fix_writes_only_digests_the_registry_has(tmp_path: Path, engine: Docker
 
     def catalog_naming(digest: str) -> str:
         path = tmp_path / "index.json"
-        path.write_text(json.dumps(index(entry("app", None, {"1.0.0": old, "1.0.1": digest, "1": digest},
-                                               version("1.0.1", digest), version("1.0.0", old),
-                                               repository=repository))))
+        path.write_text(
+            json.dumps(
+                index(
+                    entry(
+                        "app",
+                        None,
+                        {"1.0.0": old, "1.0.1": digest, "1": digest},
+                        version("1.0.1", digest),
+                        version("1.0.0", old),
+                        repository=repository,
+                    )
+                )
+            )
+        )
         return str(path)
 
     # The catalog says 1.0.1 is a digest the registry never had: nothing is written, and it still reports.
@@ -141,7 +182,8 @@ def test_fix_writes_only_digests_the_registry_has(tmp_path: Path, engine: Docker
     assert capsys.readouterr().err.splitlines()[0] == (
         f"{dockerfile}:1: {repository}:1.0.0@{old}: the catalog proposes {repository}:1.0.1@{ABSENT}, but the "
         f"registry has no manifest {ABSENT} (nothing was written; the catalog and the registry disagree: retry "
-        "once the channel's release is pushed, or tell its maintainers)")
+        "once the channel's release is pushed, or tell its maintainers)"
+    )
     assert dockerfile.read_text() == text
     assert cli.main(["check-pins", "--catalog", catalog_naming(ABSENT), str(dockerfile)]) == 1
 

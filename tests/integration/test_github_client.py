@@ -66,8 +66,14 @@ def test_labels_statuses_and_declined_pulls_are_valid_for_github(api: GitHubStan
     client.remove_label(pull.number, "security")  # not there any more: fine
     assert client.open_pull("builder/python").labels == ("automated", "python")  # type: ignore[union-attr]
     client.set_status("0" * 40, "success", "builder/checks", "12 image checks and tests passed " + "x" * 200)
-    assert api.statuses == [{"sha": "0" * 40, "state": "success", "context": "builder/checks",
-                             "description": "12 image checks and tests passed " + "x" * 107}]
+    assert api.statuses == [
+        {
+            "sha": "0" * 40,
+            "state": "success",
+            "context": "builder/checks",
+            "description": "12 image checks and tests passed " + "x" * 107,
+        }
+    ]
     assert client.last_closed_pull("builder/python") is None
     api.decline("acme", "channel", pull.number)
     declined = client.last_closed_pull("builder/python")

@@ -18,8 +18,12 @@ from tests.support.github_standin import SPEC_PATH, GitHubStandIn, OpenAPI, to_j
 OWNER, REPO = "acme", "images"
 BRANCH = "bot/python-1.4.3"
 PULLS = f"/repos/{OWNER}/{REPO}/pulls"
-HEADERS = {"Authorization": "Bearer test-token", "Accept": "application/vnd.github+json",
-           "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "builder-bot"}
+HEADERS = {
+    "Authorization": "Bearer test-token",
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": "2022-11-28",
+    "User-Agent": "builder-bot",
+}
 NEW_PULL = {"title": "fix(python): security rebuild 1.4.3", "head": BRANCH, "base": "main", "body": "Why: CVE-2026-1"}
 
 
@@ -72,20 +76,29 @@ def test_vendored_description_holds_the_bot_operations_as_valid_schemas() -> Non
     Draft202012Validator.check_schema(to_json_schema(comment.responses["201"]))
     assert "2022-11-28" in spec.api_versions
     notice = (Path(SPEC_PATH).parent / "NOTICE.md").read_text(encoding="utf-8")
-    for needle in ("@octokit/openapi", "23.0.2", "api.github.com.deref.json", "MIT License",
-                   "Copyright GitHub and the Octokit contributors"):
+    for needle in (
+        "@octokit/openapi",
+        "23.0.2",
+        "api.github.com.deref.json",
+        "MIT License",
+        "Copyright GitHub and the Octokit contributors",
+    ):
         assert needle in notice
     assert json.loads(SPEC_PATH.read_text(encoding="utf-8"))["info"]["license"]["name"] == "MIT"
 
 
 def test_nullable_becomes_a_null_type() -> None:
     assert to_json_schema({"type": "string", "nullable": True, "enum": ["a"], "example": "a"}) == {
-        "type": ["string", "null"], "enum": ["a", None]}
+        "type": ["string", "null"],
+        "enum": ["a", None],
+    }
     assert to_json_schema({"nullable": True, "oneOf": [{"type": "string"}]}) == {
-        "anyOf": [{"oneOf": [{"type": "string"}]}, {"type": "null"}]}
+        "anyOf": [{"oneOf": [{"type": "string"}]}, {"type": "null"}]
+    }
     # A property may be called like a keyword.
     assert to_json_schema({"properties": {"example": {"type": "string"}}}) == {
-        "properties": {"example": {"type": "string"}}}
+        "properties": {"example": {"type": "string"}}
+    }
 
 
 def test_pull_request_lifecycle(github: GitHubStandIn, api: Client) -> None:
@@ -93,8 +106,12 @@ def test_pull_request_lifecycle(github: GitHubStandIn, api: Client) -> None:
     assert created.status_code == 201, created.text
     pull = created.json()
     number = pull["number"]
-    assert (pull["state"], pull["title"], pull["body"], pull["merged"]) == ("open", NEW_PULL["title"],
-                                                                           NEW_PULL["body"], False)
+    assert (pull["state"], pull["title"], pull["body"], pull["merged"]) == (
+        "open",
+        NEW_PULL["title"],
+        NEW_PULL["body"],
+        False,
+    )
     assert (pull["head"]["ref"], pull["head"]["label"], pull["base"]["ref"]) == (BRANCH, f"{OWNER}:{BRANCH}", "main")
     assert pull["user"]["login"] == "builder-bot"
     assert pull["html_url"] == f"https://github.com/{OWNER}/{REPO}/pull/{number}"
@@ -110,8 +127,9 @@ def test_pull_request_lifecycle(github: GitHubStandIn, api: Client) -> None:
 
     labels = api("POST", f"/repos/{OWNER}/{REPO}/issues/{number}/labels", json={"labels": ["security", "python"]})
     assert labels.status_code == 200
-    again = api("POST", f"/repos/{OWNER}/{REPO}/issues/{number}/labels",
-                json={"labels": ["security", {"name": "rebuild"}]})
+    again = api(
+        "POST", f"/repos/{OWNER}/{REPO}/issues/{number}/labels", json={"labels": ["security", {"name": "rebuild"}]}
+    )
     assert [label["name"] for label in again.json()] == ["security", "python", "rebuild"]
 
     reviewers = api("POST", f"{PULLS}/{number}/requested_reviewers", json={"reviewers": ["alice", "bob"]})
@@ -126,8 +144,9 @@ def test_pull_request_lifecycle(github: GitHubStandIn, api: Client) -> None:
     duplicate = api("POST", PULLS, json=NEW_PULL)
     assert duplicate.status_code == 422
     assert duplicate.json()["message"] == "Validation Failed"
-    assert duplicate.json()["errors"] == [{"resource": "PullRequest", "code": "custom",
-                                           "message": f"A pull request already exists for {OWNER}:{BRANCH}."}]
+    assert duplicate.json()["errors"] == [
+        {"resource": "PullRequest", "code": "custom", "message": f"A pull request already exists for {OWNER}:{BRANCH}."}
+    ]
 
     fetched = api("GET", f"{PULLS}/{number}").json()
     assert [label["name"] for label in fetched["labels"]] == ["security", "python", "rebuild"]
@@ -143,8 +162,10 @@ def test_pull_request_lifecycle(github: GitHubStandIn, api: Client) -> None:
     assert github.warnings == []
     assert github.response_errors == []
     assert github.api_versions == ["2022-11-28"] * len(github.requests)
-    assert github.requests[:2] == [("POST", PULLS), ("GET", f"{PULLS}?head=acme%3A{BRANCH.replace('/', '%2F')}"
-                                                            "&state=open&per_page=100")]
+    assert github.requests[:2] == [
+        ("POST", PULLS),
+        ("GET", f"{PULLS}?head=acme%3A{BRANCH.replace('/', '%2F')}&state=open&per_page=100"),
+    ]
 
 
 def test_answers_validate_against_the_response_schemas(github: GitHubStandIn, api: Client) -> None:
@@ -165,22 +186,34 @@ def test_answers_validate_against_the_response_schemas(github: GitHubStandIn, ap
     assert (completed["merged"], completed["state"]) == (True, "closed")
 
 
-@pytest.mark.parametrize(("method", "path", "body", "problem"), [
-    ("POST", PULLS, {"title": 5, "head": BRANCH, "base": "main"}, "body $.title: 5 is not of type 'string'"),
-    ("POST", PULLS, {"title": "t", "base": "main"}, "body $: 'head' is a required property"),
-    ("POST", PULLS, {"title": "t", "head": BRANCH, "base": "main", "draft": "yes"},
-     "body $.draft: 'yes' is not of type 'boolean'"),
-    ("PATCH", f"{PULLS}/1", {"state": "merged"}, "body $.state: 'merged' is not one of ['open', 'closed']"),
-    ("POST", "/repos/acme/images/issues/1/labels", {"labels": []}, "body $.labels: [] should be non-empty"),
-    ("POST", "/repos/acme/images/issues/1/labels", ["security"], "body $: ['security'] is not of type 'object'"),
-    ("POST", "/repos/acme/images/issues/1/labels", {"labels": [{"color": "red"}]},
-     "body $.labels[0]: 'name' is a required property"),
-    ("POST", "/repos/acme/images/issues/1/comments", {}, "body $: 'body' is a required property"),
-    ("POST", f"{PULLS}/1/requested_reviewers", {"reviewers": "alice"}, "body $.reviewers: 'alice' is not of type"),
-    ("GET", f"{PULLS}/abc", None, "path parameter 'pull_number': 'abc' is not of type 'integer'"),
-])
-def test_invalid_requests_are_rejected_and_recorded(github: GitHubStandIn, api: Client, method: str, path: str,
-                                                    body: Any, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "problem"),
+    [
+        ("POST", PULLS, {"title": 5, "head": BRANCH, "base": "main"}, "body $.title: 5 is not of type 'string'"),
+        ("POST", PULLS, {"title": "t", "base": "main"}, "body $: 'head' is a required property"),
+        (
+            "POST",
+            PULLS,
+            {"title": "t", "head": BRANCH, "base": "main", "draft": "yes"},
+            "body $.draft: 'yes' is not of type 'boolean'",
+        ),
+        ("PATCH", f"{PULLS}/1", {"state": "merged"}, "body $.state: 'merged' is not one of ['open', 'closed']"),
+        ("POST", "/repos/acme/images/issues/1/labels", {"labels": []}, "body $.labels: [] should be non-empty"),
+        ("POST", "/repos/acme/images/issues/1/labels", ["security"], "body $: ['security'] is not of type 'object'"),
+        (
+            "POST",
+            "/repos/acme/images/issues/1/labels",
+            {"labels": [{"color": "red"}]},
+            "body $.labels[0]: 'name' is a required property",
+        ),
+        ("POST", "/repos/acme/images/issues/1/comments", {}, "body $: 'body' is a required property"),
+        ("POST", f"{PULLS}/1/requested_reviewers", {"reviewers": "alice"}, "body $.reviewers: 'alice' is not of type"),
+        ("GET", f"{PULLS}/abc", None, "path parameter 'pull_number': 'abc' is not of type 'integer'"),
+    ],
+)
+def test_invalid_requests_are_rejected_and_recorded(
+    github: GitHubStandIn, api: Client, method: str, path: str, body: Any, problem: str
+) -> None:
     api("POST", PULLS, json=NEW_PULL)
     answer = api(method, path, json=body)
     assert answer.status_code == 422, answer.text
@@ -225,8 +258,7 @@ def test_query_parameters_are_checked(github: GitHubStandIn, api: Client) -> Non
     ]
 
 
-def test_what_github_tolerates_is_answered_like_github_and_still_recorded(github: GitHubStandIn,
-                                                                          api: Client) -> None:
+def test_what_github_tolerates_is_answered_like_github_and_still_recorded(github: GitHubStandIn, api: Client) -> None:
     github.set_branch(OWNER, REPO, "bot/other")
     api("POST", PULLS, json=NEW_PULL)
     api("POST", PULLS, json={**NEW_PULL, "head": "bot/other"})
@@ -244,8 +276,10 @@ def test_what_github_tolerates_is_answered_like_github_and_still_recorded(github
     assert len(github.violations) == 3
     extra = api("PATCH", f"{PULLS}/1", json={"title": "x", "labels": ["security"]})
     assert extra.status_code == 200
-    assert github.warnings == [f"PATCH {PULLS}/1: body property 'labels' is not in pulls/update's schema "
-                               "(base, body, maintainer_can_modify, state, title); GitHub ignores it"]
+    assert github.warnings == [
+        f"PATCH {PULLS}/1: body property 'labels' is not in pulls/update's schema "
+        "(base, body, maintainer_can_modify, state, title); GitHub ignores it"
+    ]
 
 
 def test_headers_are_checked(github: GitHubStandIn, api: Client) -> None:
@@ -254,8 +288,9 @@ def test_headers_are_checked(github: GitHubStandIn, api: Client) -> None:
     # requests (urllib3) always sends a User-Agent; http.client sends none.
     connection = http.client.HTTPConnection(github.url.removeprefix("http://"), timeout=10)
     try:
-        connection.request("GET", f"/repos/{OWNER}/{REPO}", headers={k: v for k, v in HEADERS.items()
-                                                                   if k != "User-Agent"})
+        connection.request(
+            "GET", f"/repos/{OWNER}/{REPO}", headers={k: v for k, v in HEADERS.items() if k != "User-Agent"}
+        )
         assert connection.getresponse().status == 403
     finally:
         connection.close()
@@ -295,8 +330,12 @@ def test_throttle_answers_with_a_secondary_rate_limit(github: GitHubStandIn, api
 
 
 def test_rate_limit_headers_on_every_answer(github: GitHubStandIn, api: Client) -> None:
-    answers = [api("GET", f"/repos/{OWNER}/{REPO}"), api("GET", "/nowhere"), api("POST", PULLS, json={}),
-               api("DELETE", f"/repos/{OWNER}/{REPO}/git/refs/heads/{BRANCH}")]
+    answers = [
+        api("GET", f"/repos/{OWNER}/{REPO}"),
+        api("GET", "/nowhere"),
+        api("POST", PULLS, json={}),
+        api("DELETE", f"/repos/{OWNER}/{REPO}/git/refs/heads/{BRANCH}"),
+    ]
     assert [a.status_code for a in answers] == [200, 404, 422, 204]
     for used, answer in enumerate(answers, start=1):
         assert answer.headers["x-ratelimit-limit"] == "5000"
@@ -305,14 +344,18 @@ def test_rate_limit_headers_on_every_answer(github: GitHubStandIn, api: Client) 
         assert int(answer.headers["x-ratelimit-reset"]) > 0
 
 
-@pytest.mark.parametrize(("method", "path", "why"), [
-    ("GET", "/user", "no such path"),
-    ("PUT", f"{PULLS}/1/merge", "no such path"),
-    ("DELETE", f"{PULLS}/1", "openapi.json allows only GET, PATCH here"),
-    ("GET", f"{PULLS}/", "no such path"),
-])
-def test_unknown_operations_are_404_and_recorded(github: GitHubStandIn, api: Client, method: str, path: str,
-                                                 why: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "why"),
+    [
+        ("GET", "/user", "no such path"),
+        ("PUT", f"{PULLS}/1/merge", "no such path"),
+        ("DELETE", f"{PULLS}/1", "openapi.json allows only GET, PATCH here"),
+        ("GET", f"{PULLS}/", "no such path"),
+    ],
+)
+def test_unknown_operations_are_404_and_recorded(
+    github: GitHubStandIn, api: Client, method: str, path: str, why: str
+) -> None:
     answer = api(method, path)
     assert answer.status_code == 404
     assert answer.json()["message"] == "Not Found"
@@ -326,8 +369,11 @@ def test_github_semantics(github: GitHubStandIn, api: Client) -> None:
     assert api("POST", PULLS, json={**NEW_PULL, "base": "nope"}).status_code == 422
     no_title = api("POST", PULLS, json={"head": BRANCH, "base": "main"})
     assert no_title.json()["errors"][0]["field"] == "title"
-    number = api("POST", PULLS.upper().replace("/REPOS/", "/repos/").replace("/PULLS", "/pulls"),
-                 json={**NEW_PULL, "head": f"{OWNER}:{BRANCH}"}).json()["number"]  # names are not case sensitive
+    number = api(
+        "POST",
+        PULLS.upper().replace("/REPOS/", "/repos/").replace("/PULLS", "/pulls"),
+        json={**NEW_PULL, "head": f"{OWNER}:{BRANCH}"},
+    ).json()["number"]  # names are not case sensitive
     assert api("GET", f"{PULLS}/99").status_code == 404
     assert api("GET", "/repos/acme/unknown").status_code == 404
     assert api("POST", f"/repos/{OWNER}/{REPO}/issues/99/comments", json={"body": "x"}).status_code == 404
@@ -368,7 +414,12 @@ def test_list_sorts_and_paginates_like_github(github: GitHubStandIn, api: Client
     assert [p["number"] for p in last.json()] == [3, 1]
     assert "link" not in api("GET", PULLS).headers
     assert [p["number"] for p in api("GET", PULLS, params={"state": "all", "direction": "asc"}).json()] == [
-        1, 2, 3, 4, 5]
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     recent = api("GET", PULLS, params={"sort": "updated", "direction": "desc", "state": "all"}).json()
     assert recent[0]["number"] == 2
     assert [p["number"] for p in api("GET", PULLS, params={"state": "closed"}).json()] == [2]
@@ -383,8 +434,19 @@ def test_branches_can_come_from_a_real_git_repository(tmp_path: Path, api: Clien
 
     git("init", "-q", "--bare", "-b", "main", "remote.git")
     git("init", "-q", "-b", "main", "work")
-    git("-C", "work", "-c", "user.email=m@example.com", "-c", "user.name=M", "commit", "-q", "--allow-empty",
-        "-m", "start")
+    git(
+        "-C",
+        "work",
+        "-c",
+        "user.email=m@example.com",
+        "-c",
+        "user.name=M",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "start",
+    )
     git("-C", "work", "push", "-q", str(tmp_path / "remote.git"), "main", "main:refs/heads/bot/pushed")
     github.add_repo(OWNER, "backed", git_dir=tmp_path / "remote.git")
     pulls = f"/repos/{OWNER}/backed/pulls"

@@ -43,15 +43,19 @@ PACKAGES = {
     "aa-escape": [Member("usr/lib/aa-escape", tarfile.SYMTYPE, 0o777, link="../../../etc")],
     "zz-write": [Member("usr/lib/aa-escape/ssl/certs/ca-certificates.crt", data=HOSTILE_CA)],
     # In /dev (a tmpfs while a RUN step runs, so only distroless staging could carry it) and elsewhere.
-    "dev-node": [Member("dev/evil-null", tarfile.CHRTYPE, 0o666, device=(1, 3)),
-                 Member("srv/evil-disk", tarfile.BLKTYPE, 0o660, device=(8, 0)),
-                 Member("run/evil-fifo", tarfile.FIFOTYPE, 0o644)],
+    "dev-node": [
+        Member("dev/evil-null", tarfile.CHRTYPE, 0o666, device=(1, 3)),
+        Member("srv/evil-disk", tarfile.BLKTYPE, 0o660, device=(8, 0)),
+        Member("run/evil-fifo", tarfile.FIFOTYPE, 0o644),
+    ],
     "open-dir": [Member("srv/open", tarfile.DIRTYPE, 0o777)],
     "caps-tool": [Member("usr/bin/caps-ping", mode=0o755, data=b"#!/bin/true\n", capability=NET_RAW)],
     # Absolute: the image's /etc; the build stage must read it as /staging/etc too.
     "ab-abs-link": [Member("usr/lib/ab-abs", tarfile.SYMTYPE, 0o777, link="/etc")],
-    "zz-abs-write": [Member("usr/lib/ab-abs/ssl/certs/ca-certificates.crt", data=HOSTILE_CA),
-                     Member("usr/lib/ab-abs/zz-marker", data=b"written through a link\n")],
+    "zz-abs-write": [
+        Member("usr/lib/ab-abs/ssl/certs/ca-certificates.crt", data=HOSTILE_CA),
+        Member("usr/lib/ab-abs/zz-marker", data=b"written through a link\n"),
+    ],
     "suid-tool": [Member("usr/bin/suid-tool", mode=0o4755, data=b"#!/bin/true\n")],
     # The runtime user could set root's password. (useradd refuses a symlinked shadow, so a hardened
     # build from an upstream image with one stops there; a distroless image has no useradd.)
@@ -85,13 +89,15 @@ def upstream_layer(engine: Engine, registry: str) -> bytes:
             handle = archive.extractfile(member)
             passwd = handle.read() if handle is not None else b""
     passwd += b"toor:x:0:0:alias:/root:/bin/sh\nadmin:$6$salt$hash:1000:1000::/:/bin/sh\n"
-    return file_tree([
-        Member("etc/passwd", data=passwd),
-        Member("usr/local/bin/pinger", mode=0o755, data=b"#!/bin/true\n", capability=NET_RAW),
-        Member("srv/null", tarfile.CHRTYPE, 0o666, device=(1, 3)),
-        Member("srv/open", tarfile.DIRTYPE, 0o777),
-        Member("etc/app.conf", data=b"mode = hostile\n", uid=65532),
-    ])
+    return file_tree(
+        [
+            Member("etc/passwd", data=passwd),
+            Member("usr/local/bin/pinger", mode=0o755, data=b"#!/bin/true\n", capability=NET_RAW),
+            Member("srv/null", tarfile.CHRTYPE, 0o666, device=(1, 3)),
+            Member("srv/open", tarfile.DIRTYPE, 0o777),
+            Member("etc/app.conf", data=b"mode = hostile\n", uid=65532),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -105,30 +111,43 @@ def built(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: st
         root = make_channel(where, registry, patch, {})
         namespace = os.environ["BUILDER_NAMESPACE"]
         upstream = f"{registry}/{namespace}/hostile-upstream"
-        engine.build(f"FROM {registry}/{SEED}\nADD layer.tar /\n", f"{upstream}:1", {}, pull=False,
-                     on_line=lambda _: None, files={"layer.tar": (upstream_layer(engine, registry), 0o644)})
+        engine.build(
+            f"FROM {registry}/{SEED}\nADD layer.tar /\n",
+            f"{upstream}:1",
+            {},
+            pull=False,
+            on_line=lambda _: None,
+            files={"layer.tar": (upstream_layer(engine, registry), 0o644)},
+        )
         engine.push(upstream, "1")
         recipes = {
-            "refused": ("variants:\n  - {name: slim, final: distroless, "
-                        "packages: [aa-escape, caps-tool, dev-node, open-dir, zz-write]}"),
+            "refused": (
+                "variants:\n  - {name: slim, final: distroless, "
+                "packages: [aa-escape, caps-tool, dev-node, open-dir, zz-write]}"
+            ),
             "dpkg": "packages: [dev-node, open-dir]",
-            "inside": ("hardening: {strip_setuid: false}\nvariants:\n  - {name: slim, final: distroless, "
-                       "packages: [ab-abs-link, shadow-link, suid-tool, zz-abs-write]}"),
+            "inside": (
+                "hardening: {strip_setuid: false}\nvariants:\n  - {name: slim, final: distroless, "
+                "packages: [ab-abs-link, shadow-link, suid-tool, zz-abs-write]}"
+            ),
         }
         for name, extra in recipes.items():
-            (root / "recipes" / f"{name}.yaml").write_text(RECIPE.format(
-                name=name, base=SEED, url=repo.url, extra=extra), encoding="utf-8")
-        (root / "recipes" / "upstream.yaml").write_text(textwrap.dedent(f"""\
+            (root / "recipes" / f"{name}.yaml").write_text(
+                RECIPE.format(name=name, base=SEED, url=repo.url, extra=extra), encoding="utf-8"
+            )
+        (root / "recipes" / "upstream.yaml").write_text(
+            textwrap.dedent(f"""\
             name: upstream
             description: Built on a hostile upstream image
             version: 1.0.0
             distro: debian
             from: {namespace}/hostile-upstream:1
-            """), encoding="utf-8")
+            """),
+            encoding="utf-8",
+        )
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = cli.main(["--root", str(root), "build", "refused/slim", "dpkg", "inside/slim",
-                             "upstream"])
+            code = cli.main(["--root", str(root), "build", "refused/slim", "dpkg", "inside/slim", "upstream"])
         assert code == 9
         yield Built(root, out.getvalue(), outcome_lines(out.getvalue()), namespace)
 
@@ -164,7 +183,8 @@ def test_dpkg_installs_hostile_packages_the_checks_refuse(built: Built) -> None:
         "failed: IC011 no device nodes: FAILED: /srv/evil-disk (block device 8,0); "
         "IC012 no world-writable folder without the sticky bit: FAILED: /srv/open (0777); "
         "IC016 the runtime user writes only its home, /tmp and declared writable paths: FAILED: "
-        "/srv/open (folder, 0777) is writable by everyone")
+        "/srv/open (folder, 0777) is writable by everyone"
+    )
 
 
 def test_a_link_to_etc_is_the_image_etc_never_the_build_stage(built: Built, engine: Engine, registry: str) -> None:
@@ -181,7 +201,8 @@ def test_a_link_to_etc_is_the_image_etc_never_the_build_stage(built: Built, engi
     # Checks ran, so the merge passed; IC002 fails on the setuid file the recipe keeps, IC015 on the shadow.
     assert built.lines["inside/slim"] == (
         "failed: IC002 no setuid/setgid files: FAILED: /usr/bin/suid-tool; "
-        "IC015 account files are regular files: FAILED: /etc/shadow is a symlink to ../home/nonroot/shadow")
+        "IC015 account files are regular files: FAILED: /etc/shadow is a symlink to ../home/nonroot/shadow"
+    )
 
 
 def test_each_property_of_a_hostile_upstream_fails_its_check(built: Built) -> None:

@@ -14,16 +14,19 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_a_tag_left_behind_fails_the_session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                             engine: Engine, registry: str) -> None:
+def test_a_tag_left_behind_fails_the_session(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str
+) -> None:
     left = f"{registry}/{cleanup.scratch('leak')}/debian"
     pytester.makeconftest("from tests.conftest import pytest_sessionfinish, pytest_sessionstart  # noqa: F401\n")
-    pytester.makepyfile(test_leak=f"""
+    pytester.makepyfile(
+        test_leak=f"""
 from builder.image.docker_engine import DockerEngine
 
 def test_leaks():
     DockerEngine.connect().tag("{registry}/library/debian:bookworm-slim", "{left}", "left")
-""")
+"""
+    )
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly")
     assert engine.tags().count(f"{left}:left") == 1

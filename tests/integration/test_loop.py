@@ -67,16 +67,30 @@ def main(root: Path, *args: str) -> int:
     return cli.main(["--root", str(root), *args])
 
 
-def test_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                  engine: Engine, registry: str, repo: AptRepo, github_api: GitHubStandIn) -> None:
+def test_the_loop(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    registry: str,
+    repo: AptRepo,
+    github_api: GitHubStandIn,
+) -> None:
     monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))
-    root = make_channel(tmp_path, registry, monkeypatch, {
-        "demo": (f"name: demo\ndescription: installs demo\nversion: 1.0.0\ndistro: debian\n"
-                 f"from: debian:bookworm-slim\npackages: [demo]\n"
-                 f"repositories: [{{url: '{repo.url}', suite: bookworm-security, trusted: true}}]\n"
-                 "tests:\n  - {name: demo installed, run: [dpkg-query, -W, '-f=${Status}', demo], "
-                 "stdout: install ok installed}\n"),
-    })
+    root = make_channel(
+        tmp_path,
+        registry,
+        monkeypatch,
+        {
+            "demo": (
+                f"name: demo\ndescription: installs demo\nversion: 1.0.0\ndistro: debian\n"
+                f"from: debian:bookworm-slim\npackages: [demo]\n"
+                f"repositories: [{{url: '{repo.url}', suite: bookworm-security, trusted: true}}]\n"
+                "tests:\n  - {name: demo installed, run: [dpkg-query, -W, '-f=${Status}', demo], "
+                "stdout: install ok installed}\n"
+            ),
+        },
+    )
     remote = tmp_path / "remote.git"
     sh(tmp_path, "init", "--bare", "-b", "main", str(remote))
     github_api.add_repo(OWNER, NAME, "main", git_dir=remote)
@@ -133,8 +147,9 @@ def test_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
     assert CVE_2 in pull["body"]
 
     # Merge it (fast-forward the remote's main) and run the release job.
-    subprocess.run(["git", "--git-dir", str(remote), "update-ref", "refs/heads/main", "refs/heads/builder/demo"],
-                   check=True)
+    subprocess.run(
+        ["git", "--git-dir", str(remote), "update-ref", "refs/heads/main", "refs/heads/builder/demo"], check=True
+    )
     github_api.merge(OWNER, NAME, 1)
     sh(root, "fetch", "-q", "origin")
     sh(root, "reset", "-q", "--hard", "origin/main")
@@ -151,11 +166,15 @@ def test_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
     assert github_api.response_errors == []
 
 
-def test_two_bots_at_once_open_one_pull_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                engine: Engine, registry: str,
-                                                github_api: GitHubStandIn) -> None:
-    root = make_channel(tmp_path, registry, monkeypatch, {
-        "twin": "name: twin\ndescription: raced\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"})
+def test_two_bots_at_once_open_one_pull_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str, github_api: GitHubStandIn
+) -> None:
+    root = make_channel(
+        tmp_path,
+        registry,
+        monkeypatch,
+        {"twin": "name: twin\ndescription: raced\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"},
+    )
     git_channel(root, tmp_path / "remote.git", github_api)
     assert main(root, "build", "--push") == 0
     # A second checkout of the same channel, as a second runner would have.
@@ -184,19 +203,39 @@ def test_two_bots_at_once_open_one_pull_request(tmp_path: Path, monkeypatch: pyt
 
 
 def test_a_branch_with_someone_elses_commits_is_left_alone(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        engine: Engine, registry: str, github_api: GitHubStandIn) -> None:
-    root = make_channel(tmp_path, registry, monkeypatch, {
-        "mine": "name: mine\ndescription: hands off\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"})
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    registry: str,
+    github_api: GitHubStandIn,
+) -> None:
+    root = make_channel(
+        tmp_path,
+        registry,
+        monkeypatch,
+        {"mine": "name: mine\ndescription: hands off\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"},
+    )
     remote = git_channel(root, tmp_path / "remote.git", github_api)
-    sh(root, "-c", "user.email=someone@example.com", "-c", "user.name=Someone", "commit", "-q", "--allow-empty",
-       "-m", "my own work")
+    sh(
+        root,
+        "-c",
+        "user.email=someone@example.com",
+        "-c",
+        "user.name=Someone",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "my own work",
+    )
     sh(root, "push", "-q", "origin", "HEAD:refs/heads/builder/mine")
     sh(root, "reset", "-q", "--hard", "HEAD~1")
     assert main(root, "build", "--push") == 0
     capsys.readouterr()
     assert main(root, "bot") == 0
     assert capsys.readouterr().out.strip() == (
-        "skipped mine: builder/mine carries commits by someone@example.com; left alone")
+        "skipped mine: builder/mine carries commits by someone@example.com; left alone"
+    )
     assert github_api.pulls(OWNER, NAME) == []
     assert git.Repo(remote).git.log("-1", "--format=%ae", "builder/mine") == "someone@example.com"

@@ -63,7 +63,8 @@ def write_overlay(root: Path, repo: AptRepo, key: SigningKey, ca: TestCA) -> Non
     (root / "files").mkdir()
     (root / "files" / "pip.conf").write_bytes(PIP_CONF)
     (root / "files" / "app.toml").write_bytes(b"retries = 3\n")
-    (root / "recipes" / "_overlay.yaml").write_text(textwrap.dedent(f"""\
+    (root / "recipes" / "_overlay.yaml").write_text(
+        textwrap.dedent(f"""\
         ca_certificates: [certificates/corp-root.crt]
         repositories:
           - {{url: "{repo.url}", suite: internal, signed_by: keys/corp-packages.asc}}
@@ -71,17 +72,27 @@ def write_overlay(root: Path, repo: AptRepo, key: SigningKey, ca: TestCA) -> Non
           - {{source: files/pip.conf, destination: /etc/pip.conf}}
         labels:
           com.example.owner: platform-team
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
 
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: str) -> Iterator[Org]:
     where = tmp_path_factory.mktemp("org")
-    with SigningKey() as key, AptRepo(where / "apt", suite="internal", signing_key=key) as repo, \
-            HttpsServer(TestCA()) as server, pytest.MonkeyPatch.context() as patch:
-        repo.add_package("corp-tool", "1.0-1", arch="all",
-                         changelog=[ChangelogEntry("1.0-1", distribution="internal", lines=["Initial release."])],
-                         files={"/usr/bin/corp-tool": b"#!/bin/sh\necho corp-tool 1.0\n"})
+    with (
+        SigningKey() as key,
+        AptRepo(where / "apt", suite="internal", signing_key=key) as repo,
+        HttpsServer(TestCA()) as server,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        repo.add_package(
+            "corp-tool",
+            "1.0-1",
+            arch="all",
+            changelog=[ChangelogEntry("1.0-1", distribution="internal", lines=["Initial release."])],
+            files={"/usr/bin/corp-tool": b"#!/bin/sh\necho corp-tool 1.0\n"},
+        )
         repo.publish()
         repo.serve()
         patch.setenv("BUILDER_CACHE_DIR", str(where / "cache"))
@@ -89,8 +100,9 @@ def org(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: str)
         (where / "org").mkdir()
         plain = make_channel(where / "plain", registry, patch, {"app": RECIPE.format(extra="", files="")})
         assert cli.main(["--root", str(plain), "build", "--push", "app"]) == 0
-        root = make_channel(where / "org", registry, patch,
-                            {"app": RECIPE.format(extra=", corp-tool", files=APP_FILES)})
+        root = make_channel(
+            where / "org", registry, patch, {"app": RECIPE.format(extra=", corp-tool", files=APP_FILES)}
+        )
         write_overlay(root, repo, key, server.ca)
         assert cli.main(["--root", str(root), "build", "--push", "--jobs", "2"]) == 0
         yield Org(root, plain, repo, key, server.ca, server)
@@ -124,16 +136,26 @@ def test_tls_to_the_internal_server_fails_without_the_overlay(org: Org) -> None:
 
 def test_the_signed_repository_package_is_installed_and_everything_is_in_the_lock(org: Org, engine: Engine) -> None:
     reference, lock = pushed(org.root, "app")
-    assert {"name": "corp-tool", "version": "1.0-1"} in [{"name": p.name, "version": p.version}
-                                                          for p in lock.packages]
+    assert {"name": "corp-tool", "version": "1.0-1"} in [{"name": p.name, "version": p.version} for p in lock.packages]
     assert engine.run(reference, ["corp-tool"]).stdout == "corp-tool 1.0\n"
     assert [(s.url, s.suite) for s in lock.apt_sources if s.url == org.repo.url] == [(org.repo.url, "internal")]
     by_destination = {item.destination: item for item in lock.inputs}
-    home_file = engine.run(reference, ["stat", "-c", "%u:%g %a %n", "/home/nonroot/.config/app/app.toml",
-                                       "/home/nonroot/.config/app", "/home/nonroot/.config"])
-    assert home_file.stdout.split("\n")[:3] == ["65532:65532 600 /home/nonroot/.config/app/app.toml",
-                                                "65532:65532 755 /home/nonroot/.config/app",
-                                                "65532:65532 755 /home/nonroot/.config"]
+    home_file = engine.run(
+        reference,
+        [
+            "stat",
+            "-c",
+            "%u:%g %a %n",
+            "/home/nonroot/.config/app/app.toml",
+            "/home/nonroot/.config/app",
+            "/home/nonroot/.config",
+        ],
+    )
+    assert home_file.stdout.split("\n")[:3] == [
+        "65532:65532 600 /home/nonroot/.config/app/app.toml",
+        "65532:65532 755 /home/nonroot/.config/app",
+        "65532:65532 755 /home/nonroot/.config",
+    ]
     assert {c.split(" ")[0] for c in lock.checks} >= {"IC008", "IC009"}
     inputs = {item.kind: item for item in lock.inputs}
     assert inputs["ca-certificate"].certificates[0].sha256 == org.ca.cert.fingerprint(hashes.SHA256()).hex()
@@ -159,22 +181,35 @@ def test_the_distroless_image_has_the_file_and_the_internal_package(org: Org, en
 
 
 def test_watch_follows_the_internal_repository(org: Org, capsys: pytest.CaptureFixture[str]) -> None:
-    org.repo.add_package("corp-tool", "1.1-1", arch="all", changelog=[
-        ChangelogEntry("1.1-1", distribution="internal", lines=[FIX]),
-        ChangelogEntry("1.0-1", distribution="internal", lines=["Initial release."])],
-        files={"/usr/bin/corp-tool": b"#!/bin/sh\necho corp-tool 1.1\n"})
+    org.repo.add_package(
+        "corp-tool",
+        "1.1-1",
+        arch="all",
+        changelog=[
+            ChangelogEntry("1.1-1", distribution="internal", lines=[FIX]),
+            ChangelogEntry("1.0-1", distribution="internal", lines=["Initial release."]),
+        ],
+        files={"/usr/bin/corp-tool": b"#!/bin/sh\necho corp-tool 1.1\n"},
+    )
     org.repo.publish()
     capsys.readouterr()
     assert cli.main(["--root", str(org.root), "watch", "--json", "app"]) == 1
     report = json.loads(capsys.readouterr().out)
-    updates = [p for item in report["images"] if item["image"] == "app" for f in item["findings"]
-               if f["kind"] == "security-update" for p in f["packages"]]
+    updates = [
+        p
+        for item in report["images"]
+        if item["image"] == "app"
+        for f in item["findings"]
+        if f["kind"] == "security-update"
+        for p in f["packages"]
+    ]
     corp = [p for p in updates if p["name"] == "corp-tool"]
     assert [(p["old"], p["new"], p["cves"]) for p in corp] == [("1.0-1", "1.1-1", ["CVE-2026-4242"])]
 
 
-def test_a_changed_committed_file_rebuilds_the_image(org: Org, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_changed_committed_file_rebuilds_the_image(
+    org: Org, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(org.root, copy)
     (copy / "files" / "pip.conf").write_bytes(PIP_CONF + b"timeout = 30\n")
@@ -185,8 +220,9 @@ def test_a_changed_committed_file_rebuilds_the_image(org: Org, tmp_path: Path,
     assert steps["app"]["reasons"] == ["recipe changed"]
 
 
-def test_a_repository_signed_with_another_key_fails_the_build(org: Org, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_repository_signed_with_another_key_fails_the_build(
+    org: Org, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(org.root, copy)
     with SigningKey(user_id="Someone Else <else@builder.invalid>") as other:

@@ -122,7 +122,8 @@ def test_bearer_token_flow(proxy: FaultProxy) -> None:
         proxy.fail(401, times=1, path_contains="/manifests/", headers={"WWW-Authenticate": challenge})
         assert quick_client().digest(f"{through(proxy)}/{SEED}").startswith("sha256:")
     assert [request.path for request in tokens.requests] == [
-        "/token?service=registry.test&scope=repository%3Alibrary%2Fdebian%3Apull"]
+        "/token?service=registry.test&scope=repository%3Alibrary%2Fdebian%3Apull"
+    ]
 
 
 # -- what a registry is not trusted with ------------------------------------------------------------------
@@ -159,16 +160,17 @@ def written(proxy: FaultProxy, expected: int) -> list[int]:
 @pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers-and-body"])
 def test_a_slow_drip_ends_at_the_deadline(proxy: FaultProxy, registry: str, headers_too: bool) -> None:
     """Each read gets a byte well within the read timeout; the deadline still ends each attempt."""
-    size = len(requests.get(f"http://{registry}{MANIFEST_PATH}", timeout=5,
-                            headers={"Accept": ACCEPT}).content)
+    size = len(requests.get(f"http://{registry}{MANIFEST_PATH}", timeout=5, headers={"Accept": ACCEPT}).content)
     client = quick_client(timeout=2.0, deadline=1.0, retries=1)
     client.digest(f"{through(proxy)}/{SEED}")  # the first drip comes on a connection kept alive from here
     # 20 bytes a second: the whole answer would take half a minute
     proxy.drip(0.05, times=2, path_contains="/manifests/", headers_too=headers_too)
     error, elapsed = ended_within(6.0, lambda: client.manifest(f"{through(proxy)}/{SEED}"))
     assert isinstance(error, RegistryDeadlineExceeded)
-    assert str(error) == (f"GET {proxy.url}{MANIFEST_PATH}: no complete answer within the 1 s deadline, "
-                          "2 attempts (the registry, or the network to it, stalls or is too slow: retry later)")
+    assert str(error) == (
+        f"GET {proxy.url}{MANIFEST_PATH}: no complete answer within the 1 s deadline, "
+        "2 attempts (the registry, or the network to it, stalls or is too slow: retry later)"
+    )
     assert 2.0 <= elapsed < 4.0
     sent = written(proxy, 2)
     assert len(sent) == 2
@@ -198,8 +200,10 @@ def test_a_token_service_that_trickles_its_tls_handshake_ends_at_the_deadline(pr
         client = quick_client(credentials=lambda _host: CREDENTIALS, timeout=5.0, deadline=1.0)
         error, elapsed = ended_within(4.0, lambda: client.digest(f"{through(proxy)}/{SEED}"))
     assert isinstance(error, RegistryDeadlineExceeded)
-    assert str(error) == (f"{through(proxy)}: token service {realm!r}: no complete answer within the 1 s "
-                          "deadline (it stalls or is too slow: retry later)")
+    assert str(error) == (
+        f"{through(proxy)}: token service {realm!r}: no complete answer within the 1 s "
+        "deadline (it stalls or is too slow: retry later)"
+    )
     assert 1.0 <= elapsed < 2.5
     assert trickle.connections == 1
 
@@ -210,9 +214,11 @@ def test_an_oversize_manifest_is_not_read_to_its_end(proxy: FaultProxy, declare:
     proxy.inflate(size, path_contains="/manifests/", declare=declare)
     error, _ = ended_within(20.0, lambda: quick_client().manifest(f"{through(proxy)}/{SEED}"))
     assert isinstance(error, RegistryTooLarge)
-    assert str(error) == (f"GET {proxy.url}{MANIFEST_PATH}: a manifest larger than {MAX_MANIFEST} bytes, "
-                          "reading stopped (no registry sends that much for it: check the reference and what "
-                          "answers for the registry)")
+    assert str(error) == (
+        f"GET {proxy.url}{MANIFEST_PATH}: a manifest larger than {MAX_MANIFEST} bytes, "
+        "reading stopped (no registry sends that much for it: check the reference and what "
+        "answers for the registry)"
+    )
     # What got out is at most the limit plus what the two sockets' buffers hold: far from all of it.
     [sent] = written(proxy, 1)
     assert sent < size // 4, sent
@@ -242,7 +248,8 @@ def test_a_next_page_link_off_the_registry_is_not_followed(proxy: FaultProxy, ho
     assert str(caught.value) == (
         f"{through(proxy)}/library/debian: the registry's link to the next page of tags, {link!r}, leaves the "
         f"registry http://127.0.0.1:{proxy.url.rsplit(':', 1)[1]}; only links on the registry itself are "
-        "followed (the registry's Link header is broken or hostile)")
+        "followed (the registry's Link header is broken or hostile)"
+    )
     assert elsewhere.requests == []
     assert [status for _, path, status in proxy.requests if "/tags/list" in path] == [401, 200]
 
@@ -251,8 +258,7 @@ def test_a_next_page_link_on_the_registry_is_followed(proxy: FaultProxy) -> None
     """The registry's own (relative) links still page through every tag, credentials and all."""
     proxy.fail(401, path_contains="/tags/list", headers={"WWW-Authenticate": 'Basic realm="registry"'})
     client = quick_client(credentials=lambda _host: CREDENTIALS)
-    assert sorted(client.tags(f"{through(proxy)}/library/debian", page_size=1)) == ["bookworm-slim",
-                                                                                    "trixie-slim"]
+    assert sorted(client.tags(f"{through(proxy)}/library/debian", page_size=1)) == ["bookworm-slim", "trixie-slim"]
 
 
 def bearer(realm: str) -> dict[str, str]:
@@ -268,16 +274,22 @@ def test_credentials_never_reach_a_token_realm_on_another_host_over_http(proxy: 
             client.digest(f"{through(proxy)}/{SEED}")
     assert str(caught.value) == (
         f"{through(proxy)}: credentials not sent to the token service {realm!r}: plain http on another host "
-        "than 127.0.0.1 (a token service must use https, or be on the registry's own host)")
+        "than 127.0.0.1 (a token service must use https, or be on the registry's own host)"
+    )
     assert tokens.requests == []
 
 
-@pytest.mark.parametrize(("host", "credentials", "authorization"), [
-    ("127.0.0.1", CREDENTIALS, "Basic YnVpbGRlcjpzM2NyZXQ="),  # the registry's own host, another port
-    ("localhost", None, None),                                 # another host, but nothing secret to send
-], ids=["same-host-with-credentials", "other-host-anonymous"])
-def test_token_realms_that_may_be_asked(proxy: FaultProxy, host: str, credentials: tuple[str, str] | None,
-                                        authorization: str | None) -> None:
+@pytest.mark.parametrize(
+    ("host", "credentials", "authorization"),
+    [
+        ("127.0.0.1", CREDENTIALS, "Basic YnVpbGRlcjpzM2NyZXQ="),  # the registry's own host, another port
+        ("localhost", None, None),  # another host, but nothing secret to send
+    ],
+    ids=["same-host-with-credentials", "other-host-anonymous"],
+)
+def test_token_realms_that_may_be_asked(
+    proxy: FaultProxy, host: str, credentials: tuple[str, str] | None, authorization: str | None
+) -> None:
     with RecordingServer({"token": "t0ken"}) as tokens:
         proxy.fail(401, path_contains="/manifests/", headers=bearer(tokens.url_for(host, "/token")))
         client = quick_client(credentials=lambda _host: credentials)
@@ -286,34 +298,44 @@ def test_token_realms_that_may_be_asked(proxy: FaultProxy, host: str, credential
 
 
 PAGE = "http://127.0.0.1:5000/v2/library/debian/tags/list?n=1"
-LEAVES = ("r/x: the registry's link to the next page of tags, {!r}, leaves the registry http://127.0.0.1:5000; "
-          "only links on the registry itself are followed (the registry's Link header is broken or hostile)")
-NOT_PLAIN = ("r/x: the registry's link to the next page of tags, {!r}, is not a plain URL; the listing stopped "
-             "(the registry's Link header is broken or hostile)")
+LEAVES = (
+    "r/x: the registry's link to the next page of tags, {!r}, leaves the registry http://127.0.0.1:5000; "
+    "only links on the registry itself are followed (the registry's Link header is broken or hostile)"
+)
+NOT_PLAIN = (
+    "r/x: the registry's link to the next page of tags, {!r}, is not a plain URL; the listing stopped "
+    "(the registry's Link header is broken or hostile)"
+)
 
 
-@pytest.mark.parametrize(("link", "expected"), [
-    ("/v2/library/debian/tags/list?last=a&n=1", "http://127.0.0.1:5000/v2/library/debian/tags/list?last=a&n=1"),
-    ("http://127.0.0.1:5000/v2/x/tags/list?last=a", "http://127.0.0.1:5000/v2/x/tags/list?last=a"),
-    ("HTTP://127.0.0.1:5000/v2/x", "http://127.0.0.1:5000/v2/x"),
-    ("?last=a", "http://127.0.0.1:5000/v2/library/debian/tags/list?last=a"),
-])
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("/v2/library/debian/tags/list?last=a&n=1", "http://127.0.0.1:5000/v2/library/debian/tags/list?last=a&n=1"),
+        ("http://127.0.0.1:5000/v2/x/tags/list?last=a", "http://127.0.0.1:5000/v2/x/tags/list?last=a"),
+        ("HTTP://127.0.0.1:5000/v2/x", "http://127.0.0.1:5000/v2/x"),
+        ("?last=a", "http://127.0.0.1:5000/v2/library/debian/tags/list?last=a"),
+    ],
+)
 def test_next_page_links_on_the_registry(link: str, expected: str) -> None:
     assert next_page_url("r/x", PAGE, link).lower() == expected.lower()
 
 
-@pytest.mark.parametrize(("link", "message"), [
-    ("http://127.0.0.1:5001/v2/x/tags/list", LEAVES),       # another port
-    ("http://localhost:5000/v2/x/tags/list", LEAVES),       # another name for the same address
-    ("https://127.0.0.1:5000/v2/x/tags/list", LEAVES),      # another scheme
-    ("//evil.example/v2/x/tags/list", LEAVES),              # scheme-relative
-    ("http://127.0.0.1:5000@evil.example/v2/x", LEAVES),    # user info that looks like the registry
-    ("http://127.0.0.1:5000.evil.example/v2/x", LEAVES),
-    ("http://127.0.0.1:99999/v2/x", LEAVES),                # no port at all
-    ("/v2/x/tags/list?last=\x1b[2J", NOT_PLAIN),
-    ("/v2/x/tags/list?last=a b", NOT_PLAIN),
-    ("/v2/x/tags/list?last=\u202e", NOT_PLAIN),
-])
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        ("http://127.0.0.1:5001/v2/x/tags/list", LEAVES),  # another port
+        ("http://localhost:5000/v2/x/tags/list", LEAVES),  # another name for the same address
+        ("https://127.0.0.1:5000/v2/x/tags/list", LEAVES),  # another scheme
+        ("//evil.example/v2/x/tags/list", LEAVES),  # scheme-relative
+        ("http://127.0.0.1:5000@evil.example/v2/x", LEAVES),  # user info that looks like the registry
+        ("http://127.0.0.1:5000.evil.example/v2/x", LEAVES),
+        ("http://127.0.0.1:99999/v2/x", LEAVES),  # no port at all
+        ("/v2/x/tags/list?last=\x1b[2J", NOT_PLAIN),
+        ("/v2/x/tags/list?last=a b", NOT_PLAIN),
+        ("/v2/x/tags/list?last=\u202e", NOT_PLAIN),
+    ],
+)
 def test_next_page_links_off_the_registry_are_refused(link: str, message: str) -> None:
     with pytest.raises(RegistryOffsite) as caught:
         next_page_url("r/x", PAGE, link)
@@ -325,39 +347,50 @@ HTTP_REGISTRY = "http://127.0.0.1:5000/v2/x/manifests/1"
 HTTPS_REGISTRY = "https://registry.example/v2/x/manifests/1"
 
 
-@pytest.mark.parametrize(("url", "realm", "with_credentials"), [
-    (HTTP_REGISTRY, "http://127.0.0.1:5001/token", True),        # the registry's host, another port
-    (HTTP_REGISTRY, "HTTP://127.0.0.1/token", True),
-    (HTTP_REGISTRY, "https://auth.example/token", True),         # any host over https
-    (HTTPS_REGISTRY, "https://auth.example/token", True),
-    (HTTP_REGISTRY, "http://auth.example/token", False),         # nothing secret to send
-])
+@pytest.mark.parametrize(
+    ("url", "realm", "with_credentials"),
+    [
+        (HTTP_REGISTRY, "http://127.0.0.1:5001/token", True),  # the registry's host, another port
+        (HTTP_REGISTRY, "HTTP://127.0.0.1/token", True),
+        (HTTP_REGISTRY, "https://auth.example/token", True),  # any host over https
+        (HTTPS_REGISTRY, "https://auth.example/token", True),
+        (HTTP_REGISTRY, "http://auth.example/token", False),  # nothing secret to send
+    ],
+)
 def test_token_realms_that_may_have_the_credentials(url: str, realm: str, with_credentials: bool) -> None:
     check_token_realm("reg", url, realm, with_credentials)
 
 
-OTHER_HOST = ("reg: credentials not sent to the token service {!r}: plain http on another host than 127.0.0.1 "
-              "(a token service must use https, or be on the registry's own host)")
-DOWNGRADE = ("reg: credentials not sent to the token service {!r}: plain http, although the registry itself is "
-             "https (a token service must use https)")
+OTHER_HOST = (
+    "reg: credentials not sent to the token service {!r}: plain http on another host than 127.0.0.1 "
+    "(a token service must use https, or be on the registry's own host)"
+)
+DOWNGRADE = (
+    "reg: credentials not sent to the token service {!r}: plain http, although the registry itself is "
+    "https (a token service must use https)"
+)
 NOT_HTTP = "reg: the token service {!r} is not an http(s) URL (the registry's WWW-Authenticate header is broken)"
 
 
-@pytest.mark.parametrize(("url", "realm", "error", "message"), [
-    (HTTP_REGISTRY, "http://localhost:5001/token", RegistryOffsite, OTHER_HOST),
-    (HTTP_REGISTRY, "http://127.0.0.1.evil.example/token", RegistryOffsite, OTHER_HOST),
-    (HTTP_REGISTRY, "http://127.0.0.1@evil.example/token", RegistryOffsite, OTHER_HOST),
-    (HTTP_REGISTRY, "http://evil.example#@127.0.0.1/token", RegistryOffsite, OTHER_HOST),
-    (HTTP_REGISTRY, "http://[::1]:5001/token", RegistryOffsite, OTHER_HOST),
-    (HTTPS_REGISTRY, "http://registry.example/token", RegistryOffsite, DOWNGRADE),
-    (HTTP_REGISTRY, "ftp://127.0.0.1/token", RegistryAuthError, NOT_HTTP),
-    (HTTP_REGISTRY, "file:///etc/passwd", RegistryAuthError, NOT_HTTP),
-    (HTTP_REGISTRY, "https:///token", RegistryAuthError, NOT_HTTP),
-    (HTTP_REGISTRY, "https://auth.example/token\n::warning::x", RegistryAuthError, NOT_HTTP),
-    (HTTP_REGISTRY, "https://auth.example/\x1b]8;;x\x07token", RegistryAuthError, NOT_HTTP),
-])
-def test_token_realms_that_may_not_have_the_credentials(url: str, realm: str, error: type[Exception],
-                                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "realm", "error", "message"),
+    [
+        (HTTP_REGISTRY, "http://localhost:5001/token", RegistryOffsite, OTHER_HOST),
+        (HTTP_REGISTRY, "http://127.0.0.1.evil.example/token", RegistryOffsite, OTHER_HOST),
+        (HTTP_REGISTRY, "http://127.0.0.1@evil.example/token", RegistryOffsite, OTHER_HOST),
+        (HTTP_REGISTRY, "http://evil.example#@127.0.0.1/token", RegistryOffsite, OTHER_HOST),
+        (HTTP_REGISTRY, "http://[::1]:5001/token", RegistryOffsite, OTHER_HOST),
+        (HTTPS_REGISTRY, "http://registry.example/token", RegistryOffsite, DOWNGRADE),
+        (HTTP_REGISTRY, "ftp://127.0.0.1/token", RegistryAuthError, NOT_HTTP),
+        (HTTP_REGISTRY, "file:///etc/passwd", RegistryAuthError, NOT_HTTP),
+        (HTTP_REGISTRY, "https:///token", RegistryAuthError, NOT_HTTP),
+        (HTTP_REGISTRY, "https://auth.example/token\n::warning::x", RegistryAuthError, NOT_HTTP),
+        (HTTP_REGISTRY, "https://auth.example/\x1b]8;;x\x07token", RegistryAuthError, NOT_HTTP),
+    ],
+)
+def test_token_realms_that_may_not_have_the_credentials(
+    url: str, realm: str, error: type[Exception], message: str
+) -> None:
     with pytest.raises(error) as caught:
         check_token_realm("reg", url, realm, with_credentials=True)
     assert type(caught.value) is error

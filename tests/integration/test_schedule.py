@@ -91,8 +91,16 @@ class Schedule:
         dispatched = bool(images) or force
         if stale or dispatched:
             job = self.checkout()
-            code, out = self.cli(job, "plan", "--json", "--watch", "--github-output", str(self.github_output(job)),
-                                 *(["--force"] if force else []), *images)
+            code, out = self.cli(
+                job,
+                "plan",
+                "--json",
+                "--watch",
+                "--github-output",
+                str(self.github_output(job)),
+                *(["--force"] if force else []),
+                *images,
+            )
             assert code == 0, out
             outputs = read_github_outputs(self.github_output(job))
             levels = [line.split() for line in outputs["levels"].splitlines()]
@@ -136,8 +144,12 @@ class Schedule:
             return 0
         git(job, "commit", "-qm", "chore(release): written by builder release")
         for _ in range(3):
-            if subprocess.run(["git", "push", "-q", "origin", "HEAD:refs/heads/main"], cwd=job, check=False,
-                              capture_output=True).returncode == 0:
+            if (
+                subprocess.run(
+                    ["git", "push", "-q", "origin", "HEAD:refs/heads/main"], cwd=job, check=False, capture_output=True
+                ).returncode
+                == 0
+            ):
                 return 0
             git(job, "fetch", "-q", "origin", "main")
             git(job, "rebase", "-q", "origin/main")
@@ -153,14 +165,20 @@ class Schedule:
 
     def move_upstream(self, generation: int) -> None:
         base = f"{self.registry}/library/debian:bookworm-slim"
-        self.engine.build(f"FROM {base}\nLABEL org.example.generation={generation}\n", f"{self.upstream}:bookworm",
-                          {}, pull=False, on_line=lambda _line: None)
+        self.engine.build(
+            f"FROM {base}\nLABEL org.example.generation={generation}\n",
+            f"{self.upstream}:bookworm",
+            {},
+            pull=False,
+            on_line=lambda _line: None,
+        )
         self.engine.push(self.upstream, "bookworm")
 
     # -- what the channel promises ----------------------------------------------------------------------
     def open_pulls(self, line: str) -> list[dict[str, Any]]:
-        return [p for p in self.api.pulls(OWNER, NAME)
-                if p["state"] == "open" and p["head"]["ref"] == f"builder/{line}"]
+        return [
+            p for p in self.api.pulls(OWNER, NAME) if p["state"] == "open" and p["head"]["ref"] == f"builder/{line}"
+        ]
 
     def main_lock(self, line: str) -> dict[str, Any]:
         text = git(self.remote, "show", f"main:channel/base-images/{line}/image.lock.json")
@@ -246,16 +264,27 @@ def github_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
         yield api
 
 
-def test_weeks_of_scheduled_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                 engine: Engine, registry: str, repo: AptRepo, github_api: GitHubStandIn) -> None:
+def test_weeks_of_scheduled_runs(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    registry: str,
+    repo: AptRepo,
+    github_api: GitHubStandIn,
+) -> None:
     monkeypatch.setenv("BUILDER_CACHE_DIR", str(tmp_path / "cache"))  # actions/cache would keep the indexes
     upstream_name = cleanup.scratch("library/sim").removeprefix("library/")
     recipes = {
-        "demo": (f"name: demo\ndescription: installs demo\nversion: 1.0.0\ndistro: debian\n"
-                 f"from: {upstream_name}:bookworm\npackages: [demo]\n"
-                 f"repositories: [{{url: '{repo.url}', suite: bookworm-security, trusted: true}}]\n"),
-        "other": (f"name: other\ndescription: the base alone\nversion: 1.0.0\ndistro: debian\n"
-                  f"from: {upstream_name}:bookworm\n"),
+        "demo": (
+            f"name: demo\ndescription: installs demo\nversion: 1.0.0\ndistro: debian\n"
+            f"from: {upstream_name}:bookworm\npackages: [demo]\n"
+            f"repositories: [{{url: '{repo.url}', suite: bookworm-security, trusted: true}}]\n"
+        ),
+        "other": (
+            f"name: other\ndescription: the base alone\nversion: 1.0.0\ndistro: debian\n"
+            f"from: {upstream_name}:bookworm\n"
+        ),
     }
     seed = tmp_path / "seed"
     seed.mkdir()

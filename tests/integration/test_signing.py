@@ -31,9 +31,11 @@ from tests.support.channel import load_channel, make_channel
 from tests.support.faultproxy import FaultProxy
 
 PASSWORD = "correct horse battery staple"
-RECIPE = ("name: app\ndescription: signing test\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
-          "vex:\n  - {cve: CVE-2026-0001, status: not_affected, justification: vulnerable_code_not_present}\n"
-          "  - {cve: CVE-2026-0002, status: under_investigation}\n")
+RECIPE = (
+    "name: app\ndescription: signing test\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
+    "vex:\n  - {cve: CVE-2026-0001, status: not_affected, justification: vulnerable_code_not_present}\n"
+    "  - {cve: CVE-2026-0002, status: under_investigation}\n"
+)
 PROVENANCE = "https://slsa.dev/provenance/v1"
 VEX = "https://openvex.dev/ns/v0.2.0"
 SPDX = "https://spdx.dev/Document"
@@ -85,15 +87,20 @@ def released(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry:
 
         # A wrong password, then a registry refusing the signature: no tag moved, nothing recorded.
         patch.setenv("BUILDER_SIGNING_KEY_PASSWORD", "not the password")
-        assert release(root) == (16, f"error: {folder}/key-a.key: wrong password for this key "
-                                     "(BUILDER_SIGNING_KEY_PASSWORD)")
+        assert release(root) == (
+            16,
+            f"error: {folder}/key-a.key: wrong password for this key (BUILDER_SIGNING_KEY_PASSWORD)",
+        )
         assert RegistryClient().digest_or_none(f"{repository}:1.0.0") is None
         patch.setenv("BUILDER_SIGNING_KEY_PASSWORD", PASSWORD)
         proxy.fail(403, times=1, path_contains=".sig", method="PUT")
         sig = f"{repository.replace(through, f'http://{through}/v2', 1)}/manifests/{tag_for(digest, 'sig')}"
-        assert release(root) == (16, f"error: app 1.0.0: signing {repository}@{digest[:19]} failed: PUT {sig}: "
-                                     "HTTP 403: access denied (check the credentials for this registry); the "
-                                     "release is not recorded as signed (run `builder release` again to finish)")
+        assert release(root) == (
+            16,
+            f"error: app 1.0.0: signing {repository}@{digest[:19]} failed: PUT {sig}: "
+            "HTTP 403: access denied (check the credentials for this registry); the "
+            "release is not recorded as signed (run `builder release` again to finish)",
+        )
         assert RegistryClient().digest_or_none(f"{repository}:1.0.0") is None
         assert not (root / "base-images" / "app" / "releases.json").exists()
         assert not (root / "base-images" / "app" / "signatures.json").exists()
@@ -126,34 +133,48 @@ def test_release_attaches_a_signature_and_three_attestations(released: Released)
     assert deps["dockerfile"]["digest"] == {"sha256": lock["dockerfile_sha256"]}
     assert deps["recipe"]["digest"] == {"sha256": lock["recipe_sha256"]}
     assert [(s["vulnerability"]["name"], s["status"]) for s in found[VEX]["statements"]] == [
-        ("CVE-2026-0001", "not_affected"), ("CVE-2026-0002", "under_investigation")]
+        ("CVE-2026-0001", "not_affected"),
+        ("CVE-2026-0002", "under_investigation"),
+    ]
     assert found[SPDX]["packages"][0]["checksums"][0]["checksumValue"] == released.digest.removeprefix("sha256:")
 
     record = json.loads((released.root / "base-images" / "app" / "signatures.json").read_text())
     assert [(s["digest"], s["key"]) for s in record["signed"]] == [
-        (released.digest, keys.load_public(released.keys / "key-a.pub").id)]
+        (released.digest, keys.load_public(released.keys / "key-a.pub").id)
+    ]
     published = released.root / "base-images"
     assert (published / "keys" / admission.key_file(trusted[0])).read_bytes() == trusted[0].pem()
-    for name in ("policy.json", "registries.d/builder-channel.yaml", "cluster-image-policy.yaml",
-                 "kyverno-cluster-policy.yaml"):
+    for name in (
+        "policy.json",
+        "registries.d/builder-channel.yaml",
+        "cluster-image-policy.yaml",
+        "kyverno-cluster-policy.yaml",
+    ):
         assert (published / "policy" / name).is_file()
 
 
 def test_verify_accepts_the_release(released: Released, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli_run(capsys, "--root", str(released.root), "verify", "--json",
-                           f"{released.repository}:1.0.0")
+    code, out, _ = cli_run(capsys, "--root", str(released.root), "verify", "--json", f"{released.repository}:1.0.0")
     (verdict,) = json.loads(out)["images"]
     assert (code, verdict["status"], verdict["digest"], verdict["version"]) == (0, "verified", released.digest, "1.0.0")
     assert verdict["attestations"] == sorted([SPDX, PROVENANCE, VEX])
     # A newer release in the catalog makes it stale, with the CVEs it lacks.
     index = json.loads((released.root / "base-images" / "index.json").read_text())
-    newer = dict(index["images"][0]["versions"][0], version="1.0.1", digest="sha256:" + "e" * 64,
-                 cves_fixed=["CVE-2026-4242"])
+    newer = dict(
+        index["images"][0]["versions"][0], version="1.0.1", digest="sha256:" + "e" * 64, cves_fixed=["CVE-2026-4242"]
+    )
     index["images"][0]["versions"].insert(0, newer)
     catalog = released.root / "newer-index.json"
     catalog.write_text(json.dumps(index))
-    code, out, _ = cli_run(capsys, "--root", str(released.root), "verify", "--catalog", str(catalog),
-                           f"{released.repository}@{released.digest}")
+    code, out, _ = cli_run(
+        capsys,
+        "--root",
+        str(released.root),
+        "verify",
+        "--catalog",
+        str(catalog),
+        f"{released.repository}@{released.digest}",
+    )
     assert code == 19
     assert "newer release: 1.0.1 (CVEs fixed since: CVE-2026-4242)" in out
 
@@ -169,14 +190,35 @@ def _policy_folder(released: Released, where: Path) -> Path:
 
 def _admitted(released: Released, folder: Path, source: str) -> subprocess.CompletedProcess[str]:
     """skopeo copy under the channel's published policy.json and registries.d."""
-    return skopeo.run(released.skopeo, folder, "--policy", "/work/policy.json", "--registries.d", "/work/registries.d",
-                      "copy", "--src-tls-verify=false", f"docker://{source}", "dir:/tmp/out")
+    return skopeo.run(
+        released.skopeo,
+        folder,
+        "--policy",
+        "/work/policy.json",
+        "--registries.d",
+        "/work/registries.d",
+        "copy",
+        "--src-tls-verify=false",
+        f"docker://{source}",
+        "dir:/tmp/out",
+    )
 
 
 def _push(released: Released, folder: Path, source: str, target: str, *sign: str) -> None:
-    done = skopeo.run(released.skopeo, folder, "--policy", "/work/open.json", "--registries.d", "/work/registries.d",
-                      "copy", "--src-tls-verify=false", "--dest-tls-verify=false", *sign,
-                      f"docker://{source}", f"docker://{target}")
+    done = skopeo.run(
+        released.skopeo,
+        folder,
+        "--policy",
+        "/work/open.json",
+        "--registries.d",
+        "/work/registries.d",
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        *sign,
+        f"docker://{source}",
+        f"docker://{target}",
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -187,7 +229,8 @@ def _refused(released: Released, folder: Path, source: str) -> None:
 
 
 def test_skopeo_admits_signed_and_refuses_unsigned_foreign_and_tampered(
-        released: Released, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    released: Released, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _policy_folder(released, tmp_path / "work")
     root, repository = str(released.root), released.repository
     for source in (f"{repository}:1.0.0", f"{repository}@{released.digest}"):
@@ -205,15 +248,24 @@ def test_skopeo_admits_signed_and_refuses_unsigned_foreign_and_tampered(
 
     # Foreign: signed by skopeo with key B (made by `builder keygen`), which the channel does not trust.
     foreign = f"{repository}:foreign"
-    _push(released, folder, f"{registry}/library/debian:bookworm-slim", foreign,
-          "--sign-by-sigstore-private-key", "/work/keys/key-b.key", "--sign-passphrase-file", "/work/pass")
+    _push(
+        released,
+        folder,
+        f"{registry}/library/debian:bookworm-slim",
+        foreign,
+        "--sign-by-sigstore-private-key",
+        "/work/keys/key-b.key",
+        "--sign-passphrase-file",
+        "/work/pass",
+    )
     _refused(released, folder, foreign)
     code, out, _ = cli_run(capsys, "--root", root, "verify", foreign)
     assert code == 17
     assert "none of 1 signature(s) verifies with a trusted key for this repository and digest" in out
     # Given key B, builder verify accepts skopeo's signature (and says the image is no release).
-    code, out, _ = cli_run(capsys, "--root", root, "verify", "--json", "--key", str(released.keys / "key-b.pub"),
-                           foreign)
+    code, out, _ = cli_run(
+        capsys, "--root", root, "verify", "--json", "--key", str(released.keys / "key-b.pub"), foreign
+    )
     (verdict,) = json.loads(out)["images"]
     assert (code, verdict["status"]) == (18, "not-in-channel")
     assert verdict["key"] == keys.load_public(released.keys / "key-b.pub").id
@@ -223,8 +275,13 @@ def test_skopeo_admits_signed_and_refuses_unsigned_foreign_and_tampered(
     target = store.digest(unsigned)
     (layer,) = store.attached(repository, released.digest, "sig")
     forged = simplesigning.payload(repository, target)
-    store.attach(repository, target, "sig", [], [(
-        Layer(simplesigning.MEDIA_TYPE, sha256(forged), len(forged), dict(layer.annotations)), forged)])
+    store.attach(
+        repository,
+        target,
+        "sig",
+        [],
+        [(Layer(simplesigning.MEDIA_TYPE, sha256(forged), len(forged), dict(layer.annotations)), forged)],
+    )
     _refused(released, folder, unsigned)
     code, out, _ = cli_run(capsys, "--root", root, "verify", f"{repository}@{target}")
     assert code == 17
@@ -233,8 +290,15 @@ def test_skopeo_admits_signed_and_refuses_unsigned_foreign_and_tampered(
 
 def test_skopeo_keys_sign_for_builder_and_builder_keys_sign_for_skopeo(released: Released, tmp_path: Path) -> None:
     folder = _policy_folder(released, tmp_path / "work")
-    done = skopeo.run(released.skopeo, folder, "generate-sigstore-key", "--output-prefix", "/work/skopeo",
-                      "--passphrase-file", "/work/pass")
+    done = skopeo.run(
+        released.skopeo,
+        folder,
+        "generate-sigstore-key",
+        "--output-prefix",
+        "/work/skopeo",
+        "--passphrase-file",
+        "/work/pass",
+    )
     assert done.returncode == 0, done.stderr
     key = keys.load_private(folder / "skopeo.private", PASSWORD)
     assert key.public.id == keys.load_public(folder / "skopeo.pub").id
@@ -245,9 +309,20 @@ def test_skopeo_keys_sign_for_builder_and_builder_keys_sign_for_skopeo(released:
 def test_an_index_is_signed_with_its_platform_manifests(released: Released) -> None:
     store = Store()
     child = store.manifest(f"{released.repository}@{released.digest}")
-    body = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
-        {"mediaType": child.media_type, "digest": child.digest, "size": len(child.body),
-         "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": INDEX,
+            "manifests": [
+                {
+                    "mediaType": child.media_type,
+                    "digest": child.digest,
+                    "size": len(child.body),
+                    "platform": {"os": "linux", "architecture": "amd64"},
+                }
+            ],
+        }
+    ).encode()
     index = Manifest(INDEX, sha256(body), body)
     store.put_manifest(f"{released.repository}:multi", index)
     config, channel = load_channel(released.root)
@@ -265,8 +340,7 @@ def test_an_index_is_signed_with_its_platform_manifests(released: Released) -> N
     assert len(store.attached(released.repository, released.digest, "sig")) == 1
 
 
-def test_key_rotation(released: Released, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_key_rotation(released: Released, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     root, ref = str(released.root), f"{released.repository}@{released.digest}"
     a, b = released.keys / "key-a.pub", released.keys / "key-b.pub"
     monkeypatch.setenv("BUILDER_TRUSTED_KEYS", f"{a},{b}")
@@ -301,16 +375,21 @@ def test_key_rotation(released: Released, monkeypatch: pytest.MonkeyPatch,
     assert tag_for(released.digest, "sig") == released.digest.replace(":", "-") + ".sig"
 
 
-def test_without_a_key_a_release_warns_or_fails(released: Released, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_a_key_a_release_warns_or_fails(
+    released: Released, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("BUILDER_SIGNING_KEY")
     code, out, err = cli_run(capsys, "--root", str(released.root), "release")
     assert (code, out.strip()) == (0, "0 image(s) released")
-    assert err.strip() == ("warning: releases are not signed: set BUILDER_SIGNING_KEY and "
-                           "BUILDER_SIGNING_KEY_PASSWORD (`builder keygen` makes a key), or require_signing = true "
-                           "to make this an error")
+    assert err.strip() == (
+        "warning: releases are not signed: set BUILDER_SIGNING_KEY and "
+        "BUILDER_SIGNING_KEY_PASSWORD (`builder keygen` makes a key), or require_signing = true "
+        "to make this an error"
+    )
     monkeypatch.setenv("BUILDER_REQUIRE_SIGNING", "true")
     code, _, err = cli_run(capsys, "--root", str(released.root), "release")
     assert code == 16
-    assert err.strip() == ("error: require_signing is true and BUILDER_SIGNING_KEY is not set: set it to the private "
-                           "key file (cosign.key) and BUILDER_SIGNING_KEY_PASSWORD to its password")
+    assert err.strip() == (
+        "error: require_signing is true and BUILDER_SIGNING_KEY is not set: set it to the private "
+        "key file (cosign.key) and BUILDER_SIGNING_KEY_PASSWORD to its password"
+    )

@@ -98,8 +98,7 @@ def test_every_page_loads_cleanly_and_no_link_is_broken(browser: Browser, sample
         seen.add(url)
         page, problems = _visit(browser, url)
         assert problems == [], url
-        targets = page.eval_on_selector_all(
-            "a[href], link[href], script[src]", "els => els.map(e => e.href || e.src)")
+        targets = page.eval_on_selector_all("a[href], link[href], script[src]", "els => els.map(e => e.href || e.src)")
         for target in targets:
             address = target.split("#")[0]
             if not address.startswith(sample_site):
@@ -111,9 +110,18 @@ def test_every_page_loads_cleanly_and_no_link_is_broken(browser: Browser, sample
                 to_visit.append(address)
         page.context.close()
     pages = {url.removeprefix(sample_site) for url in seen}
-    assert pages == {"index.html", "images/curl.html", "images/curl/trixie.html", "images/debian-base.html",
-                     "images/python.html", "images/python/dev.html", "images/python/distroless.html",
-                     "images/python/distroless-debug.html", "images/static.html", "images/static/debug.html"}
+    assert pages == {
+        "index.html",
+        "images/curl.html",
+        "images/curl/trixie.html",
+        "images/debian-base.html",
+        "images/python.html",
+        "images/python/dev.html",
+        "images/python/distroless.html",
+        "images/python/distroless-debug.html",
+        "images/static.html",
+        "images/static/debug.html",
+    }
     assert external <= {"https"}  # only the CVE trackers, never fetched from a test
 
 
@@ -123,7 +131,11 @@ def test_the_index_filter_narrows_the_rows(browser: Browser, sample_site: str) -
     assert rows.count() == 9
     page.get_by_label("Filter images").fill("distroless")
     assert [r.locator("th a").inner_text() for r in rows.all() if r.is_visible()] == [
-        "python/distroless", "python/distroless-debug", "static", "static/debug"]
+        "python/distroless",
+        "python/distroless-debug",
+        "static",
+        "static/debug",
+    ]
     assert page.locator("#filter-count").inner_text() == "4 of 9 images"
     page.get_by_label("Filter images").fill("curl trixie")
     assert [r.locator("th a").inner_text() for r in rows.all() if r.is_visible()] == ["curl/trixie"]

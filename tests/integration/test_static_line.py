@@ -26,8 +26,10 @@ GOOGLE_DISTROLESS_STATIC = 2 * 1024 * 1024  # gcr.io/distroless/static-debian12,
 SIZE_GOAL = int(1.5 * GOOGLE_DISTROLESS_STATIC)
 BASE_FILES = {"base-files", "ca-certificates", "netbase", "tzdata"}
 # libc6 brings the dynamic loader, so the variant keeps only the recipe's test that still holds.
-HOSTILE_VARIANT = ("variants:\n  - {name: libc, packages: [libc6],\n"
-                   "     tests: [{name: no shell, run: [/bin/sh, -c, \"true\"], exit_code: 127}]}\n")
+HOSTILE_VARIANT = (
+    "variants:\n  - {name: libc, packages: [libc6],\n"
+    '     tests: [{name: no shell, run: [/bin/sh, -c, "true"], exit_code: 127}]}\n'
+)
 
 PROGRAM = r"""
 #include <stdio.h>
@@ -48,8 +50,9 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def channel(tmp_path_factory: pytest.TempPathFactory, engine: Engine, registry: str) -> Iterator[Path]:
-    recipes = {name: (REPO / "recipes" / f"{name}.yaml").read_text(encoding="utf-8")
-               for name in ("debian-base", "static")}
+    recipes = {
+        name: (REPO / "recipes" / f"{name}.yaml").read_text(encoding="utf-8") for name in ("debian-base", "static")
+    }
     recipes["static"] += HOSTILE_VARIANT
     with pytest.MonkeyPatch.context() as patch:
         root = make_channel(tmp_path_factory.mktemp("static"), registry, patch, recipes)
@@ -94,8 +97,9 @@ def _read(engine: Engine, reference: str, wanted: tuple[str, ...]) -> Iterator[t
 
 
 @pytest.mark.parametrize("linking", [["-static"], []], ids=["static binary", "hostile: dynamically linked"])
-def test_a_static_binary_runs_as_non_root_under_the_strict_profile(channel: Path, engine: Engine,
-                                                                   tmp_path: Path, linking: list[str]) -> None:
+def test_a_static_binary_runs_as_non_root_under_the_strict_profile(
+    channel: Path, engine: Engine, tmp_path: Path, linking: list[str]
+) -> None:
     gcc = shutil.which("gcc")
     assert gcc is not None, "the static line's test compiles its program with gcc (apt-get install gcc libc6-dev)"
     (tmp_path / "probe.c").write_text(PROGRAM, encoding="utf-8")
@@ -104,8 +108,9 @@ def test_a_static_binary_runs_as_non_root_under_the_strict_profile(channel: Path
     tag = f"builder-test/static-app:{uuid.uuid4().hex[:8]}"
     dockerfile = f'FROM {reference}\nCOPY probe /app/probe\nENTRYPOINT ["/app/probe"]\n'
     try:
-        engine.build(dockerfile, tag, {}, False, lambda _line: None,
-                     files={"probe": ((tmp_path / "probe").read_bytes(), 0o755)})
+        engine.build(
+            dockerfile, tag, {}, False, lambda _line: None, files={"probe": ((tmp_path / "probe").read_bytes(), 0o755)}
+        )
         result = engine.run(tag, ["/app/probe"], confinement=Confinement(tmpfs=("/tmp",)))
     finally:
         engine.remove(tag)

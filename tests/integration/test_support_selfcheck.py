@@ -31,8 +31,13 @@ def demo_repo(root: Path) -> AptRepo:
     repo = AptRepo(root)
     repo.add_package("demo", "1.0-1", changelog=[INITIAL], files={"/usr/bin/demo": b"#!/bin/sh\necho 1.0\n"})
     # Entries in any order: the changelog comes out newest first.
-    repo.add_package("demo", "1.1-1", changelog=[INITIAL, ChangelogEntry("1.1-1", urgency="high", lines=[FIX])],
-                     depends="libc6 (>= 2.36)", files={"/usr/bin/demo": b"#!/bin/sh\necho 1.1\n"})
+    repo.add_package(
+        "demo",
+        "1.1-1",
+        changelog=[INITIAL, ChangelogEntry("1.1-1", urgency="high", lines=[FIX])],
+        depends="libc6 (>= 2.36)",
+        files={"/usr/bin/demo": b"#!/bin/sh\necho 1.1\n"},
+    )
     repo.publish()
     return repo
 
@@ -69,8 +74,9 @@ def test_apt_repo_builds_and_indexes_both_versions(tmp_path: Path) -> None:
     for entry in release["SHA256"]:
         assert hashlib.sha256((repo.root / DIST / entry["name"]).read_bytes()).hexdigest() == entry["sha256"]
 
-    changelog = Changelog(gzip.decompress(deb_member(repo.root / stanzas[1]["Filename"],
-                                                     "usr/share/doc/demo/changelog.Debian.gz")))
+    changelog = Changelog(
+        gzip.decompress(deb_member(repo.root / stanzas[1]["Filename"], "usr/share/doc/demo/changelog.Debian.gz"))
+    )
     assert [str(block.version) for block in changelog] == ["1.1-1", "1.0-1"]
     assert changelog[0].urgency == "high"
     assert FIX in changelog[0].changes()
@@ -82,8 +88,11 @@ def test_apt_repo_builds_and_indexes_both_versions(tmp_path: Path) -> None:
 
 def test_apt_repo_is_deterministic(tmp_path: Path) -> None:
     first, second = demo_repo(tmp_path / "one"), demo_repo(tmp_path / "two")
-    for relative in ("pool/main/d/demo/demo_1.1-1_amd64.deb", f"{DIST}/main/binary-amd64/Packages.xz",
-                     f"{DIST}/Release"):
+    for relative in (
+        "pool/main/d/demo/demo_1.1-1_amd64.deb",
+        f"{DIST}/main/binary-amd64/Packages.xz",
+        f"{DIST}/Release",
+    ):
         assert (first.root / relative).read_bytes() == (second.root / relative).read_bytes(), relative
 
 

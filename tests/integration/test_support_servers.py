@@ -52,9 +52,13 @@ def signed_repo(root: Path, key: SigningKey) -> AptRepo:
 def gpgv(home: Path, keyring: Path, *files: Path) -> subprocess.CompletedProcess[str]:
     # gpgv wants a home of its own even with an explicit keyring; never let it fall back to ~/.gnupg.
     home.mkdir(exist_ok=True, mode=0o700)
-    return subprocess.run(["gpgv", "--homedir", str(home), "--status-fd", "1", "--keyring", str(keyring),
-                           *map(str, files)], capture_output=True, text=True, check=False,
-                          env={**os.environ, "GNUPGHOME": str(home)})
+    return subprocess.run(
+        ["gpgv", "--homedir", str(home), "--status-fd", "1", "--keyring", str(keyring), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GNUPGHOME": str(home)},
+    )
 
 
 def agents_for(home: str) -> list[str]:
@@ -75,8 +79,9 @@ def agents_for(home: str) -> list[str]:
 # -- signing key ----------------------------------------------------------------------------------------
 
 
-def test_signing_key_exports_and_cleans_up_without_touching_the_users_gnupg(tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signing_key_exports_and_cleans_up_without_touching_the_users_gnupg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("GNUPGHOME", raising=False)
     (tmp_path / "home").mkdir()
@@ -91,8 +96,12 @@ def test_signing_key_exports_and_cleans_up_without_touching_the_users_gnupg(tmp_
         assert binary.read_bytes()[0] in {0x98, 0x99, 0xC6}
         assert armored.read_text(encoding="ascii").startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
         (tmp_path / "probe").mkdir(mode=0o700)
-        listing = subprocess.run(["gpg", "--homedir", str(tmp_path / "probe"), "--with-colons", "--show-keys",
-                                  str(binary)], capture_output=True, text=True, check=True).stdout
+        listing = subprocess.run(
+            ["gpg", "--homedir", str(tmp_path / "probe"), "--with-colons", "--show-keys", str(binary)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert f"fpr:::::::::{signing.fingerprint}:" in listing
         assert "Builder Test Repo <repo@builder.invalid>" in listing
         assert agents_for(home), "signing should have started an agent for the temporary home"
@@ -114,8 +123,9 @@ def test_signatures_are_reproducible(key: SigningKey) -> None:
 # -- signed repository ----------------------------------------------------------------------------------
 
 
-def test_signed_repo_verifies_with_gpgv_and_only_with_its_key(tmp_path: Path, key: SigningKey,
-                                                               other_key: SigningKey) -> None:
+def test_signed_repo_verifies_with_gpgv_and_only_with_its_key(
+    tmp_path: Path, key: SigningKey, other_key: SigningKey
+) -> None:
     repo = signed_repo(tmp_path / "apt", key)
     dist = repo.root / DIST
     release_bytes = (dist / "Release").read_bytes()
@@ -159,7 +169,8 @@ def test_signed_repo_is_deterministic_and_unsigned_repo_is_unchanged(tmp_path: P
     assert not (first.root / DIST / "InRelease").exists()
     assert not (first.root / DIST / "Release.gpg").exists()
     assert Release((first.root / DIST / "Release").read_text(encoding="utf-8"))["Description"] == (
-        "builder test repository (unsigned)")
+        "builder test repository (unsigned)"
+    )
 
 
 def test_sources_line_trusts_or_names_the_keyring(tmp_path: Path, key: SigningKey) -> None:
@@ -167,9 +178,11 @@ def test_sources_line_trusts_or_names_the_keyring(tmp_path: Path, key: SigningKe
         url = repo.serve()
         assert repo.sources_line() == f"deb [trusted=yes] {url} bookworm-security main"
         assert repo.sources_line(signed_by="/etc/apt/keyrings/repo.gpg") == (
-            f"deb [signed-by=/etc/apt/keyrings/repo.gpg] {url} bookworm-security main")
+            f"deb [signed-by=/etc/apt/keyrings/repo.gpg] {url} bookworm-security main"
+        )
         assert repo.sources_line(signed_by=tmp_path / "repo.asc") == (
-            f"deb [signed-by={tmp_path / 'repo.asc'}] {url} bookworm-security main")
+            f"deb [signed-by={tmp_path / 'repo.asc'}] {url} bookworm-security main"
+        )
 
 
 def apt_update(where: Path, sources_line: str) -> subprocess.CompletedProcess[str]:
@@ -180,10 +193,15 @@ def apt_update(where: Path, sources_line: str) -> subprocess.CompletedProcess[st
     (where / "state" / "status").touch()
     (where / "sources.list").write_text(sources_line + "\n", encoding="utf-8")
     options = {
-        "Dir::Etc::SourceList": where / "sources.list", "Dir::Etc::SourceParts": empty,
-        "Dir::Etc::Trusted": where / "no-trusted.gpg", "Dir::Etc::TrustedParts": empty,
-        "Dir::State": where / "state", "Dir::State::status": where / "state" / "status",
-        "Dir::Cache": where / "cache", "Debug::NoLocking": "1", "Acquire::Languages": "none",
+        "Dir::Etc::SourceList": where / "sources.list",
+        "Dir::Etc::SourceParts": empty,
+        "Dir::Etc::Trusted": where / "no-trusted.gpg",
+        "Dir::Etc::TrustedParts": empty,
+        "Dir::State": where / "state",
+        "Dir::State::status": where / "state" / "status",
+        "Dir::Cache": where / "cache",
+        "Debug::NoLocking": "1",
+        "Acquire::Languages": "none",
         # Downloads otherwise run as _apt, which cannot write into the test's directories.
         "APT::Sandbox::User": "root" if os.geteuid() == 0 else "",
         "Acquire::http::Proxy": "DIRECT",
@@ -195,8 +213,9 @@ def apt_update(where: Path, sources_line: str) -> subprocess.CompletedProcess[st
 
 
 @pytest.mark.skipif(shutil.which("apt-get") is None, reason="apt-get is not installed")
-def test_apt_get_accepts_the_signed_repo_only_with_its_key(tmp_path: Path, key: SigningKey,
-                                                            other_key: SigningKey) -> None:
+def test_apt_get_accepts_the_signed_repo_only_with_its_key(
+    tmp_path: Path, key: SigningKey, other_key: SigningKey
+) -> None:
     with signed_repo(tmp_path / "apt", key) as repo:
         repo.serve()
         for armored in (False, True):
@@ -208,8 +227,9 @@ def test_apt_get_accepts_the_signed_repo_only_with_its_key(tmp_path: Path, key: 
             lists = [path.name for path in (tmp_path / f"good-{armored}" / "state" / "lists").iterdir()]
             assert any(name.endswith("_InRelease") for name in lists), lists
 
-        rejected = apt_update(tmp_path / "wrong", repo.sources_line(signed_by=other_key.export_public(
-            tmp_path / "other.gpg")))
+        rejected = apt_update(
+            tmp_path / "wrong", repo.sources_line(signed_by=other_key.export_public(tmp_path / "other.gpg"))
+        )
         assert rejected.returncode != 0
         assert "NO_PUBKEY" in rejected.stdout + rejected.stderr
 

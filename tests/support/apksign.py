@@ -20,7 +20,7 @@ def tar_member(name: str, data: bytes) -> bytes:
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
     # abuild-sign cuts the end-of-archive blocks, so apk reads the two streams as one tar.
-    return buffer.getvalue()[:512 + -(-len(data) // 512) * 512]
+    return buffer.getvalue()[: 512 + -(-len(data) // 512) * 512]
 
 
 def unsigned_index(text: str = INDEX_TEXT, member: str = "APKINDEX") -> bytes:

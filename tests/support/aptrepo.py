@@ -77,9 +77,11 @@ class ChangelogEntry:
         body = [line if not line or line.startswith(" ") else f"  * {line}" for line in self.lines]
         if not body:
             body = [f"  * Version {self.version}."]
-        return (f"{source} ({self.version}) {self.distribution}; urgency={self.urgency}\n\n"
-                + "\n".join(body)
-                + f"\n\n -- {self.author}  {self.date}\n")
+        return (
+            f"{source} ({self.version}) {self.distribution}; urgency={self.urgency}\n\n"
+            + "\n".join(body)
+            + f"\n\n -- {self.author}  {self.date}\n"
+        )
 
 
 def render_changelog(source: str, entries: list[ChangelogEntry]) -> str:
@@ -102,8 +104,9 @@ def _without_epoch(version: str) -> str:
 
 def _stop_gnupg(home: str) -> None:
     # The agent outlives gpg; without this every key would leave a daemon behind, holding a deleted home.
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": home},
-                   check=False, capture_output=True)
+    subprocess.run(
+        ["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": home}, check=False, capture_output=True
+    )
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -114,8 +117,9 @@ class SigningKey:
     `algorithm` is anything `gpg --quick-gen-key` takes, e.g. "ed25519" (the default) or "rsa3072".
     """
 
-    def __init__(self, user_id: str = KEY_USER_ID, algorithm: str = "ed25519",
-                 created: dt.datetime = KEY_EPOCH) -> None:
+    def __init__(
+        self, user_id: str = KEY_USER_ID, algorithm: str = "ed25519", created: dt.datetime = KEY_EPOCH
+    ) -> None:
         self.user_id = user_id
         self.created = created
         # A short path under /tmp: the agent's socket lives in the home and socket paths are length-limited.
@@ -134,13 +138,23 @@ class SigningKey:
     def _gpg(self, *args: str, at: dt.datetime | None = None, stdin: bytes | None = None) -> bytes:
         if not self._finalizer.alive:
             raise RuntimeError("the signing key has been closed")
-        command = ["gpg", "--homedir", self.home, "--batch", "--no-tty", "--pinentry-mode", "loopback",
-                   "--passphrase", ""]
+        command = [
+            "gpg",
+            "--homedir",
+            self.home,
+            "--batch",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]
         if at is not None:
             # "!" freezes the clock: key and signature timestamps, hence the signatures, are reproducible.
             command += ["--faked-system-time", f"{int(at.timestamp())}!"]
-        result = subprocess.run([*command, *args], input=stdin, capture_output=True, check=False,
-                                env={**os.environ, "GNUPGHOME": self.home})
+        result = subprocess.run(
+            [*command, *args], input=stdin, capture_output=True, check=False, env={**os.environ, "GNUPGHOME": self.home}
+        )
         if result.returncode != 0:
             raise RuntimeError(f"gpg {' '.join(args)} failed: {result.stderr.decode(errors='replace')}")
         return result.stdout
@@ -162,8 +176,9 @@ class SigningKey:
         SHA512: apt treats SHA1 signatures as untrusted.
         """
         mode = ["--armor", "--detach-sign"] if detached else ["--clearsign"]
-        return self._gpg("--local-user", self.fingerprint, "--digest-algo", "SHA512", *mode, "--output", "-",
-                         at=at, stdin=data)
+        return self._gpg(
+            "--local-user", self.fingerprint, "--digest-algo", "SHA512", *mode, "--output", "-", at=at, stdin=data
+        )
 
     def close(self) -> None:
         self._finalizer()
@@ -171,16 +186,23 @@ class SigningKey:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: types.TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
+    ) -> None:
         self.close()
 
 
 class AptRepo:
     """An apt repository under `root`: `pool/` with the .debs, `dists/SUITE/` with the indexes."""
 
-    def __init__(self, root: Path, suite: str = "bookworm-security", component: str = "main",
-                 arch: str = "amd64", signing_key: SigningKey | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        suite: str = "bookworm-security",
+        component: str = "main",
+        arch: str = "amd64",
+        signing_key: SigningKey | None = None,
+    ) -> None:
         self.root = root
         self.suite = suite
         self.component = component
@@ -198,9 +220,17 @@ class AptRepo:
 
     # -- packages ---------------------------------------------------------------------------------
 
-    def add_package(self, name: str, version: str, *, source: str | None = None,
-                    changelog: list[ChangelogEntry], depends: str | None = None,
-                    files: dict[str, bytes] | None = None, arch: str | None = None) -> Path:
+    def add_package(
+        self,
+        name: str,
+        version: str,
+        *,
+        source: str | None = None,
+        changelog: list[ChangelogEntry],
+        depends: str | None = None,
+        files: dict[str, bytes] | None = None,
+        arch: str | None = None,
+    ) -> Path:
         """Build NAME_VERSION_ARCH.deb into the pool and return its path. Call `publish()` to index it.
 
         `arch` is the repository's architecture unless given (use "all" for arch-independent packages).
@@ -238,8 +268,12 @@ class AptRepo:
             for directory in [tree, *(p for p in tree.rglob("*") if p.is_dir())]:
                 directory.chmod(0o755)
             env = {**os.environ, "SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH)}
-            subprocess.run(["dpkg-deb", "--build", "--root-owner-group", "-Zxz", str(tree), str(target)],
-                           check=True, capture_output=True, env=env)
+            subprocess.run(
+                ["dpkg-deb", "--build", "--root-owner-group", "-Zxz", str(tree), str(target)],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
         return target
 
     @staticmethod
@@ -268,8 +302,13 @@ class AptRepo:
         """
         (self.root / "pool").mkdir(exist_ok=True)
         # Filenames in the index are relative to the repository root, so scan from there.
-        scan = subprocess.run(["dpkg-scanpackages", "--multiversion", "--arch", self.arch, "pool", "/dev/null"],
-                              cwd=self.root, check=True, capture_output=True, text=True)
+        scan = subprocess.run(
+            ["dpkg-scanpackages", "--multiversion", "--arch", self.arch, "pool", "/dev/null"],
+            cwd=self.root,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         # dpkg-scanpackages lists versions in directory order; sort the stanzas for stable output.
         stanzas = [stanza.strip("\n") for stanza in scan.stdout.split("\n\n") if stanza.strip()]
         stanzas.sort(key=lambda stanza: _field(stanza, "Filename"))
@@ -302,8 +341,10 @@ class AptRepo:
             lines.append(f"Valid-Until: {email.utils.format_datetime(valid_until.astimezone(dt.UTC), usegmt=True)}")
         for title, algorithm in (("MD5Sum", "md5"), ("SHA256", "sha256")):
             lines.append(f"{title}:")
-            lines += [f" {hashlib.new(algorithm, data).hexdigest()} {len(data):>8} {relative}"
-                      for relative, data in indexes.items()]
+            lines += [
+                f" {hashlib.new(algorithm, data).hexdigest()} {len(data):>8} {relative}"
+                for relative, data in indexes.items()
+            ]
         release = dist / "Release"
         release_bytes = ("\n".join(lines) + "\n").encode()
         release.write_bytes(release_bytes)
@@ -363,8 +404,9 @@ class AptRepo:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: types.TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
+    ) -> None:
         self.close()
 
     def _record(self, method: str, path: str, status: int) -> None:

@@ -25,8 +25,7 @@ def load_channel(root: Path, environ: Mapping[str, str] | None = None) -> tuple[
     return config, graph.build(recipes.load_dir(config.recipes_dir, root))
 
 
-def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch,
-                 recipes: dict[str, str] | None = None) -> Path:
+def make_channel(where: Path, registry: str, patch: pytest.MonkeyPatch, recipes: dict[str, str] | None = None) -> Path:
     """A scratch channel pushing to its own namespace: the sample recipes, or `recipes`."""
     root = where / "channel"
     root.mkdir()
@@ -63,7 +62,7 @@ def read_github_outputs(path: Path) -> dict[str, str]:
         if "<<" in lines[at] and ("=" not in lines[at] or lines[at].index("<<") < lines[at].index("=")):
             name, delimiter = lines[at].split("<<", 1)
             end = lines.index(delimiter, at + 1)  # ValueError: an unterminated block, as GitHub refuses it
-            outputs[name] = "\n".join(lines[at + 1:end])
+            outputs[name] = "\n".join(lines[at + 1 : end])
             at = end + 1
         else:
             name, value = lines[at].split("=", 1)

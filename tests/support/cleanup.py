@@ -20,9 +20,14 @@ RUN = os.environ.setdefault("BUILDER_TEST_RUN", secrets.token_hex(3))
 CREATED: set[str] = set()
 # Kept on purpose across sessions: tests/support/skopeo.py's image, named by its content.
 KEPT = re.compile(r"builder-test/[^:]+:[0-9a-f]+")
-_MANIFESTS = ", ".join(("application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-                        "application/vnd.docker.distribution.manifest.list.v2+json",
-                        "application/vnd.docker.distribution.manifest.v2+json"))
+_MANIFESTS = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 
 
 def scratch(prefix: str) -> str:
@@ -88,14 +93,17 @@ def _remove_from_registry(host: str, auth: tuple[str, str] | None, names: set[st
         listed = requests.get(f"{base}/{repository}/tags/list", auth=auth, timeout=30)
         tags = listed.json().get("tags") or [] if listed.status_code == 200 else []
         for tag in tags:
-            head = requests.head(f"{base}/{repository}/manifests/{tag}", auth=auth, timeout=30,
-                                 headers={"Accept": _MANIFESTS})
+            head = requests.head(
+                f"{base}/{repository}/manifests/{tag}", auth=auth, timeout=30, headers={"Accept": _MANIFESTS}
+            )
             digest = head.headers.get("Docker-Content-Digest")
             if digest:
                 gone = requests.delete(f"{base}/{repository}/manifests/{digest}", auth=auth, timeout=30)
                 if gone.status_code not in (202, 404):
-                    raise RuntimeError(f"{host}/{repository}@{digest}: the registry refused the delete "
-                                       f"({gone.status_code}); it must allow deletes")
+                    raise RuntimeError(
+                        f"{host}/{repository}@{digest}: the registry refused the delete "
+                        f"({gone.status_code}); it must allow deletes"
+                    )
 
 
 def _catalog(base: str, auth: tuple[str, str] | None) -> list[str]:

@@ -28,16 +28,26 @@ from builder.image.engine import Auth, ImageDetails, RunResult
 from tests.support.fake_registry import FakeRegistry
 
 Entry = tuple[tarfile.TarInfo, bytes]
-DPKG_STATUS = ("Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u9\n"
-               "Source: glibc\n\nPackage: tzdata\nStatus: install ok installed\nArchitecture: all\n"
-               "Version: 2024a-0+deb12u1\n")
+DPKG_STATUS = (
+    "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u9\n"
+    "Source: glibc\n\nPackage: tzdata\nStatus: install ok installed\nArchitecture: all\n"
+    "Version: 2024a-0+deb12u1\n"
+)
 OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
 SOURCES = "deb http://deb.debian.org/debian bookworm main\n"
 
 
-def entry(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, uid: int = 0, gid: int = 0,
-          data: bytes = b"", link: str = "", pax: dict[str, str] | None = None,
-          device: tuple[int, int] = (0, 0)) -> Entry:
+def entry(
+    name: str,
+    kind: bytes = tarfile.REGTYPE,
+    mode: int = 0o644,
+    uid: int = 0,
+    gid: int = 0,
+    data: bytes = b"",
+    link: str = "",
+    pax: dict[str, str] | None = None,
+    device: tuple[int, int] = (0, 0),
+) -> Entry:
     """One member of an image's file system, as `docker export` streams it."""
     info = tarfile.TarInfo(name)
     info.type, info.mode, info.uid, info.gid, info.linkname = kind, mode, uid, gid, link
@@ -52,8 +62,11 @@ def clean_debian(uid: int = 65532, sources: str = SOURCES) -> list[Entry]:
     `sources`: its /etc/apt/sources.list."""
     return [
         entry("etc", tarfile.DIRTYPE, 0o755),
-        entry("etc/passwd", data=f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
-                                 f"nonroot:x:{uid}:{uid}::/home/nonroot:/usr/sbin/nologin\n".encode()),
+        entry(
+            "etc/passwd",
+            data=f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+            f"nonroot:x:{uid}:{uid}::/home/nonroot:/usr/sbin/nologin\n".encode(),
+        ),
         entry("etc/group", data=f"root:x:0:\nnonroot:x:{uid}:\n".encode()),
         entry("etc/shadow", mode=0o640, gid=42, data=b"root:*:19000:0:99999:7:::\n"),
         entry("etc/os-release", data=OS_RELEASE.encode()),
@@ -109,9 +122,14 @@ class FakeEngine:
         image_id = self._tags.get(f"{repository}:{tag}")
         if image_id is None:
             raise RegistryError(f"push of {repository}:{tag} failed: no such local image")
-        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                          "digest": image_id, "size": 2}, "layers": []}).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": image_id, "size": 2},
+                "layers": [],
+            }
+        ).encode()
         return self.registry.put(repository, tag, manifest)
 
     def pull(self, reference: str, auth: Auth | None = None) -> str:  # noqa: ARG002
@@ -124,9 +142,16 @@ class FakeEngine:
         self._tags.pop(image, None)
 
     # -- images ------------------------------------------------------------------------
-    def build(self, dockerfile: str, tag: str, labels: Mapping[str, str], pull: bool,
-              on_line: Callable[[str], None], *,
-              files: Mapping[str, tuple[bytes, int]] | None = None) -> str:
+    def build(
+        self,
+        dockerfile: str,
+        tag: str,
+        labels: Mapping[str, str],
+        pull: bool,
+        on_line: Callable[[str], None],
+        *,
+        files: Mapping[str, tuple[bytes, int]] | None = None,
+    ) -> str:
         self.builds.append(Build(dockerfile, tag, dict(labels), pull, dict(files or {})))
         parser = _parsed(dockerfile)
         steps = [f"{i['instruction']} {i['value']}" for i in parser.structure if i["instruction"] != "COMMENT"]
@@ -137,8 +162,9 @@ class FakeEngine:
                 raise BuildError(f"build of {tag} failed: {message}", [*steps[-2:], message])
         data = archive(self.filesystem + _copied(parser, files or {}))
         image_id = "sha256:" + hashlib.sha256(dockerfile.encode() + data).hexdigest()
-        details = ImageDetails(id=image_id, size=len(data), user=_user(parser), env=dict(parser.envs),
-                               labels={**parser.labels, **labels})
+        details = ImageDetails(
+            id=image_id, size=len(data), user=_user(parser), env=dict(parser.envs), labels={**parser.labels, **labels}
+        )
         self.images[image_id] = (details, data)
         self._tags[tag] = image_id
         return image_id
@@ -162,8 +188,14 @@ class FakeEngine:
             for member in tar:
                 yield member, tar
 
-    def run(self, image: str, argv: list[str], timeout: int = 120, *,  # noqa: ARG002
-            confinement: Confinement | None = None) -> RunResult:
+    def run(
+        self,
+        image: str,
+        argv: list[str],
+        timeout: int = 120,  # noqa: ARG002
+        *,
+        confinement: Confinement | None = None,
+    ) -> RunResult:
         self.runs.append((image, tuple(argv), confinement))
         return self.answers.get(tuple(argv), RunResult(0, "", ""))
 
@@ -189,12 +221,13 @@ def _copied(parser: DockerfileParser, files: Mapping[str, tuple[bytes, int]]) ->
     """The committed files the Dockerfile COPYs, at their destinations with their owner and mode."""
     members = []
     for instruction in parser.structure:
-        found = re.fullmatch(r'(?:--chown=(\d+):(\d+) )?(\[.*\])', str(instruction["value"]).strip())
+        found = re.fullmatch(r"(?:--chown=(\d+):(\d+) )?(\[.*\])", str(instruction["value"]).strip())
         if instruction["instruction"] != "COPY" or not found:
             continue
         source, destination = json.loads(found[3])
         if source in files:
             data, mode = files[source]
-            members.append(entry(destination.lstrip("/"), mode=mode, uid=int(found[1] or 0), gid=int(found[2] or 0),
-                                 data=data))
+            members.append(
+                entry(destination.lstrip("/"), mode=mode, uid=int(found[1] or 0), gid=int(found[2] or 0), data=data)
+            )
     return members

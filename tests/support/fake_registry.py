@@ -85,8 +85,7 @@ class FakeRegistry(Offline):
             return answer(request, 200, body, {"Content-Type": "application/json"})
         return answer(request, 404, b"")
 
-    def _manifest(self, request: requests.PreparedRequest, method: str, name: str,
-                  reference: str) -> requests.Response:
+    def _manifest(self, request: requests.PreparedRequest, method: str, name: str, reference: str) -> requests.Response:
         repo = self.repositories.setdefault(name, Repository()) if method == "PUT" else self.repositories.get(name)
         if repo is None:
             return answer(request, 404, b'{"errors": [{"code": "NAME_UNKNOWN"}]}')

@@ -32,8 +32,21 @@ from tests.support.serving import BackgroundServer
 
 # RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded. Expect is answered here
 # (the stdlib sends 100 Continue) and the body is forwarded whole, so it goes too.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-                        "te", "trailer", "trailers", "transfer-encoding", "upgrade", "expect"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+    }
+)
 
 Kind = Literal["fail", "stall", "truncate", "drop", "drip", "inflate", "headers"]
 BLOCK = 64 * 1024
@@ -88,8 +101,14 @@ class FaultProxy:
 
     # -- faults -----------------------------------------------------------------------------------
 
-    def fail(self, status: int, times: int = 1, path_contains: str = "", method: str | None = None,
-             headers: dict[str, str] | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        times: int = 1,
+        path_contains: str = "",
+        method: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Answer `status` (with `headers`, e.g. Retry-After) instead of forwarding."""
         self._add(Rule("fail", times, path_contains, method, status=status, headers=headers))
 
@@ -174,8 +193,9 @@ class FaultProxy:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: types.TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
+    ) -> None:
         self.close()
 
     # -- forwarding -------------------------------------------------------------------------------
@@ -211,7 +231,7 @@ class FaultProxy:
 
     def _rewrite_location(self, value: str) -> str:
         if self._serving.running and value.startswith(self.upstream):
-            return self.url + value[len(self.upstream):]
+            return self.url + value[len(self.upstream) :]
         return value
 
 
@@ -278,8 +298,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             return
 
         connection_tokens = {token.strip().lower() for token in self.headers.get("Connection", "").split(",")}
-        headers = [(name, value) for name, value in self.headers.items()
-                   if name.lower() not in HOP_BY_HOP | connection_tokens | {"host", "content-length"}]
+        headers = [
+            (name, value)
+            for name, value in self.headers.items()
+            if name.lower() not in HOP_BY_HOP | connection_tokens | {"host", "content-length"}
+        ]
         try:
             upstream = proxy._forward(method, path, headers, body)
         except OSError as exc:
@@ -298,8 +321,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         kind = rule.kind if rule is not None else None
         extra = (rule.headers or {}) if rule is not None and kind == "headers" else {}
         replaced = {name.lower() for name in extra}
-        connection_tokens = {token.strip().lower() for name, value in upstream.headers
-                             if name.lower() == "connection" for token in value.split(",")}
+        connection_tokens = {
+            token.strip().lower()
+            for name, value in upstream.headers
+            if name.lower() == "connection"
+            for token in value.split(",")
+        }
         # HEAD, 1xx, 204 and 304 carry no body: their Content-Length describes the resource, keep it.
         bodiless = self.command == "HEAD" or upstream.status < 200 or upstream.status in (204, 304)
         chunked = rule is not None and kind == "inflate" and not rule.declare and not bodiless
@@ -307,8 +334,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.send_response_only(upstream.status, upstream.reason)
         for name, value in upstream.headers:
             lower = name.lower()
-            if (lower in HOP_BY_HOP or lower in connection_tokens or lower in replaced
-                    or (lower == "content-length" and not bodiless)):
+            if (
+                lower in HOP_BY_HOP
+                or lower in connection_tokens
+                or lower in replaced
+                or (lower == "content-length" and not bodiless)
+            ):
                 continue
             self.send_header(name, proxy._rewrite_location(value) if lower == "location" else value)
         for name, value in extra.items():
@@ -355,7 +386,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         written = 0
         try:
             while written < size and not proxy._closing.is_set():
-                block = body[written:written + BLOCK] if written < len(body) else b""
+                block = body[written : written + BLOCK] if written < len(body) else b""
                 block += b" " * (min(BLOCK, size - written) - len(block))
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
                 written += len(block)
@@ -394,7 +425,7 @@ class _DripWriter:
 
     def write(self, data: bytes) -> int:
         for offset in range(len(data)):
-            self.out.write(data[offset:offset + 1])
+            self.out.write(data[offset : offset + 1])
             self.out.flush()
             self.count += 1
             if self.closing.wait(self.seconds):

@@ -53,13 +53,20 @@ DEFAULT_API_VERSION = "2022-11-28"
 RATE_LIMIT = 5000
 MAX_BODY = 65536  # characters GitHub accepts in a pull request or comment body
 DOCS = "https://docs.github.com/rest"
-SECONDARY_DOCS = ("https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api"
-                  "#about-secondary-rate-limits")
+SECONDARY_DOCS = (
+    "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api"
+    "#about-secondary-rate-limits"
+)
 # Limits the description states in prose only ("The number of results per page (max 100)").
 PARAM_LIMITS: dict[str, dict[str, Any]] = {"per_page": {"minimum": 1, "maximum": 100}, "page": {"minimum": 1}}
 ACCEPT_JSON = re.compile(r"application/vnd\.github(\.[a-z0-9-]+)*\+json|application/json")
-RESOURCES = {"pulls": "PullRequest", "issues/add-labels": "Label", "issues/create-comment": "IssueComment",
-             "repos/get": "Repository", "git/delete-ref": "Reference"}
+RESOURCES = {
+    "pulls": "PullRequest",
+    "issues/add-labels": "Label",
+    "issues/create-comment": "IssueComment",
+    "repos/get": "Repository",
+    "git/delete-ref": "Reference",
+}
 
 JSON = Any
 
@@ -124,15 +131,23 @@ class OpenAPI:
                     continue
                 params = {(p["in"], p["name"]): p for p in [*shared, *op.get("parameters", [])]}
                 body = op.get("requestBody")
-                self.operations.append(Operation(
-                    method=method.upper(), template=template, operation_id=op["operationId"],
-                    docs_url=op.get("externalDocs", {}).get("url", DOCS), pattern=_route(template),
-                    path_params={n: _param_schema(p) for (where, n), p in params.items() if where == "path"},
-                    query_params={n: _param_schema(p) for (where, n), p in params.items() if where == "query"},
-                    body_schema=body["content"].get("application/json", {}).get("schema") if body else None,
-                    body_required=bool(body and body.get("required")),
-                    responses={status: answer.get("content", {}).get("application/json", {}).get("schema")
-                               for status, answer in op["responses"].items()}))
+                self.operations.append(
+                    Operation(
+                        method=method.upper(),
+                        template=template,
+                        operation_id=op["operationId"],
+                        docs_url=op.get("externalDocs", {}).get("url", DOCS),
+                        pattern=_route(template),
+                        path_params={n: _param_schema(p) for (where, n), p in params.items() if where == "path"},
+                        query_params={n: _param_schema(p) for (where, n), p in params.items() if where == "query"},
+                        body_schema=body["content"].get("application/json", {}).get("schema") if body else None,
+                        body_required=bool(body and body.get("required")),
+                        responses={
+                            status: answer.get("content", {}).get("application/json", {}).get("schema")
+                            for status, answer in op["responses"].items()
+                        },
+                    )
+                )
         # 2022-11-28 is the version every description describes; newer ones appear as breaking-change patches.
         self.api_versions = {DEFAULT_API_VERSION, *_breaking_change_versions(self.document)}
         self._validators: dict[int, Draft202012Validator] = {}
@@ -160,8 +175,9 @@ class OpenAPI:
         for error in sorted(self.validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path)):
             best = best_match([error])
             where = list(best.absolute_path)
-            missing = re.match(r"'([^']*)' is a required property", best.message) if best.validator == "required" \
-                else None
+            missing = (
+                re.match(r"'([^']*)' is a required property", best.message) if best.validator == "required" else None
+            )
             fields = [*where, missing.group(1)] if missing else where
             found.append((_json_path(where), ".".join(str(p) for p in fields), best.message))
         return found
@@ -291,8 +307,7 @@ class _Rejected(Exception):
 
 
 def _git(git_dir: Path, *args: str) -> str:
-    return subprocess.run(["git", "--git-dir", str(git_dir), *args], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["git", "--git-dir", str(git_dir), *args], check=True, capture_output=True, text=True).stdout
 
 
 def _branches(record: _Repo) -> dict[str, str]:
@@ -300,8 +315,9 @@ def _branches(record: _Repo) -> dict[str, str]:
     if record.git_dir is None:
         return record.branches
     found = {}
-    for line in _git(record.git_dir, "for-each-ref", "--format=%(objectname) %(refname:strip=2)",
-                     "refs/heads").splitlines():
+    for line in _git(
+        record.git_dir, "for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/heads"
+    ).splitlines():
         sha, _, branch = line.partition(" ")
         found[branch] = sha
     return found
@@ -337,8 +353,13 @@ def _failed(op: Operation, *errors: dict[str, Any]) -> _Rejected:
 class GitHubStandIn:
     """GitHub's REST API for pulls, labels, reviewers, comments, repositories and refs, in memory."""
 
-    def __init__(self, token: str = "test-token", *, login: str = "builder-bot",  # noqa: S107 - a test token
-                 spec: Path = SPEC_PATH) -> None:
+    def __init__(
+        self,
+        token: str = "test-token",  # noqa: S107 - a test token
+        *,
+        login: str = "builder-bot",
+        spec: Path = SPEC_PATH,
+    ) -> None:
         self.token = token
         self.login = login  # the user the token belongs to: author of the pull requests and comments
         self.spec = load_spec(spec)
@@ -381,19 +402,28 @@ class GitHubStandIn:
         self.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: types.TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
+    ) -> None:
         self.close()
 
     # -- test set-up and inspection -------------------------------------------------------------------
-    def add_repo(self, owner: str, repo: str, default_branch: str = "main", *, private: bool = False,
-                 git_dir: Path | str | None = None) -> None:
+    def add_repo(
+        self,
+        owner: str,
+        repo: str,
+        default_branch: str = "main",
+        *,
+        private: bool = False,
+        git_dir: Path | str | None = None,
+    ) -> None:
         """A repository whose default branch exists. With `git_dir`, its branches are those of that (bare)
         git repository, read on every request, so what the client pushes there is what GitHub would see;
         deleting a ref deletes it there too."""
         with self.lock:
-            record = _Repo(owner, repo, default_branch, next(self._ids), private,
-                           Path(git_dir) if git_dir is not None else None)
+            record = _Repo(
+                owner, repo, default_branch, next(self._ids), private, Path(git_dir) if git_dir is not None else None
+            )
             if record.git_dir is None:
                 record.branches[default_branch] = _sha(owner, repo, default_branch)
             self._repos[(owner.lower(), repo.lower())] = record
@@ -477,15 +507,17 @@ class GitHubStandIn:
             except _Rejected as rejected:
                 reply = rejected.reply
             throttled = reply.headers.get("retry-after") is not None
-            reply.headers.update({
-                "x-ratelimit-limit": str(RATE_LIMIT),
-                "x-ratelimit-remaining": "0" if throttled else str(max(RATE_LIMIT - self._used, 0)),
-                "x-ratelimit-reset": str(self._reset),
-                "x-ratelimit-used": str(self._used),
-                "x-ratelimit-resource": "core",
-                "x-github-request-id": f"STANDIN:{len(self.requests):06d}",
-                "x-github-media-type": "github.v3; format=json",
-            })
+            reply.headers.update(
+                {
+                    "x-ratelimit-limit": str(RATE_LIMIT),
+                    "x-ratelimit-remaining": "0" if throttled else str(max(RATE_LIMIT - self._used, 0)),
+                    "x-ratelimit-reset": str(self._reset),
+                    "x-ratelimit-used": str(self._used),
+                    "x-ratelimit-resource": "core",
+                    "x-github-request-id": f"STANDIN:{len(self.requests):06d}",
+                    "x-github-media-type": "github.v3; format=json",
+                }
+            )
             return reply
 
     def _violation(self, method: str, target: str, problem: str) -> None:
@@ -495,9 +527,13 @@ class GitHubStandIn:
         left, retry_after, status = self._throttle
         if left > 0:
             self._throttle = (left - 1, retry_after, status)
-            reply = _error(status, "You have exceeded a secondary rate limit. Please wait a few minutes before you "
-                                   "try again. If you reach out to GitHub Support for help, please include the "
-                                   f"request ID STANDIN:{len(self.requests):06d}.", SECONDARY_DOCS)
+            reply = _error(
+                status,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you "
+                "try again. If you reach out to GitHub Support for help, please include the "
+                f"request ID STANDIN:{len(self.requests):06d}.",
+                SECONDARY_DOCS,
+            )
             reply.headers["retry-after"] = str(retry_after)
             return reply
         parts = urllib.parse.urlsplit(target)
@@ -508,9 +544,12 @@ class GitHubStandIn:
             return _error(404, "Not Found")
         if "user-agent" not in headers:
             self._violation(method, target, "no User-Agent header (GitHub rejects such requests)")
-            return _error(403, "Request forbidden by administrative rules. Please make sure your request has a "
-                               "User-Agent header (https://docs.github.com/rest/overview/resources-in-the-rest-api"
-                               "#user-agent-required).")
+            return _error(
+                403,
+                "Request forbidden by administrative rules. Please make sure your request has a "
+                "User-Agent header (https://docs.github.com/rest/overview/resources-in-the-rest-api"
+                "#user-agent-required).",
+            )
         scheme, _, credential = headers.get("authorization", "").partition(" ")
         if not credential:
             return _error(401, "Requires authentication")
@@ -519,8 +558,9 @@ class GitHubStandIn:
         self._check_accept(method, target, headers.get("accept", ""))
         version = headers.get("x-github-api-version")
         if version is not None and version not in self.spec.api_versions:
-            self._violation(method, target, f"X-GitHub-Api-Version {version!r} is not one of "
-                                            f"{sorted(self.spec.api_versions)}")
+            self._violation(
+                method, target, f"X-GitHub-Api-Version {version!r} is not one of {sorted(self.spec.api_versions)}"
+            )
             return _error(400, f"API version {version} is not supported.")
         try:
             args, query, payload = self._validated(op, method, target, path_args, parts.query, headers, body)
@@ -534,29 +574,47 @@ class GitHubStandIn:
     def _check_accept(self, method: str, target: str, accept: str) -> None:
         types_ = [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
         if not any(ACCEPT_JSON.fullmatch(t) for t in types_):
-            self._violation(method, target, f"Accept {accept or '(none)'!r}: send application/vnd.github+json, "
-                                            "the media type GitHub recommends")
+            self._violation(
+                method,
+                target,
+                f"Accept {accept or '(none)'!r}: send application/vnd.github+json, the media type GitHub recommends",
+            )
 
-    def _validated(self, op: Operation, method: str, target: str, path_args: dict[str, str], raw_query: str,
-                   headers: dict[str, str], body: bytes) -> tuple[dict[str, Any], dict[str, Any], JSON]:
+    def _validated(
+        self,
+        op: Operation,
+        method: str,
+        target: str,
+        path_args: dict[str, str],
+        raw_query: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> tuple[dict[str, Any], dict[str, Any], JSON]:
         """Path parameters, query parameters and body, checked against `op`; raises a 422 if any is wrong."""
         problems: list[tuple[str, str, str]] = []  # (field, code, message)
         args: dict[str, Any] = {}
         for name, schema in op.path_params.items():
             args[name] = _coerce(path_args[name], schema)
-            problems += [(name, "invalid", f"path parameter {name!r}: {msg}")
-                         for _, _, msg in self.spec.errors(schema, args[name])]
+            problems += [
+                (name, "invalid", f"path parameter {name!r}: {msg}")
+                for _, _, msg in self.spec.errors(schema, args[name])
+            ]
         query: dict[str, Any] = {}
         for name, values in urllib.parse.parse_qs(raw_query, keep_blank_values=True).items():
             if name not in op.query_params:
-                self._violation(method, target, f"query parameter {name!r} is not one of {sorted(op.query_params)} "
-                                                "(GitHub ignores it)")
+                self._violation(
+                    method,
+                    target,
+                    f"query parameter {name!r} is not one of {sorted(op.query_params)} (GitHub ignores it)",
+                )
                 continue
             if len(values) > 1:
                 problems.append((name, "invalid", f"query parameter {name!r} given {len(values)} times"))
             query[name] = _coerce(values[-1], op.query_params[name])
-            problems += [(name, "invalid", f"query parameter {name!r}: {msg}")
-                         for _, _, msg in self.spec.errors(op.query_params[name], query[name])]
+            problems += [
+                (name, "invalid", f"query parameter {name!r}: {msg}")
+                for _, _, msg in self.spec.errors(op.query_params[name], query[name])
+            ]
         payload: JSON = None
         if body:
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -570,18 +628,23 @@ class GitHubStandIn:
                 except (ValueError, UnicodeDecodeError) as exc:
                     self._violation(method, target, f"body is not JSON: {exc}")
                     raise _Rejected(_error(400, "Problems parsing JSON", op.docs_url)) from None
-                problems += [(fld, "missing_field" if "required property" in msg else "invalid",
-                              f"body {where}: {msg}") for where, fld, msg in self.spec.errors(op.body_schema, payload)]
+                problems += [
+                    (fld, "missing_field" if "required property" in msg else "invalid", f"body {where}: {msg}")
+                    for where, fld, msg in self.spec.errors(op.body_schema, payload)
+                ]
                 self._unknown_properties(op, method, target, payload)
         elif op.body_required:
             problems.append(("", "missing_field", f"{op.operation_id} requires a JSON body"))
         if problems:
             for _, _, message in problems:
                 self._violation(method, target, message)
-            details = [{"resource": op.resource, "code": c, "message": m, **({"field": f} if f else {})}
-                       for f, c, m in problems]
-            raise _Rejected(_error(422, "Invalid request.\n\n" + "\n".join(m for _, _, m in problems), op.docs_url,
-                                   details))
+            details = [
+                {"resource": op.resource, "code": c, "message": m, **({"field": f} if f else {})}
+                for f, c, m in problems
+            ]
+            raise _Rejected(
+                _error(422, "Invalid request.\n\n" + "\n".join(m for _, _, m in problems), op.docs_url, details)
+            )
         return args, query, payload
 
     def _unknown_properties(self, op: Operation, method: str, target: str, payload: JSON) -> None:
@@ -590,8 +653,10 @@ class GitHubStandIn:
         known = {name for branch in branches for name in branch.get("properties", {})}
         if isinstance(payload, dict):
             for name in sorted(set(payload) - known):
-                self.warnings.append(f"{method} {target}: body property {name!r} is not in {op.operation_id}'s "
-                                     f"schema ({', '.join(sorted(known))}); GitHub ignores it")
+                self.warnings.append(
+                    f"{method} {target}: body property {name!r} is not in {op.operation_id}'s "
+                    f"schema ({', '.join(sorted(known))}); GitHub ignores it"
+                )
 
     # -- operations -----------------------------------------------------------------------------------
     def _found(self, args: dict[str, Any]) -> _Repo:
@@ -621,8 +686,11 @@ class GitHubStandIn:
         if head is not None:
             owner, colon, branch = str(head).partition(":")
             if not colon:  # GitHub ignores a head filter without its owner and lists every pull request
-                self._violation("GET", self.requests[-1][1], f"head={head!r} is not 'owner:branch': GitHub ignores "
-                                                             "this filter and lists all pull requests")
+                self._violation(
+                    "GET",
+                    self.requests[-1][1],
+                    f"head={head!r} is not 'owner:branch': GitHub ignores this filter and lists all pull requests",
+                )
             else:
                 found = [p for p in found if p.head_owner.lower() == owner.lower() and p.head_ref == branch]
         if "base" in call.query:
@@ -637,7 +705,7 @@ class GitHubStandIn:
         if call.query.get("direction", "desc" if sort == "created" else "asc") == "desc":
             found.reverse()
         per_page, page = int(call.query.get("per_page", 30)), int(call.query.get("page", 1))
-        shown = found[(page - 1) * per_page: page * per_page]
+        shown = found[(page - 1) * per_page : page * per_page]
         reply = Reply(200, [self._pull_json(record, p, full=False) for p in shown])
         last = max((len(found) + per_page - 1) // per_page, 1)
         if last > 1:
@@ -647,9 +715,13 @@ class GitHubStandIn:
     def _links(self, path: str, query: dict[str, Any], page: int, last: int) -> str:
         def at(number: int) -> str:
             return f"{self.url}{path}?{urllib.parse.urlencode({**query, 'page': number})}"
+
         rels = [("prev", page - 1), ("next", page + 1), ("last", last), ("first", 1)]
-        return ", ".join(f'<{at(n)}>; rel="{rel}"' for rel, n in rels
-                         if (rel in ("prev", "first") and page > 1) or (rel in ("next", "last") and page < last))
+        return ", ".join(
+            f'<{at(n)}>; rel="{rel}"'
+            for rel, n in rels
+            if (rel in ("prev", "first") and page > 1) or (rel in ("next", "last") and page < last)
+        )
 
     def _op_pulls_create(self, call: Call) -> Reply:
         record, wanted, op = self._found(call.args), call.payload, call.op
@@ -679,12 +751,24 @@ class GitHubStandIn:
             if other.state == "open" and other.head_label.lower() == label.lower() and other.base_ref == base:
                 raise _failed(op, {"code": "custom", "message": f"A pull request already exists for {label}."})
         now = _now()
-        pull = _Pull(number=max(pulls, default=0) + 1, id=next(self._ids), title=str(wanted["title"]),
-                     body=wanted.get("body"), head_owner=head.owner, head_repo=head.name, head_ref=branch,
-                     head_sha=head_branches[branch], base_ref=base, user=self.login,
-                     draft=bool(wanted.get("draft", False)),
-                     maintainer_can_modify=bool(wanted.get("maintainer_can_modify", True)),
-                     created=now, updated=now, tick=next(self._ticks), touched=next(self._ticks))
+        pull = _Pull(
+            number=max(pulls, default=0) + 1,
+            id=next(self._ids),
+            title=str(wanted["title"]),
+            body=wanted.get("body"),
+            head_owner=head.owner,
+            head_repo=head.name,
+            head_ref=branch,
+            head_sha=head_branches[branch],
+            base_ref=base,
+            user=self.login,
+            draft=bool(wanted.get("draft", False)),
+            maintainer_can_modify=bool(wanted.get("maintainer_can_modify", True)),
+            created=now,
+            updated=now,
+            tick=next(self._ticks),
+            touched=next(self._ticks),
+        )
         pulls[pull.number] = pull
         reply = Reply(201, self._pull_json(record, pull))
         reply.headers["location"] = reply.payload["url"]
@@ -692,8 +776,10 @@ class GitHubStandIn:
 
     def _check_body_length(self, op: Operation, payload: dict[str, Any]) -> None:
         if isinstance(payload.get("body"), str) and len(payload["body"]) > MAX_BODY:
-            raise _failed(op, {"field": "body", "code": "custom",
-                               "message": f"body is too long (maximum is {MAX_BODY} characters)"})
+            raise _failed(
+                op,
+                {"field": "body", "code": "custom", "message": f"body is too long (maximum is {MAX_BODY} characters)"},
+            )
 
     def _op_pulls_get(self, call: Call) -> Reply:
         record, pull = self._found_pull(call.op, call.args)
@@ -707,14 +793,20 @@ class GitHubStandIn:
             raise _failed(op, {"field": "base", "code": "invalid"})
         if changes.get("state") == "open" and pull.state == "closed":
             head = self._repos.get((pull.head_owner.lower(), pull.head_repo.lower()))
-            why = ("The pull request has already been merged." if pull.merged else
-                   "The head branch no longer exists." if head is None or pull.head_ref not in _branches(head) else "")
+            why = (
+                "The pull request has already been merged."
+                if pull.merged
+                else "The head branch no longer exists."
+                if head is None or pull.head_ref not in _branches(head)
+                else ""
+            )
             if why:
                 raise _failed(op, {"field": "state", "code": "custom", "message": f"state cannot be changed. {why}"})
             for other in self._pulls[self._key(record)].values():
                 if other.state == "open" and other.head_label == pull.head_label and other.base_ref == pull.base_ref:
-                    raise _failed(op, {"code": "custom", "message": f"A pull request already exists for "
-                                                                    f"{pull.head_label}."})
+                    raise _failed(
+                        op, {"code": "custom", "message": f"A pull request already exists for {pull.head_label}."}
+                    )
         now = _now()
         if "title" in changes:
             pull.title = changes["title"]
@@ -755,19 +847,33 @@ class GitHubStandIn:
     def _op_repos_create_commit_status(self, call: Call) -> Reply:
         record = self._found(call.args)
         sha = str(call.args["sha"])
-        known = record.git_dir is None or subprocess.run(
-            ["git", "--git-dir", str(record.git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
-            check=False, capture_output=True).returncode == 0
+        known = (
+            record.git_dir is None
+            or subprocess.run(
+                ["git", "--git-dir", str(record.git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
+                check=False,
+                capture_output=True,
+            ).returncode
+            == 0
+        )
         if not known:
             raise _Rejected(_error(422, f"No commit found for SHA: {sha}", call.op.docs_url))
         payload = call.payload or {}
         number = next(self._ids)
         now = _stamp(_now())
-        status = {"id": number, "node_id": f"SC_{number}", "state": payload["state"],
-                  "description": payload.get("description"), "target_url": payload.get("target_url"),
-                  "context": payload.get("context", "default"), "created_at": now, "updated_at": now,
-                  "url": f"{self.url}/repos/{record.owner}/{record.name}/statuses/{sha}",
-                  "avatar_url": None, "creator": self._user_json(self.login)}
+        status = {
+            "id": number,
+            "node_id": f"SC_{number}",
+            "state": payload["state"],
+            "description": payload.get("description"),
+            "target_url": payload.get("target_url"),
+            "context": payload.get("context", "default"),
+            "created_at": now,
+            "updated_at": now,
+            "url": f"{self.url}/repos/{record.owner}/{record.name}/statuses/{sha}",
+            "avatar_url": None,
+            "creator": self._user_json(self.login),
+        }
         self.statuses.append({"sha": sha, **{k: status[k] for k in ("state", "context", "description")}})
         reply = Reply(201, copy.deepcopy(status))
         reply.headers["location"] = str(status["url"])
@@ -778,12 +884,18 @@ class GitHubStandIn:
         self._check_body_length(call.op, call.payload)
         now, number = _stamp(_now()), next(self._ids)
         api = f"{self.url}/repos/{record.owner}/{record.name}"
-        comment = {"id": number, "node_id": f"IC_{number}", "url": f"{api}/issues/comments/{number}",
-                   "html_url": f"https://github.com/{record.owner}/{record.name}/pull/{pull.number}"
-                               f"#issuecomment-{number}",
-                   "issue_url": f"{api}/issues/{pull.number}", "body": call.payload["body"],
-                   "user": self._user_json(self.login), "created_at": now, "updated_at": now,
-                   "author_association": self._association(record, self.login)}
+        comment = {
+            "id": number,
+            "node_id": f"IC_{number}",
+            "url": f"{api}/issues/comments/{number}",
+            "html_url": f"https://github.com/{record.owner}/{record.name}/pull/{pull.number}#issuecomment-{number}",
+            "issue_url": f"{api}/issues/{pull.number}",
+            "body": call.payload["body"],
+            "user": self._user_json(self.login),
+            "created_at": now,
+            "updated_at": now,
+            "author_association": self._association(record, self.login),
+        }
         pull.comments.append(comment)
         reply = Reply(201, copy.deepcopy(comment))
         reply.headers["location"] = str(comment["url"])
@@ -818,8 +930,11 @@ class GitHubStandIn:
         self.deleted_refs.append((record.owner, record.name, ref))
         now = _now()
         for pull in self._pulls[self._key(record)].values():  # GitHub closes the pull requests of a deleted head
-            if pull.state == "open" and (pull.head_owner, pull.head_repo, pull.head_ref) == (record.owner, record.name,
-                                                                                             branch):
+            if pull.state == "open" and (pull.head_owner, pull.head_repo, pull.head_ref) == (
+                record.owner,
+                record.name,
+                branch,
+            ):
                 pull.state, pull.closed, pull.updated, pull.touched = "closed", now, now, next(self._ticks)
         return Reply(204)
 
@@ -827,13 +942,25 @@ class GitHubStandIn:
     def _user_json(self, login: str) -> dict[str, Any]:
         api = f"{self.url}/users/{login}"
         number = int(_sha("user", login)[:6], 16)
-        return {"login": login, "id": number, "node_id": f"U_{number}", "type": "Bot" if "[bot]" in login else "User",
-                "site_admin": False, "url": api, "html_url": f"https://github.com/{login}",
-                "avatar_url": f"https://avatars.githubusercontent.com/u/{number}?v=4", "gravatar_id": "",
-                **{f"{name}_url": f"{api}/{name}" for name in ("followers", "organizations", "received_events",
-                                                                 "repos", "subscriptions")},
-                "following_url": f"{api}/following{{/other_user}}", "gists_url": f"{api}/gists{{/gist_id}}",
-                "starred_url": f"{api}/starred{{/owner}}{{/repo}}", "events_url": f"{api}/events{{/privacy}}"}
+        return {
+            "login": login,
+            "id": number,
+            "node_id": f"U_{number}",
+            "type": "Bot" if "[bot]" in login else "User",
+            "site_admin": False,
+            "url": api,
+            "html_url": f"https://github.com/{login}",
+            "avatar_url": f"https://avatars.githubusercontent.com/u/{number}?v=4",
+            "gravatar_id": "",
+            **{
+                f"{name}_url": f"{api}/{name}"
+                for name in ("followers", "organizations", "received_events", "repos", "subscriptions")
+            },
+            "following_url": f"{api}/following{{/other_user}}",
+            "gists_url": f"{api}/gists{{/gist_id}}",
+            "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+            "events_url": f"{api}/events{{/privacy}}",
+        }
 
     def _association(self, record: _Repo, login: str) -> str:
         return "OWNER" if login.lower() == record.owner.lower() else "COLLABORATOR"
@@ -841,23 +968,47 @@ class GitHubStandIn:
     def _repo_json(self, record: _Repo) -> dict[str, Any]:
         full = f"{record.owner}/{record.name}"
         api = f"{self.url}/repos/{full}"
-        return {"id": record.id, "node_id": f"R_{record.id}", "name": record.name, "full_name": full,
-                "owner": self._user_json(record.owner), "private": record.private,
-                "visibility": "private" if record.private else "public", "html_url": f"https://github.com/{full}",
-                "description": None, "fork": False, "url": api, "default_branch": record.default_branch,
-                "clone_url": f"https://github.com/{full}.git", "git_url": f"git://github.com/{full}.git",
-                "ssh_url": f"git@github.com:{full}.git", "svn_url": f"https://github.com/{full}",
-                "pulls_url": f"{api}/pulls{{/number}}", "issues_url": f"{api}/issues{{/number}}",
-                "git_refs_url": f"{api}/git/refs{{/sha}}", "labels_url": f"{api}/labels{{/name}}",
-                "archived": False, "disabled": False, "homepage": None, "language": None, "mirror_url": None,
-                "license": None, "open_issues_count": sum(p.state == "open" for p in
-                                                          self._pulls[self._key(record)].values())}
+        return {
+            "id": record.id,
+            "node_id": f"R_{record.id}",
+            "name": record.name,
+            "full_name": full,
+            "owner": self._user_json(record.owner),
+            "private": record.private,
+            "visibility": "private" if record.private else "public",
+            "html_url": f"https://github.com/{full}",
+            "description": None,
+            "fork": False,
+            "url": api,
+            "default_branch": record.default_branch,
+            "clone_url": f"https://github.com/{full}.git",
+            "git_url": f"git://github.com/{full}.git",
+            "ssh_url": f"git@github.com:{full}.git",
+            "svn_url": f"https://github.com/{full}",
+            "pulls_url": f"{api}/pulls{{/number}}",
+            "issues_url": f"{api}/issues{{/number}}",
+            "git_refs_url": f"{api}/git/refs{{/sha}}",
+            "labels_url": f"{api}/labels{{/name}}",
+            "archived": False,
+            "disabled": False,
+            "homepage": None,
+            "language": None,
+            "mirror_url": None,
+            "license": None,
+            "open_issues_count": sum(p.state == "open" for p in self._pulls[self._key(record)].values()),
+        }
 
     def _label_json(self, record: _Repo, name: str) -> dict[str, Any]:
         number = record.labels[name]
-        return {"id": number, "node_id": f"LA_{number}", "name": name, "description": "", "color": "ededed",
-                "default": False,
-                "url": f"{self.url}/repos/{record.owner}/{record.name}/labels/{urllib.parse.quote(name, safe='')}"}
+        return {
+            "id": number,
+            "node_id": f"LA_{number}",
+            "name": name,
+            "description": "",
+            "color": "ededed",
+            "default": False,
+            "url": f"{self.url}/repos/{record.owner}/{record.name}/labels/{urllib.parse.quote(name, safe='')}",
+        }
 
     def _pull_json(self, record: _Repo, pull: _Pull, *, full: bool = True) -> dict[str, Any]:
         api = f"{self.url}/repos/{record.owner}/{record.name}"
@@ -865,46 +1016,102 @@ class GitHubStandIn:
         issue = f"{api}/issues/{pull.number}"
         head = self._repos.get((pull.head_owner.lower(), pull.head_repo.lower()))
         head_sha = _branches(head).get(pull.head_ref, pull.head_sha) if head else pull.head_sha
-        links = {"self": url, "html": html, "issue": issue, "comments": f"{issue}/comments",
-                 "review_comments": f"{url}/comments", "review_comment": f"{api}/pulls/comments{{/number}}",
-                 "commits": f"{url}/commits", "statuses": f"{api}/statuses/{head_sha}"}
+        links = {
+            "self": url,
+            "html": html,
+            "issue": issue,
+            "comments": f"{issue}/comments",
+            "review_comments": f"{url}/comments",
+            "review_comment": f"{api}/pulls/comments{{/number}}",
+            "commits": f"{url}/commits",
+            "statuses": f"{api}/statuses/{head_sha}",
+        }
         data: dict[str, Any] = {
-            "url": url, "id": pull.id, "node_id": f"PR_{pull.id}", "html_url": html, "diff_url": f"{html}.diff",
-            "patch_url": f"{html}.patch", "issue_url": issue, "commits_url": links["commits"],
-            "review_comments_url": links["review_comments"], "review_comment_url": links["review_comment"],
-            "comments_url": links["comments"], "statuses_url": links["statuses"], "number": pull.number,
-            "state": pull.state, "locked": False, "title": pull.title, "user": self._user_json(pull.user),
-            "body": pull.body, "labels": [self._label_json(record, name) for name in pull.labels], "milestone": None,
-            "active_lock_reason": None, "created_at": _stamp(pull.created), "updated_at": _stamp(pull.updated),
-            "closed_at": _stamp(pull.closed), "merged_at": _stamp(pull.merged),
+            "url": url,
+            "id": pull.id,
+            "node_id": f"PR_{pull.id}",
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "issue_url": issue,
+            "commits_url": links["commits"],
+            "review_comments_url": links["review_comments"],
+            "review_comment_url": links["review_comment"],
+            "comments_url": links["comments"],
+            "statuses_url": links["statuses"],
+            "number": pull.number,
+            "state": pull.state,
+            "locked": False,
+            "title": pull.title,
+            "user": self._user_json(pull.user),
+            "body": pull.body,
+            "labels": [self._label_json(record, name) for name in pull.labels],
+            "milestone": None,
+            "active_lock_reason": None,
+            "created_at": _stamp(pull.created),
+            "updated_at": _stamp(pull.updated),
+            "closed_at": _stamp(pull.closed),
+            "merged_at": _stamp(pull.merged),
             "merge_commit_sha": _sha("merge", record.name, pull.number) if pull.merged else None,
-            "assignee": None, "assignees": [],
+            "assignee": None,
+            "assignees": [],
             "requested_reviewers": [self._user_json(login) for login in pull.requested_reviewers],
             "requested_teams": [self._team_json(record, slug) for slug in pull.requested_teams],
-            "head": {"label": pull.head_label, "ref": pull.head_ref, "sha": head_sha,
-                     "user": self._user_json(pull.head_owner), "repo": self._repo_json(head) if head else None},
-            "base": {"label": f"{record.owner}:{pull.base_ref}", "ref": pull.base_ref,
-                     "sha": _branches(record).get(pull.base_ref, _sha(record.owner, record.name, pull.base_ref)),
-                     "user": self._user_json(record.owner), "repo": self._repo_json(record)},
+            "head": {
+                "label": pull.head_label,
+                "ref": pull.head_ref,
+                "sha": head_sha,
+                "user": self._user_json(pull.head_owner),
+                "repo": self._repo_json(head) if head else None,
+            },
+            "base": {
+                "label": f"{record.owner}:{pull.base_ref}",
+                "ref": pull.base_ref,
+                "sha": _branches(record).get(pull.base_ref, _sha(record.owner, record.name, pull.base_ref)),
+                "user": self._user_json(record.owner),
+                "repo": self._repo_json(record),
+            },
             "_links": {rel: {"href": href} for rel, href in links.items()},
-            "author_association": self._association(record, pull.user), "auto_merge": None, "draft": pull.draft}
+            "author_association": self._association(record, pull.user),
+            "auto_merge": None,
+            "draft": pull.draft,
+        }
         if full:
-            data.update({"merged": pull.merged is not None, "mergeable": None if pull.merged else True,
-                         "rebaseable": None if pull.merged else True,
-                         "mergeable_state": "unknown" if pull.merged else "clean",
-                         "merged_by": self._user_json(pull.merged_by) if pull.merged_by else None,
-                         "comments": len(pull.comments), "review_comments": 0,
-                         "maintainer_can_modify": pull.maintainer_can_modify, "commits": 1, "additions": 1,
-                         "deletions": 0, "changed_files": 1})
+            data.update(
+                {
+                    "merged": pull.merged is not None,
+                    "mergeable": None if pull.merged else True,
+                    "rebaseable": None if pull.merged else True,
+                    "mergeable_state": "unknown" if pull.merged else "clean",
+                    "merged_by": self._user_json(pull.merged_by) if pull.merged_by else None,
+                    "comments": len(pull.comments),
+                    "review_comments": 0,
+                    "maintainer_can_modify": pull.maintainer_can_modify,
+                    "commits": 1,
+                    "additions": 1,
+                    "deletions": 0,
+                    "changed_files": 1,
+                }
+            )
         return data
 
     def _team_json(self, record: _Repo, slug: str) -> dict[str, Any]:
         number = int(_sha("team", record.owner, slug)[:6], 16)
         api = f"{self.url}/organizations/{record.id}/team/{number}"
-        return {"id": number, "node_id": f"T_{number}", "url": api, "members_url": f"{api}/members{{/member}}",
-                "name": slug, "slug": slug, "description": None, "permission": "pull", "privacy": "closed",
-                "html_url": f"https://github.com/orgs/{record.owner}/teams/{slug}",
-                "repositories_url": f"{api}/repos", "type": "enterprise"}
+        return {
+            "id": number,
+            "node_id": f"T_{number}",
+            "url": api,
+            "members_url": f"{api}/members{{/member}}",
+            "name": slug,
+            "slug": slug,
+            "description": None,
+            "permission": "pull",
+            "privacy": "closed",
+            "html_url": f"https://github.com/orgs/{record.owner}/teams/{slug}",
+            "repositories_url": f"{api}/repos",
+            "type": "enterprise",
+        }
 
     def _check_reply(self, op: Operation, reply: Reply) -> None:
         """Fill the required fields the stand-in does not model from the schema, then check the whole answer."""
@@ -1036,8 +1243,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         if "chunked" in headers.get("transfer-encoding", "").lower():
             with self.server.standin.lock:
-                self.server.standin.violations.append(f"{self.command} {self.path}: chunked request bodies are "
-                                                      "not supported by the stand-in; send Content-Length")
+                self.server.standin.violations.append(
+                    f"{self.command} {self.path}: chunked request bodies are "
+                    "not supported by the stand-in; send Content-Length"
+                )
             self.close_connection = True
             self._send(_error(400, "Problems parsing JSON"))
             return

@@ -69,15 +69,18 @@ def _ar(members: list[tuple[str, bytes]]) -> bytes:
 
 def add_deb(repo: AptRepo, name: str, members: list[Member], version: str = "1.0-1") -> Path:
     """Write NAME_VERSION_all.deb holding `members` into the repository's pool; `publish()` indexes it."""
-    control = (f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: Tests <tests@builder.invalid>\n"
-               f"Installed-Size: 1\nSection: misc\nPriority: optional\nDescription: hostile {name}\n test fixture\n")
+    control = (
+        f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: Tests <tests@builder.invalid>\n"
+        f"Installed-Size: 1\nSection: misc\nPriority: optional\nDescription: hostile {name}\n test fixture\n"
+    )
     control_tar = io.BytesIO()
     with tarfile.open(fileobj=control_tar, mode="w:gz") as tar:
         info = tarfile.TarInfo("./control")
         info.size, info.mtime = len(control), EPOCH
         tar.addfile(info, io.BytesIO(control.encode()))
-    deb = _ar([("debian-binary", b"2.0\n"), ("control.tar.gz", control_tar.getvalue()),
-               ("data.tar", file_tree(members))])
+    deb = _ar(
+        [("debian-binary", b"2.0\n"), ("control.tar.gz", control_tar.getvalue()), ("data.tar", file_tree(members))]
+    )
     target = repo.root / "pool" / repo.component / name[0] / name / f"{name}_{version}_all.deb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(deb)

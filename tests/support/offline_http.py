@@ -19,8 +19,9 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 
-def answer(request: requests.PreparedRequest, status: int, body: bytes = b"",
-           headers: Mapping[str, str] | None = None) -> requests.Response:
+def answer(
+    request: requests.PreparedRequest, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None
+) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     response.headers = CaseInsensitiveDict(headers or {})
@@ -42,10 +43,15 @@ class Offline(BaseAdapter):
             session.mount(prefix, self)
         return session
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,  # noqa: ARG002
-             timeout: float | tuple[float, float] | tuple[float, None] | None = None,  # noqa: ARG002
-             verify: bool | str = True, cert: Any = None,  # noqa: ARG002
-             proxies: Mapping[str, str] | None = None) -> requests.Response:  # noqa: ARG002
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,  # noqa: ARG002
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,  # noqa: ARG002
+        verify: bool | str = True,  # noqa: ARG002
+        cert: Any = None,  # noqa: ARG002
+        proxies: Mapping[str, str] | None = None,  # noqa: ARG002
+    ) -> requests.Response:
         target = request.path_url or "/"
         self.requests.append((str(request.method), target))
         return self.reply(request, str(request.method), target)

@@ -46,8 +46,9 @@ class RecordingServer:
         self._serving.start(lambda address: _Server(address, self))
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: types.TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
+    ) -> None:
         self._serving.stop()
 
 

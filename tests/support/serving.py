@@ -1,10 +1,10 @@
 """An http.server on 127.0.0.1 (a free port), served in a background thread: the test servers' shared lifecycle.
 
-    serving: BackgroundServer[ThreadingHTTPServer] = BackgroundServer("myserver")
-    server = serving.start(lambda address: ThreadingHTTPServer(address, Handler))
-    url = f"http://127.0.0.1:{serving.port}/"
-    ...
-    serving.stop()
+serving: BackgroundServer[ThreadingHTTPServer] = BackgroundServer("myserver")
+server = serving.start(lambda address: ThreadingHTTPServer(address, Handler))
+url = f"http://127.0.0.1:{serving.port}/"
+...
+serving.stop()
 """
 
 from __future__ import annotations

@@ -20,18 +20,41 @@ def image(registry: str) -> str:
     """The skopeo image's tag; built when missing."""
     seed = f"{registry}/library/debian:trixie-slim"
     digest = RegistryClient().digest(seed)
-    dockerfile = (f"FROM {seed}@{digest}\n"
-                  "RUN apt-get update && apt-get install -y --no-install-recommends skopeo \\\n"
-                  " && rm -rf /var/lib/apt/lists/*\n")
+    dockerfile = (
+        f"FROM {seed}@{digest}\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends skopeo \\\n"
+        " && rm -rf /var/lib/apt/lists/*\n"
+    )
     tag = "builder-test/skopeo:" + hashlib.sha256(dockerfile.encode()).hexdigest()[:16]
     if subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False).returncode != 0:
-        subprocess.run(["docker", "build", "--network", "host", "-t", tag, "-"], input=dockerfile.encode(),
-                       capture_output=True, check=True)
+        subprocess.run(
+            ["docker", "build", "--network", "host", "-t", tag, "-"],
+            input=dockerfile.encode(),
+            capture_output=True,
+            check=True,
+        )
     return tag
 
 
 def run(tag: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`skopeo ARGS` with `folder` mounted at /work (its policy.json, registries.d, keys), host network."""
-    return subprocess.run(["docker", "run", "--rm", "--network", "host", "-v", f"{folder}:{CONTAINER_DIR}",
-                           "-e", "SKOPEO_PASSWORD", tag, "skopeo", *args],
-                          capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "-v",
+            f"{folder}:{CONTAINER_DIR}",
+            "-e",
+            "SKOPEO_PASSWORD",
+            tag,
+            "skopeo",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )

@@ -40,8 +40,12 @@ VALIDITY = dt.timedelta(days=30)
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Builder Tests"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Builder Tests"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _alt_name(hostname: str) -> x509.GeneralName:
@@ -52,8 +56,9 @@ def _alt_name(hostname: str) -> x509.GeneralName:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 class TestCA:
@@ -75,9 +80,20 @@ class TestCA:
             .not_valid_before(now - NOT_BEFORE_SLACK)
             .not_valid_after(now + VALIDITY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
             .sign(self.key, hashes.SHA256())
         )
@@ -105,9 +121,20 @@ class TestCA:
             .not_valid_after(now + VALIDITY)
             .add_extension(x509.SubjectAlternativeName([_alt_name(name) for name in hostnames]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             # Strict verifiers (OpenSSL's X509_STRICT, Python 3.13's default context) require this.
@@ -144,8 +171,7 @@ class _TLSServer(ThreadingHTTPServer):
         self.context = context
         self.owner = owner
 
-    def finish_request(self, request: socket.socket | tuple[bytes, socket.socket],
-                       client_address: Any) -> None:
+    def finish_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         # The handshake runs here, in the connection's own thread, not in accept(): a client that stalls
         # or hangs up mid-handshake (one that does not trust the CA) cannot hold up the serve loop.
         assert isinstance(request, socket.socket)
@@ -167,8 +193,7 @@ class HttpsServer:
     (a client rejecting the certificate, say). Both survive `close()`.
     """
 
-    def __init__(self, ca: TestCA, body: bytes = DEFAULT_BODY,
-                 hostnames: Sequence[str] = DEFAULT_HOSTNAMES) -> None:
+    def __init__(self, ca: TestCA, body: bytes = DEFAULT_BODY, hostnames: Sequence[str] = DEFAULT_HOSTNAMES) -> None:
         self.ca = ca
         self.body = body
         self.hostnames = list(hostnames)
@@ -214,8 +239,9 @@ class HttpsServer:
         self.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: types.TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
+    ) -> None:
         self.close()
 
     def _record(self, path: str | None) -> None:

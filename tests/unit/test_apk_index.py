@@ -46,39 +46,75 @@ def test_the_first_signature_by_a_trusted_key_decides(key: rsa.RSAPrivateKey, ot
 
 def tampered(keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]) -> bytes:
     signed = sign(unsigned_index(), keys[0])
-    signature_part = signed[:len(signed) - len(unsigned_index())]
+    signature_part = signed[: len(signed) - len(unsigned_index())]
     return signature_part + unsigned_index(INDEX_TEXT.replace("1.2.5-r1", "1.2.5-r9"))
 
 
 BAD = [
-    ("tampered after signing", tampered, {},
-     f"{URL}: bad signature by {NAME}: the index was altered after signing, or signed by another key of that name"),
-    ("signed by another key of the same name", lambda keys: sign(unsigned_index(), keys[1]), {},
-     f"{URL}: bad signature by {NAME}: the index was altered after signing, or signed by another key of that name"),
-    ("signed by an unknown key", lambda keys: sign(unsigned_index(), keys[1], "other@example.com-1.rsa.pub"), {},
-     f"{URL}: signed by other@example.com-1.rsa.pub, not a trusted key (trusted: {NAME}); name the repository's "
-     "key in the recipe's `signed_by`"),
-    ("a key name with a terminal escape", lambda keys: sign(unsigned_index(), keys[1], "x\x1b[31m.rsa.pub"), {},
-     f"{URL}: signed by x\\x1b[31m.rsa.pub, not a trusted key (trusted: {NAME}); name the repository's "
-     "key in the recipe's `signed_by`"),
-    ("unsigned", lambda _keys: unsigned_index(), {},
-     f"{URL}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned index: sign it with "
-     "abuild-sign"),
-    ("a signature and nothing after it", lambda keys: sign(unsigned_index(), keys[0])[:-len(unsigned_index())], {},
-     f"{URL}: bad signature by {NAME}: the index was altered after signing, or signed by another key of that name"),
-    ("signed, but no APKINDEX in it", lambda keys: sign(unsigned_index(member="OTHER"), keys[0]), {},
-     f"{URL}: not an APKINDEX archive (no APKINDEX after the signature)"),
-    ("not gzip at all", lambda _keys: b"<html>captive portal</html>", {},
-     f"{URL}: not an APKINDEX archive (not gzip data)"),
-    ("the trusted key is not RSA", lambda keys: sign(unsigned_index(), keys[0]),
-     {NAME: pem(ec.generate_private_key(ec.SECP256R1()))},
-     f"{URL}: the apk key {NAME} is not an RSA public key in PEM form"),
+    (
+        "tampered after signing",
+        tampered,
+        {},
+        f"{URL}: bad signature by {NAME}: the index was altered after signing, or signed by another key of that name",
+    ),
+    (
+        "signed by another key of the same name",
+        lambda keys: sign(unsigned_index(), keys[1]),
+        {},
+        f"{URL}: bad signature by {NAME}: the index was altered after signing, or signed by another key of that name",
+    ),
+    (
+        "signed by an unknown key",
+        lambda keys: sign(unsigned_index(), keys[1], "other@example.com-1.rsa.pub"),
+        {},
+        f"{URL}: signed by other@example.com-1.rsa.pub, not a trusted key (trusted: {NAME}); name the repository's "
+        "key in the recipe's `signed_by`",
+    ),
+    (
+        "a key name with a terminal escape",
+        lambda keys: sign(unsigned_index(), keys[1], "x\x1b[31m.rsa.pub"),
+        {},
+        f"{URL}: signed by x\\x1b[31m.rsa.pub, not a trusted key (trusted: {NAME}); name the repository's "
+        "key in the recipe's `signed_by`",
+    ),
+    (
+        "unsigned",
+        lambda _keys: unsigned_index(),
+        {},
+        f"{URL}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned index: sign it with "
+        "abuild-sign",
+    ),
+    (
+        "a signature and nothing after it",
+        lambda keys: sign(unsigned_index(), keys[0])[: -len(unsigned_index())],
+        {},
+        f"{URL}: bad signature by {NAME}: the index was altered after signing, or signed by another key of that name",
+    ),
+    (
+        "signed, but no APKINDEX in it",
+        lambda keys: sign(unsigned_index(member="OTHER"), keys[0]),
+        {},
+        f"{URL}: not an APKINDEX archive (no APKINDEX after the signature)",
+    ),
+    (
+        "not gzip at all",
+        lambda _keys: b"<html>captive portal</html>",
+        {},
+        f"{URL}: not an APKINDEX archive (not gzip data)",
+    ),
+    (
+        "the trusted key is not RSA",
+        lambda keys: sign(unsigned_index(), keys[0]),
+        {NAME: pem(ec.generate_private_key(ec.SECP256R1()))},
+        f"{URL}: the apk key {NAME} is not an RSA public key in PEM form",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("data", "keys", "message"), [case[1:] for case in BAD], ids=[case[0] for case in BAD])
-def test_an_index_that_fails_its_signature_check_is_refused(key: rsa.RSAPrivateKey, other: rsa.RSAPrivateKey,
-                                                            data: Any, keys: dict[str, bytes], message: str) -> None:
+def test_an_index_that_fails_its_signature_check_is_refused(
+    key: rsa.RSAPrivateKey, other: rsa.RSAPrivateKey, data: Any, keys: dict[str, bytes], message: str
+) -> None:
     with pytest.raises(WatchError) as caught:
         apk_index.verified_index(data((key, other)), keys or {NAME: pem(key)}, URL)
     assert caught.value.message == message
@@ -111,24 +147,31 @@ SOURCE = AptSource(url="http://apk.invalid/v3.20/main", suite="", kind="apk")
 
 def test_watch_reads_an_apk_repository_with_its_signed_by_key(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
     (tmp_path / NAME).write_bytes(pem(key))
-    indexes = IndexCache(tmp_path / "cache", session=Mirror(sign(unsigned_index(), key)),  # type: ignore[arg-type]
-                         keyrings={SOURCE.url: tmp_path / NAME})
+    indexes = IndexCache(
+        tmp_path / "cache",
+        session=Mirror(sign(unsigned_index(), key)),  # type: ignore[arg-type]
+        keyrings={SOURCE.url: tmp_path / NAME},
+    )
     found = indexes.entries(SOURCE, "x86_64", {"musl", "absent"})
     assert [(e.name, e.version, e.suite, e.deb_url) for e in found["musl"]] == [
-        ("musl", "1.2.5-r1", "v3.20/main", "http://apk.invalid/v3.20/main/x86_64/musl-1.2.5-r1.apk")]
+        ("musl", "1.2.5-r1", "v3.20/main", "http://apk.invalid/v3.20/main/x86_64/musl-1.2.5-r1.apk")
+    ]
     assert set(found) == {"musl"}
 
 
 @pytest.mark.parametrize("signed", [True, False], ids=["signed by a key the channel does not name", "unsigned"])
-def test_an_apk_repository_the_channel_does_not_name_needs_alpines_key(tmp_path: Path, key: rsa.RSAPrivateKey,
-                                                                      signed: bool) -> None:
+def test_an_apk_repository_the_channel_does_not_name_needs_alpines_key(
+    tmp_path: Path, key: rsa.RSAPrivateKey, signed: bool
+) -> None:
     body = sign(unsigned_index(), key) if signed else unsigned_index()
     indexes = IndexCache(tmp_path / "cache", session=Mirror(body))  # type: ignore[arg-type]
     with pytest.raises(WatchError) as caught:
         indexes.entries(SOURCE, "x86_64", {"musl"})
     assert caught.value.message == (
         f"{URL}: signed by {NAME}, not a trusted key (trusted: alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub); "
-        "name the repository's key in the recipe's `signed_by`" if signed else
-        f"{URL}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned index: sign it with "
-        "abuild-sign")
+        "name the repository's key in the recipe's `signed_by`"
+        if signed
+        else f"{URL}: not signed (no .SIGN.RSA file before the index); apk refuses an unsigned index: sign it with "
+        "abuild-sign"
+    )
     assert not list((tmp_path / "cache").rglob("*.json"))  # a refused index is not kept for a 304 next time

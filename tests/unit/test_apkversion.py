@@ -7,19 +7,22 @@ import pytest
 from builder.upstream.apk_version import compare
 
 
-@pytest.mark.parametrize(("older", "newer"), [
-    ("1.2.3-r0", "1.2.3-r1"),
-    ("1.2.3_rc1", "1.2.3"),
-    ("1.2.3_alpha", "1.2.3_beta"),
-    ("1.2.3", "1.2.3_p1"),
-    ("1.2.3", "1.2.3a"),
-    ("3.3.2-r0", "3.3.10-r0"),
-    ("1.02", "1.1"),
-    ("1.0", "1.0.1"),
-    ("2.38-r1", "2.38-r10"),
-    ("1.2.3_git20240101", "1.2.3_p0"),
-    ("8.11.1-r0", "8.12.0-r0"),
-])
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ("1.2.3-r0", "1.2.3-r1"),
+        ("1.2.3_rc1", "1.2.3"),
+        ("1.2.3_alpha", "1.2.3_beta"),
+        ("1.2.3", "1.2.3_p1"),
+        ("1.2.3", "1.2.3a"),
+        ("3.3.2-r0", "3.3.10-r0"),
+        ("1.02", "1.1"),
+        ("1.0", "1.0.1"),
+        ("2.38-r1", "2.38-r10"),
+        ("1.2.3_git20240101", "1.2.3_p0"),
+        ("8.11.1-r0", "8.12.0-r0"),
+    ],
+)
 def test_ordering(older: str, newer: str) -> None:
     assert compare(older, newer) == -1
     assert compare(newer, older) == 1

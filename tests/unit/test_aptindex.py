@@ -26,8 +26,10 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
 
 def packages(*versions: str) -> bytes:
-    return "".join(f"Package: demo\nVersion: {v}\nSource: demo-src (1)\nFilename: pool/d/demo_{v}.deb\n"
-                   f"Description: x\n more\n\n" for v in versions).encode()
+    return "".join(
+        f"Package: demo\nVersion: {v}\nSource: demo-src (1)\nFilename: pool/d/demo_{v}.deb\nDescription: x\n more\n\n"
+        for v in versions
+    ).encode()
 
 
 class Mirror:
@@ -38,20 +40,30 @@ class Mirror:
         self.files: dict[str, bytes] = {}
         self.asked: list[str] = []
 
-    def publish(self, index: bytes, *, valid_until: str = "Sat, 01 Aug 2026 00:00:00 UTC", by_hash: bool = True,
-                served: bytes | None = None, date: str = "") -> str:
+    def publish(
+        self,
+        index: bytes,
+        *,
+        valid_until: str = "Sat, 01 Aug 2026 00:00:00 UTC",
+        by_hash: bool = True,
+        served: bytes | None = None,
+        date: str = "",
+    ) -> str:
         """Publish `index` (xz); the mirror serves `served` in its place when given. Returns its SHA256."""
         packed = lzma.compress(index)
         digest = hashlib.sha256(packed).hexdigest()
-        release = (f"Suite: bookworm-security\nCodename: bookworm-security\nValid-Until: {valid_until}\n"
-                   + (f"Date: {date}\n" if date else "") +
-                   f"Acquire-By-Hash: {'yes' if by_hash else 'no'}\nSHA256:\n"
-                   f" {digest} {len(packed)} main/binary-amd64/Packages.xz\n").encode()
+        release = (
+            f"Suite: bookworm-security\nCodename: bookworm-security\nValid-Until: {valid_until}\n"
+            + (f"Date: {date}\n" if date else "")
+            + f"Acquire-By-Hash: {'yes' if by_hash else 'no'}\nSHA256:\n"
+            f" {digest} {len(packed)} main/binary-amd64/Packages.xz\n"
+        ).encode()
         if self.key is None:
             self.files[f"{DISTS}/Release"] = release
         else:
-            self.files[f"{DISTS}/InRelease"] = self.key.sign(release, at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC),
-                                                             detached=False)
+            self.files[f"{DISTS}/InRelease"] = self.key.sign(
+                release, at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC), detached=False
+            )
         self.files[f"{DISTS}/main/binary-amd64/Packages.xz"] = served or packed
         if by_hash:
             self.files[f"{DISTS}/main/binary-amd64/by-hash/SHA256/{digest}"] = served or packed
@@ -143,9 +155,14 @@ def test_loopback_sources_the_channel_does_not_name_are_read_unsigned(tmp_path: 
     assert indexes.keyring(AptSource(url="http://127.0.0.1:8080/", suite="x")) is None
     assert indexes.keyring(AptSource(url="http://localhost/x", suite="x")) is None
     assert indexes.keyring(AptSource(url="http://deb.debian.org/debian", suite="x")) == Path(
-        "/usr/share/keyrings/debian-archive-keyring.gpg")
-    assert IndexCache(tmp_path, keyrings={"http://127.0.0.1:8080": tmp_path / "k.gpg"}).keyring(
-        AptSource(url="http://127.0.0.1:8080/", suite="x")) == tmp_path / "k.gpg"
+        "/usr/share/keyrings/debian-archive-keyring.gpg"
+    )
+    assert (
+        IndexCache(tmp_path, keyrings={"http://127.0.0.1:8080": tmp_path / "k.gpg"}).keyring(
+            AptSource(url="http://127.0.0.1:8080/", suite="x")
+        )
+        == tmp_path / "k.gpg"
+    )
 
 
 def hostile_index(mirror: Mirror) -> None:
@@ -154,23 +171,41 @@ def hostile_index(mirror: Mirror) -> None:
 
 
 ERRORS = [
-    ("index not matching its signed hash", hostile_index,
-     "{dists}/main/binary-amd64/Packages.xz: SHA256 mismatch: got {got}… ({size} bytes), the release "
-     "says {want}… ({want_size} bytes); the mirror is inconsistent or tampered with"),
-    ("expired", lambda m: m.publish(packages("1.0-1"), valid_until="Fri, 29 May 2026 00:00:00 UTC"),
-     "{dists}/InRelease: expired on 2026-05-29 00:00 UTC (Valid-Until): the mirror serves a stale release; "
-     "use an up-to-date mirror"),
-    ("tampered InRelease", lambda m: (m.publish(packages("1.0-1")), m.files.__setitem__(
-        f"{DISTS}/InRelease", m.files[f"{DISTS}/InRelease"].replace(b"Acquire-By-Hash: yes", b"Acquire-By-Hash: no")
-    )), "{dists}/InRelease: bad signature: the file does not match its signature (tampered with, or damaged)"),
-    ("no InRelease", lambda _mirror: None,
-     "{dists}/InRelease: not found (HTTP 404): is bookworm-security a suite of {base}?"),
+    (
+        "index not matching its signed hash",
+        hostile_index,
+        "{dists}/main/binary-amd64/Packages.xz: SHA256 mismatch: got {got}… ({size} bytes), the release "
+        "says {want}… ({want_size} bytes); the mirror is inconsistent or tampered with",
+    ),
+    (
+        "expired",
+        lambda m: m.publish(packages("1.0-1"), valid_until="Fri, 29 May 2026 00:00:00 UTC"),
+        "{dists}/InRelease: expired on 2026-05-29 00:00 UTC (Valid-Until): the mirror serves a stale release; "
+        "use an up-to-date mirror",
+    ),
+    (
+        "tampered InRelease",
+        lambda m: (
+            m.publish(packages("1.0-1")),
+            m.files.__setitem__(
+                f"{DISTS}/InRelease",
+                m.files[f"{DISTS}/InRelease"].replace(b"Acquire-By-Hash: yes", b"Acquire-By-Hash: no"),
+            ),
+        ),
+        "{dists}/InRelease: bad signature: the file does not match its signature (tampered with, or damaged)",
+    ),
+    (
+        "no InRelease",
+        lambda _mirror: None,
+        "{dists}/InRelease: not found (HTTP 404): is bookworm-security a suite of {base}?",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "prepare", "message"), ERRORS, ids=[case for case, _, _ in ERRORS])
-def test_errors_name_the_source(case: str, prepare: Any, message: str, key: SigningKey, keyring: Path,
-                                tmp_path: Path) -> None:
+def test_errors_name_the_source(
+    case: str, prepare: Any, message: str, key: SigningKey, keyring: Path, tmp_path: Path
+) -> None:
     mirror = Mirror(key)
     prepare(mirror)
     with pytest.raises(WatchError) as caught:
@@ -178,18 +213,26 @@ def test_errors_name_the_source(case: str, prepare: Any, message: str, key: Sign
     served = mirror.files.get(f"{DISTS}/main/binary-amd64/Packages.xz", b"")
     want = lzma.compress(packages("1.0-1"))
     assert caught.value.message == message.format(
-        dists=DISTS, base=BASE, got=hashlib.sha256(served).hexdigest()[:16], size=len(served),
-        want=hashlib.sha256(want).hexdigest()[:16], want_size=len(want))
+        dists=DISTS,
+        base=BASE,
+        got=hashlib.sha256(served).hexdigest()[:16],
+        size=len(served),
+        want=hashlib.sha256(want).hexdigest()[:16],
+        want_size=len(want),
+    )
     assert not (tmp_path / "indexes" / "parsed").exists()  # nothing unverified is kept
 
 
-def test_without_debian_keyring_the_error_says_what_to_install(key: SigningKey, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_debian_keyring_the_error_says_what_to_install(
+    key: SigningKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirror = Mirror(key)
     mirror.publish(packages("1.0-1"))
     missing = tmp_path / "debian-archive-keyring.gpg"
     monkeypatch.setattr(inrelease, "DEBIAN_KEYRING", missing)  # as on a machine without the package
     with pytest.raises(WatchError) as caught:
         versions(cache(mirror, tmp_path, debian_keyring=missing))
-    assert caught.value.message == (f"{DISTS}/InRelease: cannot read the keyring {missing}: No such file or "
-                                    "directory (apt-get install debian-archive-keyring)")
+    assert caught.value.message == (
+        f"{DISTS}/InRelease: cannot read the keyring {missing}: No such file or "
+        "directory (apt-get install debian-archive-keyring)"
+    )

@@ -25,8 +25,13 @@ BASE = "name: base\ndescription: b\nversion: 1.0.0\ndistro: debian\nfrom: debian
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=m@example.com", "-c", "user.name=M", *args], cwd=cwd,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.email=m@example.com", "-c", "user.name=M", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 @dataclass
@@ -39,9 +44,14 @@ class World:
     def build(self) -> None:
         config, channel = load_channel(self.root, environ={})
         made = plan.make(config, channel, sorted(channel.images), lambda _ref: UPSTREAM)
-        outcomes = build.run(config, channel, made, self.engine, build.Options(
-            push=True, jobs=1, revision=None, source_url=None, log=lambda _line: None),
-            client=RegistryClient(session=self.engine.registry.session()))
+        outcomes = build.run(
+            config,
+            channel,
+            made,
+            self.engine,
+            build.Options(push=True, jobs=1, revision=None, source_url=None, log=lambda _line: None),
+            client=RegistryClient(session=self.engine.registry.session()),
+        )
         assert [o.status for o in outcomes] == ["pushed"], outcomes
 
     def bot(self) -> list[str]:
@@ -80,12 +90,16 @@ def test_a_build_opens_one_pull_request_with_exactly_its_files(world: World) -> 
     assert (pull["head"]["ref"], pull["base"]["ref"]) == ("builder/base", "main")
     assert {label["name"] for label in pull["labels"]} == {"automated", "base"}
     assert world.branch("ls-tree", "-r", "--name-only", "builder/base", "--", "base-images").splitlines() == [
-        "base-images/base/CHANGELOG.md", "base-images/base/Dockerfile", "base-images/base/image.lock.json",
-        "base-images/base/sbom.spdx.json"]
+        "base-images/base/CHANGELOG.md",
+        "base-images/base/Dockerfile",
+        "base-images/base/image.lock.json",
+        "base-images/base/sbom.spdx.json",
+    ]
     assert world.branch("log", "-1", "--format=%ae", "builder/base") == bot.BOT_EMAIL
     head = world.branch("rev-parse", "builder/base")
     assert [(s["sha"], s["context"], s["state"]) for s in world.github.statuses] == [
-        (head, bot.STATUS_CONTEXT, "success")]
+        (head, bot.STATUS_CONTEXT, "success")
+    ]
     assert git(world.root, "status", "--porcelain") == "?? base-images/"  # the working tree was left alone
 
 
@@ -117,7 +131,8 @@ def test_a_pull_request_closed_unmerged_is_not_opened_again_for_the_same_build(w
     world.github.decline(OWNER, NAME, 1)
     assert world.bot() == [
         " declined base: #1 was closed without merging and its inputs have not changed since; reopen it, "
-        "or delete builder/base, to have it again"]
+        "or delete builder/base, to have it again"
+    ]
     assert [p["state"] for p in world.github.pulls(OWNER, NAME)] == ["closed"]
 
 

@@ -26,11 +26,13 @@ def channel(tmp_path: Path, recipes: dict[str, str] | None = None) -> tuple[Sett
     return load_channel(tmp_path, environ={})
 
 
-def run(config: Settings, chan: Channel, engine: FakeEngine, *, push: bool = True,
-        log: list[str] | None = None) -> dict[str, build.Outcome]:
+def run(
+    config: Settings, chan: Channel, engine: FakeEngine, *, push: bool = True, log: list[str] | None = None
+) -> dict[str, build.Outcome]:
     made = plan.make(config, chan, sorted(chan.images), lambda _ref: UPSTREAM)
-    options = build.Options(push=push, jobs=2, revision="abc123", source_url=None,
-                            log=(log if log is not None else []).append)
+    options = build.Options(
+        push=push, jobs=2, revision="abc123", source_url=None, log=(log if log is not None else []).append
+    )
     client = RegistryClient(session=engine.registry.session())
     outcomes = build.run(config, chan, made, engine, options, client=client)
     return {o.image: o for o in outcomes}
@@ -53,7 +55,11 @@ def test_a_pushed_build_records_what_the_registry_holds_and_children_build_from_
     # The root builds FROM the pinned upstream (pulled); the child FROM its parent's pushed digest.
     first, second = engine.builds
     assert (first.tag, first.pull, second.tag, second.pull) == (
-        "registry.test/base/base:candidate", True, "registry.test/base/app:candidate", False)
+        "registry.test/base/base:candidate",
+        True,
+        "registry.test/base/app:candidate",
+        False,
+    )
     assert f"FROM registry.test/base/base:1.0.0@{base_lock.result.digest}\n" in second.dockerfile
     assert app_lock.base.digest == base_lock.result.digest
     assert first.labels["org.opencontainers.image.revision"] == "abc123"
@@ -70,7 +76,9 @@ def test_a_failed_parent_skips_its_child_and_records_nothing(tmp_path: Path) -> 
     engine = FakeEngine(fail_builds={"registry.test/base/base:": "E: Unable to locate package nope"})
     outcomes = run(config, chan, engine)
     assert (outcomes["base"].status, outcomes["base"].message) == (
-        "failed", "build of registry.test/base/base:candidate failed: E: Unable to locate package nope")
+        "failed",
+        "build of registry.test/base/base:candidate failed: E: Unable to locate package nope",
+    )
     assert outcomes["base"].tail[-1] == "E: Unable to locate package nope"
     assert (outcomes["app"].status, outcomes["app"].message) == ("skipped", "parent base did not build")
     assert [b.tag for b in engine.builds] == ["registry.test/base/base:candidate"]
@@ -83,7 +91,9 @@ def test_an_image_that_fails_a_check_is_neither_pushed_nor_recorded(tmp_path: Pa
     engine = FakeEngine(filesystem=[*clean_debian(), entry("usr/bin/su", mode=0o4755, data=b"\x7fELF")])
     outcomes = run(config, chan, engine)
     assert (outcomes["base"].status, outcomes["base"].message) == (
-        "failed", "IC002 no setuid/setgid files: FAILED: /usr/bin/su")
+        "failed",
+        "IC002 no setuid/setgid files: FAILED: /usr/bin/su",
+    )
     assert engine.pushes == []
     assert not ImageFiles.of(config, chan.images["base"]).lock.exists()
 
@@ -109,7 +119,8 @@ def test_a_version_tag_already_in_the_registry_is_skipped_with_a_warning(tmp_pat
     assert lock is not None
     assert lock.version == "1.0.1"
     assert [line for line in log if "warning" in line] == [
-        f"[base] warning: 1.0.0 was tagged at {taken} by a release that did not finish; this build is 1.0.1"]
+        f"[base] warning: 1.0.0 was tagged at {taken} by a release that did not finish; this build is 1.0.1"
+    ]
 
 
 def test_a_push_error_fails_the_image_without_a_lock(tmp_path: Path) -> None:
@@ -117,7 +128,9 @@ def test_a_push_error_fails_the_image_without_a_lock(tmp_path: Path) -> None:
     engine = FakeEngine(fail_pushes={"registry.test/base/base": "denied: requested access is refused"})
     outcomes = run(config, chan, engine)
     assert (outcomes["base"].status, outcomes["base"].message) == (
-        "failed", "push of registry.test/base/base:candidate failed: denied: requested access is refused")
+        "failed",
+        "push of registry.test/base/base:candidate failed: denied: requested access is refused",
+    )
     assert not ImageFiles.of(config, chan.images["base"]).lock.exists()
 
 
@@ -130,4 +143,5 @@ def test_the_committed_files_are_in_the_context_and_checked_in_the_image(tmp_pat
     assert outcomes["base"].status == "pushed", outcomes["base"].message
     assert engine.builds[0].files == {"files/app.toml": (b"debug = false\n", 0o644)}
     assert "IC008 committed files in place, unchanged, with their owner and mode: ok" in [
-        str(r) for r in outcomes["base"].results]
+        str(r) for r in outcomes["base"].results
+    ]

@@ -12,19 +12,30 @@ from builder.image import build, progress
 LONG_RUN = "RUN set -eux; " + "apt-get install -y --no-install-recommends python3; " * 80
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("Step 1/9 : FROM 127.0.0.1:5000/library/debian@sha256:" + "1" * 64,
-     ("step 1/9", "step 1/9 FROM 127.0.0.1:5000/library/debian@sha256:" + "1" * 64)),
-    ("Step 2/9 : LABEL a=b", ("step 2/9", "step 2/9 LABEL a=b")),
-    ("Step 3/9 : RUN   apt-get    update", ("step 3/9", "step 3/9 RUN apt-get update")),
-    (f"Step 4/9 : {LONG_RUN}",
-     ("step 4/9", "step 4/9 RUN set -eux; apt-get install -y --no-install-recommends python3; apt-get install -y "
-                  "--no-install-recommends python3; ap... (4,173 characters)")),
-    ("Step 5/9 : RUN echo one\necho two", ("step 5/9", "step 5/9 RUN echo one... (21 characters)")),
-    (" ---> Running in 0123456789ab", None),
-    ("Step x/9 : RUN true", None),
-    ("Removing intermediate container 0123456789ab", None),
-], ids=["from", "label", "blanks", "long-run", "two-lines", "output", "not-a-step", "removing"])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "Step 1/9 : FROM 127.0.0.1:5000/library/debian@sha256:" + "1" * 64,
+            ("step 1/9", "step 1/9 FROM 127.0.0.1:5000/library/debian@sha256:" + "1" * 64),
+        ),
+        ("Step 2/9 : LABEL a=b", ("step 2/9", "step 2/9 LABEL a=b")),
+        ("Step 3/9 : RUN   apt-get    update", ("step 3/9", "step 3/9 RUN apt-get update")),
+        (
+            f"Step 4/9 : {LONG_RUN}",
+            (
+                "step 4/9",
+                "step 4/9 RUN set -eux; apt-get install -y --no-install-recommends python3; apt-get install -y "
+                "--no-install-recommends python3; ap... (4,173 characters)",
+            ),
+        ),
+        ("Step 5/9 : RUN echo one\necho two", ("step 5/9", "step 5/9 RUN echo one... (21 characters)")),
+        (" ---> Running in 0123456789ab", None),
+        ("Step x/9 : RUN true", None),
+        ("Removing intermediate container 0123456789ab", None),
+    ],
+    ids=["from", "label", "blanks", "long-run", "two-lines", "output", "not-a-step", "removing"],
+)
 def test_a_step_prints_as_one_short_line(line: str, expected: tuple[str, str] | None) -> None:
     assert progress.step_line(line) == expected
 
@@ -35,9 +46,18 @@ def test_a_step_line_is_short_whatever_the_instruction() -> None:
     assert len(found[1]) < 160 < len(LONG_RUN)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (0.4, "0s"), (59.4, "59s"), (60, "1m00s"), (123, "2m03s"), (3599, "59m59s"), (3720, "1h02m"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (0.4, "0s"),
+        (59.4, "59s"),
+        (60, "1m00s"),
+        (123, "2m03s"),
+        (3599, "59m59s"),
+        (3720, "1h02m"),
+    ],
+)
 def test_elapsed_time(seconds: float, text: str) -> None:
     assert progress.elapsed(seconds) == text
 
@@ -107,6 +127,7 @@ class Recorder(io.StringIO):
 def test_each_line_is_one_write_so_lines_of_two_images_never_mix(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = Recorder()
     monkeypatch.setattr("sys.stderr", stream)
+
     def lines(n: int) -> None:
         for i in range(50):
             build.print_log(f"[image{n}] line {i}")
@@ -132,8 +153,7 @@ def test_the_final_table_has_each_image_its_result_time_and_a_failed_logs_last_l
     tail = [f"log line {n}" for n in range(1, 13)] + ["E: " + "x" * 500]
     outcomes = [
         build.Outcome("debian-base", "pushed", "127.0.0.1:5000/base/debian-base@sha256:ab", seconds=72.4),
-        build.Outcome("python/distroless", "failed", "build of candidate failed: exit 100", tail=tail,
-                      seconds=47),
+        build.Outcome("python/distroless", "failed", "build of candidate failed: exit 100", tail=tail, seconds=47),
         build.Outcome("python", "skipped", "parent debian-base did not build"),
     ]
     assert build.result_table(outcomes) == [
@@ -147,8 +167,11 @@ def test_the_final_table_has_each_image_its_result_time_and_a_failed_logs_last_l
 
 
 def test_the_step_summary_has_each_image_time() -> None:
-    outcomes = [build.Outcome("curl", "pushed", "a|b", seconds=61),
-                build.Outcome("python", "skipped", "parent debian-base did not build")]
+    outcomes = [
+        build.Outcome("curl", "pushed", "a|b", seconds=61),
+        build.Outcome("python", "skipped", "parent debian-base did not build"),
+    ]
     assert build.summary_markdown(outcomes) == (
         "### builder build\n\n| image | result | time | detail |\n|---|---|---|---|\n"
-        "| `curl` | pushed | 1m01s | a\\|b |\n| `python` | skipped | - | parent debian-base did not build |\n")
+        "| `curl` | pushed | 1m01s | a\\|b |\n| `python` | skipped | - | parent debian-base did not build |\n"
+    )

@@ -24,18 +24,22 @@ def step(image: str) -> Step:
     return Step(image, ("forced",), "debian:bookworm-slim", "sha256:" + "1" * 64)
 
 
-@pytest.mark.parametrize(("requested", "width", "cores", "expected"), [
-    (None, 3, 8, 3),  # default: one per core, at most the level's width
-    (None, 6, 2, 2),
-    (None, 1, 8, 1),
-    (None, 4, None, 1),  # cores unknown
-    (2, 6, 8, 2),
-    (5, 2, 8, 2),
-    (1, 6, 8, 1),
-    (3, 0, 8, 1),  # an empty level still gets a pool of one
-])
-def test_workers(requested: int | None, width: int, cores: int | None, expected: int,
-                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("requested", "width", "cores", "expected"),
+    [
+        (None, 3, 8, 3),  # default: one per core, at most the level's width
+        (None, 6, 2, 2),
+        (None, 1, 8, 1),
+        (None, 4, None, 1),  # cores unknown
+        (2, 6, 8, 2),
+        (5, 2, 8, 2),
+        (1, 6, 8, 1),
+        (3, 0, 8, 1),  # an empty level still gets a pool of one
+    ],
+)
+def test_workers(
+    requested: int | None, width: int, cores: int | None, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: cores)
     assert build.workers(requested, width) == expected
 
@@ -87,12 +91,14 @@ def sample_plan(channel: graph.Channel) -> Plan:
 
 
 def test_a_failed_image_skips_its_children_only_and_the_next_level_waits(
-        channel_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    channel_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config, channel = load(channel_copy)
     plan = sample_plan(channel)
     assert [[s.image for s in level] for level in plan.levels] == [
         ["curl", "curl/trixie", "debian-base"],
-        ["python", "python/dev", "python/distroless", "python/distroless-debug", "static", "static/debug"]]
+        ["python", "python/dev", "python/distroless", "python/distroless-debug", "static", "static/debug"],
+    ]
     events: list[str] = []
     lock = threading.Lock()
 
@@ -159,7 +165,8 @@ def test_jobs_is_a_whole_number_of_one_or_more(value: str, capsys: pytest.Captur
         cli.main(["build", "--jobs", value])
     assert stopped.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"builder build: error: argument --jobs: {value!r} is not a whole number of 1 or more")
+        f"builder build: error: argument --jobs: {value!r} is not a whole number of 1 or more"
+    )
 
 
 def test_jobs_defaults_to_one_per_core() -> None:

@@ -17,8 +17,13 @@ pytestmark = pytest.mark.allow_subprocess
 
 
 def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=m@example.com", "-c", "user.name=M", *args], cwd=root,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.email=m@example.com", "-c", "user.name=M", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def reasons(root: Path) -> dict[str, tuple[str, ...]]:

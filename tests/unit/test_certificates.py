@@ -24,21 +24,34 @@ DER = serialization.Encoding.DER
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
-def _cert(subject: x509.Name, key: ec.EllipticCurvePrivateKey, *, ca: bool | None = True,
-          issuer: x509.Name | None = None, issuer_key: ec.EllipticCurvePrivateKey | None = None,
-          not_before: datetime.datetime = START, not_after: datetime.datetime = END) -> x509.Certificate:
+def _cert(
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool | None = True,
+    issuer: x509.Name | None = None,
+    issuer_key: ec.EllipticCurvePrivateKey | None = None,
+    not_before: datetime.datetime = START,
+    not_after: datetime.datetime = END,
+) -> x509.Certificate:
     """`ca=None` leaves basicConstraints out altogether."""
-    builder = (x509.CertificateBuilder()
-               .subject_name(subject)
-               .issuer_name(issuer or subject)
-               .public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(not_before)
-               .not_valid_after(not_after))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer or subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
     if ca is not None:
         builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     return builder.sign(issuer_key or key, hashes.SHA256())
@@ -61,32 +74,36 @@ def files() -> dict[str, bytes]:
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     leaf = _cert(_name("www.example.com"), leaf_key, ca=False, issuer=root.subject, issuer_key=root_key)
     bare = _cert(_name("No Constraints"), leaf_key, ca=None, issuer=root.subject, issuer_key=root_key)
-    expired = _cert(_name("Old Root CA"), root_key, not_before=datetime.datetime(2015, 1, 1, tzinfo=UTC),
-                    not_after=datetime.datetime(2021, 1, 1, tzinfo=UTC))
+    expired = _cert(
+        _name("Old Root CA"),
+        root_key,
+        not_before=datetime.datetime(2015, 1, 1, tzinfo=UTC),
+        not_after=datetime.datetime(2021, 1, 1, tzinfo=UTC),
+    )
     future = _cert(_name("Future Root CA"), root_key, not_before=datetime.datetime(2027, 3, 4, tzinfo=UTC))
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    csr = (x509.CertificateSigningRequestBuilder().subject_name(_name("www.example.com"))
-           .sign(leaf_key, hashes.SHA256()))
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_name("www.example.com")).sign(leaf_key, hashes.SHA256())
     root_pem = _pem(root)
     # Same framing, damaged DER: zero bytes where the outer SEQUENCE header belongs.
     lines = root_pem.splitlines(keepends=True)
     damaged = b"".join([lines[0], b"A" * (len(lines[1]) - 1) + b"\n", *lines[2:]])
     private = {
         "pkcs8_key": leaf_key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        "ec_key": leaf_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                         serialization.NoEncryption()),
-        "rsa_key": rsa_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                         serialization.NoEncryption()),
-        "encrypted_key": rsa_key.private_bytes(PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.BestAvailableEncryption(b"hunter2")),
-        "openssh_key": leaf_key.private_bytes(PEM, serialization.PrivateFormat.OpenSSH,
-                                              serialization.NoEncryption()),
+        "ec_key": leaf_key.private_bytes(
+            PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ),
+        "rsa_key": rsa_key.private_bytes(
+            PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ),
+        "encrypted_key": rsa_key.private_bytes(
+            PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"hunter2")
+        ),
+        "openssh_key": leaf_key.private_bytes(PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()),
     }
     return {
         "root": root_pem,
         "root_der": root.public_bytes(DER),
-        "intermediate": _pem(_cert(_name("Example Issuing CA"), leaf_key, issuer=root.subject,
-                                   issuer_key=root_key)),
+        "intermediate": _pem(_cert(_name("Example Issuing CA"), leaf_key, issuer=root.subject, issuer_key=root_key)),
         "leaf": _pem(leaf),
         "bare": _pem(bare),
         "expired": _pem(expired),
@@ -99,7 +116,7 @@ def files() -> dict[str, bytes]:
         "key_after_expired": _pem(expired) + private["pkcs8_key"],
         "key_after_damaged": damaged + private["ec_key"],
         "key_in_binary": b"\x00\xff\xfe" + private["rsa_key"] + b"\xff",
-        "truncated": root_pem[:root_pem.index(b"-----END")],
+        "truncated": root_pem[: root_pem.index(b"-----END")],
         "latin1_comment": b"# Soci\xe9t\xe9 G\xe9n\xe9rale root\n" + root_pem,
         "indented": b"".join(b"  " + line for line in root_pem.splitlines(keepends=True)),
         "bundle_bad_second": root_pem + _pem(leaf),
@@ -126,24 +143,46 @@ ERRORS = [
     pytest.param("empty", ("empty", "-----BEGIN CERTIFICATE-----"), id="empty"),
     pytest.param("latin1_comment", ("not UTF-8", "offset 6", "save the file as UTF-8"), id="not-utf8"),
     pytest.param("indented", ("not PEM", "indented"), id="indented"),
-    pytest.param("truncated", ("'CERTIFICATE' block at line 1", "no matching -----END CERTIFICATE-----",
-                               "truncated"), id="truncated"),
-    pytest.param("csr", ("'CERTIFICATE REQUEST' block", "not a certificate", "signing request",
-                         "CA's own certificate"), id="csr"),
+    pytest.param(
+        "truncated",
+        ("'CERTIFICATE' block at line 1", "no matching -----END CERTIFICATE-----", "truncated"),
+        id="truncated",
+    ),
+    pytest.param(
+        "csr", ("'CERTIFICATE REQUEST' block", "not a certificate", "signing request", "CA's own certificate"), id="csr"
+    ),
     pytest.param("public_key", ("'PUBLIC KEY' block", "not a certificate"), id="public-key"),
     pytest.param("damaged", ("not a valid X.509 certificate (", "export it again"), id="damaged"),
-    pytest.param("expired", ("'CN=Old Root CA,O=Example Corp'", "expired on 2021-01-01T00:00:00Z",
-                             "replace it with a current certificate"), id="expired"),
-    pytest.param("future", ("'CN=Future Root CA,O=Example Corp'", "not valid until 2027-03-04T00:00:00Z"),
-                 id="not-yet-valid"),
-    pytest.param("leaf", ("'CN=www.example.com,O=Example Corp'", "not a CA certificate", "CA:FALSE",
-                          "trust stores take CA certificates",
-                          "add the CA that issued it ('CN=Example Root CA,O=Example Corp')",
-                          "not the server certificate"), id="leaf"),
-    pytest.param("bare", ("not a CA certificate", "no basicConstraints extension",
-                          "add the CA that issued it"), id="no-basic-constraints"),
-    pytest.param("bundle_bad_second", ("certificate 2 of 2 (line ", "'CN=www.example.com,O=Example Corp'",
-                                       "not a CA certificate"), id="bundle-names-the-bad-one"),
+    pytest.param(
+        "expired",
+        ("'CN=Old Root CA,O=Example Corp'", "expired on 2021-01-01T00:00:00Z", "replace it with a current certificate"),
+        id="expired",
+    ),
+    pytest.param(
+        "future", ("'CN=Future Root CA,O=Example Corp'", "not valid until 2027-03-04T00:00:00Z"), id="not-yet-valid"
+    ),
+    pytest.param(
+        "leaf",
+        (
+            "'CN=www.example.com,O=Example Corp'",
+            "not a CA certificate",
+            "CA:FALSE",
+            "trust stores take CA certificates",
+            "add the CA that issued it ('CN=Example Root CA,O=Example Corp')",
+            "not the server certificate",
+        ),
+        id="leaf",
+    ),
+    pytest.param(
+        "bare",
+        ("not a CA certificate", "no basicConstraints extension", "add the CA that issued it"),
+        id="no-basic-constraints",
+    ),
+    pytest.param(
+        "bundle_bad_second",
+        ("certificate 2 of 2 (line ", "'CN=www.example.com,O=Example Corp'", "not a CA certificate"),
+        id="bundle-names-the-bad-one",
+    ),
 ]
 
 
@@ -169,9 +208,12 @@ def test_certificate_error_is_a_value_error() -> None:
 
 def test_happy_path(files: dict[str, bytes]) -> None:
     (cert,) = load_pem(files["root"], now=NOW)
-    assert cert == Certificate(subject="CN=Example Root CA,O=Example Corp",
-                               sha256=_independent_sha256(files["root"]),
-                               not_after="2030-01-01T00:00:00Z", is_ca=True)
+    assert cert == Certificate(
+        subject="CN=Example Root CA,O=Example Corp",
+        sha256=_independent_sha256(files["root"]),
+        not_after="2030-01-01T00:00:00Z",
+        is_ca=True,
+    )
     assert cert.sha256 == hashlib.sha256(files["root_der"]).hexdigest()
     assert re.fullmatch(r"[0-9a-f]{64}", cert.sha256)
 
@@ -180,8 +222,7 @@ def test_bundle_keeps_file_order(files: dict[str, bytes]) -> None:
     bundle = files["intermediate"] + b"\n# the root\n" + files["root"]
     certs = load_pem(bundle, now=NOW)
     assert [c.subject for c in certs] == ["CN=Example Issuing CA,O=Example Corp", "CN=Example Root CA,O=Example Corp"]
-    assert [c.sha256 for c in certs] == [_independent_sha256(files["intermediate"]),
-                                         _independent_sha256(files["root"])]
+    assert [c.sha256 for c in certs] == [_independent_sha256(files["intermediate"]), _independent_sha256(files["root"])]
     reversed_certs = load_pem(files["root"] + files["intermediate"], now=NOW)
     assert reversed_certs == certs[::-1]
 

@@ -16,16 +16,31 @@ REPO = "registry.example.com/base/python"
 
 def version(number: str, digest: str) -> dict[str, object]:
     """A release as index.json lists it."""
-    return {"version": number, "digest": digest, "date": "2026-11-30", "packages": 90, "size": 1000,
-            "cves_fixed": [], "sbom": None}
+    return {
+        "version": number,
+        "digest": digest,
+        "date": "2026-11-30",
+        "packages": 90,
+        "size": 1000,
+        "cves_fixed": [],
+        "sbom": None,
+    }
 
 
-def entry(image: str, variant: str | None, tags: dict[str, str], *versions: dict[str, object],
-          repository: str = REPO) -> dict[str, object]:
+def entry(
+    image: str, variant: str | None, tags: dict[str, str], *versions: dict[str, object], repository: str = REPO
+) -> dict[str, object]:
     """An image as index.json lists it (as a catalog written before forms and runtime profiles)."""
-    return {"image": image, "name": image.partition("/")[0], "variant": variant, "repository": repository,
-            "description": "", "current": versions[0]["version"] if versions else "1.0.0", "tags": tags,
-            "versions": list(versions)}
+    return {
+        "image": image,
+        "name": image.partition("/")[0],
+        "variant": variant,
+        "repository": repository,
+        "description": "",
+        "current": versions[0]["version"] if versions else "1.0.0",
+        "tags": tags,
+        "versions": list(versions),
+    }
 
 
 def index(*images: object) -> dict[str, object]:
@@ -33,8 +48,13 @@ def index(*images: object) -> dict[str, object]:
 
 
 INDEX = index(
-    entry("python", None, {"1.0.0": OLD, "1.0.1": NEW, "1.0": NEW, "1": NEW, "latest": NEW},
-          version("1.0.1", NEW), version("1.0.0", OLD)),
+    entry(
+        "python",
+        None,
+        {"1.0.0": OLD, "1.0.1": NEW, "1.0": NEW, "1": NEW, "latest": NEW},
+        version("1.0.1", NEW),
+        version("1.0.0", OLD),
+    ),
     entry("python/trixie", "trixie", {"1.0.0-trixie": TRIXIE, "trixie": TRIXIE}, version("1.0.0", TRIXIE)),
 )
 
@@ -58,12 +78,15 @@ def run(catalog: Path, *paths: Path, fix: bool = False) -> int:
     return cli.main(["check-pins", "--catalog", str(catalog), *map(str, paths), *(["--fix"] if fix else [])])
 
 
-def test_outdated_pins_are_reported_and_fixed(tmp_path: Path, catalog: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_outdated_pins_are_reported_and_fixed(
+    tmp_path: Path, catalog: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     app = tmp_path / "app" / "Dockerfile"
     app.parent.mkdir()
-    app.write_text(f"FROM {REPO}:1@{OLD} AS build\nRUN make\nFROM --platform=linux/amd64 {REPO}:1.0.0\n"
-                   f"FROM {REPO}:trixie@{TRIXIE}\nFROM build\nFROM other.example/x:1\n")
+    app.write_text(
+        f"FROM {REPO}:1@{OLD} AS build\nRUN make\nFROM --platform=linux/amd64 {REPO}:1.0.0\n"
+        f"FROM {REPO}:trixie@{TRIXIE}\nFROM build\nFROM other.example/x:1\n"
+    )
     assert run(catalog, tmp_path) == 1
     out = capsys.readouterr().out.splitlines()
     assert out == [
@@ -72,9 +95,11 @@ def test_outdated_pins_are_reported_and_fixed(tmp_path: Path, catalog: Path,
         "2 outdated pin(s)",
     ]
     assert run(catalog, app, fix=True) == 0
-    assert app.read_text() == (f"FROM {REPO}:1@{NEW} AS build\nRUN make\n"
-                               f"FROM --platform=linux/amd64 {REPO}:1.0.1@{NEW}\n"
-                               f"FROM {REPO}:trixie@{TRIXIE}\nFROM build\nFROM other.example/x:1\n")
+    assert app.read_text() == (
+        f"FROM {REPO}:1@{NEW} AS build\nRUN make\n"
+        f"FROM --platform=linux/amd64 {REPO}:1.0.1@{NEW}\n"
+        f"FROM {REPO}:trixie@{TRIXIE}\nFROM build\nFROM other.example/x:1\n"
+    )
     capsys.readouterr()
     assert run(catalog, app) == 0
     assert capsys.readouterr().out.strip() == "0 outdated pin(s)"
@@ -83,8 +108,11 @@ def test_outdated_pins_are_reported_and_fixed(tmp_path: Path, catalog: Path,
 def test_unpinned_moving_tag_is_reported(tmp_path: Path, catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "Dockerfile").write_text(f"FROM {REPO}:latest\n")
     assert run(catalog, tmp_path / "Dockerfile") == 1
-    assert capsys.readouterr().out.splitlines()[0].endswith(
-        f"not pinned by digest; latest is 1.0.1 -> {REPO}:latest@{NEW}")
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[0]
+        .endswith(f"not pinned by digest; latest is 1.0.1 -> {REPO}:latest@{NEW}")
+    )
 
 
 def test_missing_catalog_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

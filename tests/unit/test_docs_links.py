@@ -40,8 +40,13 @@ def test_a_broken_link_is_caught(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "commands.md").write_text("# Commands\n\n## Exit codes\n", encoding="utf-8")
     page = tmp_path / "docs" / "hostile.md"
-    page.write_text("[a](commands.md#exit-codes) [b](nowhere.md) [c](commands.md#no-such) [d](#here) "
-                    "[e](#gone) [f](https://example.com/x.md)\n# Here\n", encoding="utf-8")
-    assert broken(page, tmp_path) == ["docs/hostile.md: nowhere.md: no such file",
-                                      "docs/hostile.md: commands.md#no-such: no such heading",
-                                      "docs/hostile.md: #gone: no such heading"]
+    page.write_text(
+        "[a](commands.md#exit-codes) [b](nowhere.md) [c](commands.md#no-such) [d](#here) "
+        "[e](#gone) [f](https://example.com/x.md)\n# Here\n",
+        encoding="utf-8",
+    )
+    assert broken(page, tmp_path) == [
+        "docs/hostile.md: nowhere.md: no such file",
+        "docs/hostile.md: commands.md#no-such: no such heading",
+        "docs/hostile.md: #gone: no such heading",
+    ]

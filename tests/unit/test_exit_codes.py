@@ -31,7 +31,7 @@ def documented(markdown: str) -> dict[int, str]:
     if lines[start + 1] != "|---|---|":
         raise ValueError(f"line {start + 2}: expected the table's |---|---| line")
     table: dict[int, str] = {}
-    for number, line in enumerate(lines[start + 2:], start=start + 3):
+    for number, line in enumerate(lines[start + 2 :], start=start + 3):
         if not line.startswith("|"):
             break
         row = _ROW.fullmatch(line)
@@ -48,8 +48,11 @@ def drift(doc: dict[int, str], code: dict[ExitCode, str]) -> list[str]:
     """Every difference between the documented table and the code's, both directions."""
     found = [f"{c}: in the code, not documented" for c in sorted(code) if c not in doc]
     found += [f"{c}: documented, not in the code" for c in sorted(doc) if c not in set(ExitCode)]
-    found += [f"{c}: documented as {doc[c]!r}, the code says {code[ExitCode(c)]!r}"
-              for c in sorted(doc) if c in set(ExitCode) and ExitCode(c) in code and doc[c] != code[ExitCode(c)]]
+    found += [
+        f"{c}: documented as {doc[c]!r}, the code says {code[ExitCode(c)]!r}"
+        for c in sorted(doc)
+        if c in set(ExitCode) and ExitCode(c) in code and doc[c] != code[ExitCode(c)]
+    ]
     return found
 
 
@@ -62,14 +65,22 @@ def test_the_documented_table_is_the_code_s_table() -> None:
     assert drift(documented(EXIT_CODES_DOC.read_text(encoding="utf-8")), MEANINGS) == []
 
 
-HONEST = "\n".join(["Exit codes:", "", "| code | meaning |", "|---|---|",
-                    *(f"| {int(c)} | {m} |" for c, m in MEANINGS.items()), "", "## Next"])
+HONEST = "\n".join(
+    [
+        "Exit codes:",
+        "",
+        "| code | meaning |",
+        "|---|---|",
+        *(f"| {int(c)} | {m} |" for c, m in MEANINGS.items()),
+        "",
+        "## Next",
+    ]
+)
 
 
 def test_a_drifted_table_is_caught() -> None:
     assert drift(documented(HONEST), MEANINGS) == []
-    hostile = (HONEST.replace("| 12 | ", "| 99 | ")
-               .replace("| 1 | `watch`: stale images found;", "| 1 | an error;"))
+    hostile = HONEST.replace("| 12 | ", "| 99 | ").replace("| 1 | `watch`: stale images found;", "| 1 | an error;")
     assert drift(documented(hostile), MEANINGS) == [
         "12: in the code, not documented",
         "99: documented, not in the code",
@@ -78,12 +89,17 @@ def test_a_drifted_table_is_caught() -> None:
     ]
 
 
-@pytest.mark.parametrize(("markdown", "message"), [
-    ("| code | meaning |\n|---|---|\n| 0 | success |\n| one | error |\n", "line 4: not a `| code | meaning |` row: "
-     "| one | error |"),
-    ("| code | meaning |\n|---|---|\n| 0 | success |\n| 0 | also |\n", "line 4: code 0 is listed twice"),
-    ("| code | meaning |\n| 0 | success |\n", "line 2: expected the table's |---|---| line"),
-])
+@pytest.mark.parametrize(
+    ("markdown", "message"),
+    [
+        (
+            "| code | meaning |\n|---|---|\n| 0 | success |\n| one | error |\n",
+            "line 4: not a `| code | meaning |` row: | one | error |",
+        ),
+        ("| code | meaning |\n|---|---|\n| 0 | success |\n| 0 | also |\n", "line 4: code 0 is listed twice"),
+        ("| code | meaning |\n| 0 | success |\n", "line 2: expected the table's |---|---| line"),
+    ],
+)
 def test_a_malformed_table_is_refused(markdown: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         documented(markdown)
@@ -109,8 +125,12 @@ def _family(cls: type[BuilderError]) -> type[BuilderError]:
 
 def shared_codes(classes: list[type[BuilderError]]) -> list[str]:
     """Pairs of error classes with one code but unrelated meanings (not kinds of one error class)."""
-    return [f"{a.__name__} and {b.__name__} share {a.exit_code}" for a in classes for b in classes
-            if a.__name__ < b.__name__ and a.exit_code == b.exit_code and _family(a) is not _family(b)]
+    return [
+        f"{a.__name__} and {b.__name__} share {a.exit_code}"
+        for a in classes
+        for b in classes
+        if a.__name__ < b.__name__ and a.exit_code == b.exit_code and _family(a) is not _family(b)
+    ]
 
 
 @pytest.mark.allow_subprocess  # importing GitPython runs `git version`
@@ -126,7 +146,9 @@ def test_error_classes_do_not_share_a_code_unless_one_is_a_kind_of_the_other() -
         exit_code = ExitCode.BUILD_FAILED
 
     assert shared_codes([errors.BuildError, errors.BuildFailed, Lookalike]) == [
-        "BuildError and Lookalike share 9", "BuildFailed and Lookalike share 9"]
+        "BuildError and Lookalike share 9",
+        "BuildFailed and Lookalike share 9",
+    ]
 
 
 def test_the_base_error_is_never_raised_itself() -> None:
@@ -152,9 +174,12 @@ def picked_codes(root: Path) -> list[str]:
 def test_commands_never_pick_a_number(tmp_path: Path) -> None:
     assert picked_codes(PACKAGE / "cli") == []
     (tmp_path / "hostile_commands.py").write_text(
-        "def a() -> int:\n    return 1\n\n\ndef b() -> int:\n    return WatchError.exit_code\n", encoding="utf-8")
-    assert picked_codes(tmp_path) == ["hostile_commands.py:2: returns 1",
-                                      "hostile_commands.py:6: returns an error's code"]
+        "def a() -> int:\n    return 1\n\n\ndef b() -> int:\n    return WatchError.exit_code\n", encoding="utf-8"
+    )
+    assert picked_codes(tmp_path) == [
+        "hostile_commands.py:2: returns 1",
+        "hostile_commands.py:6: returns an error's code",
+    ]
 
 
 def test_a_bad_command_line_exits_with_the_usage_code(capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,8 +38,11 @@ def atom_problems(text: str) -> list[str]:
             problems.append(f"{where}: id {found[0].text!r} is no IRI")
 
     def links(element: ET.Element, where: str) -> None:
-        alternates = [(link.get("type"), link.get("hreflang")) for link in element.findall(f"{ATOM}link")
-                      if link.get("rel", "alternate") == "alternate"]
+        alternates = [
+            (link.get("type"), link.get("hreflang"))
+            for link in element.findall(f"{ATOM}link")
+            if link.get("rel", "alternate") == "alternate"
+        ]
         if len(alternates) != len(set(alternates)):
             problems.append(f"{where}: two alternate links of one type and language")
         if any(not link.get("href") for link in element.findall(f"{ATOM}link")):
@@ -67,19 +70,33 @@ def atom_problems(text: str) -> list[str]:
 
 
 BROKEN = [
-    ("no feed id", "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><updated>2026-11-30T00:00:00Z"
-     "</updated><author><name>a</name></author></feed>", ["feed: 0 id elements, expected 1"]),
-    ("a date that is no date-time", "<feed xmlns='http://www.w3.org/2005/Atom'><id>urn:x</id><title>t</title>"
-     "<updated>2026-11-30</updated><author><name>a</name></author></feed>",
-     ["feed: updated '2026-11-30' is no RFC 3339 date-time"]),
-    ("an entry without author or content", "<feed xmlns='http://www.w3.org/2005/Atom'><id>urn:x</id><title>t"
-     "</title><updated>2026-11-30T00:00:00Z</updated><entry><id>urn:y</id><title>e</title>"
-     "<updated>2026-11-30T00:00:00Z</updated></entry></feed>",
-     ["entry 0: no author, and the feed has none", "entry 0: neither content nor an alternate link"]),
-    ("two entries with one id", "<feed xmlns='http://www.w3.org/2005/Atom'><id>urn:x</id><title>t</title>"
-     "<updated>2026-11-30T00:00:00Z</updated><author><name>a</name></author>"
-     + "<entry><id>urn:y</id><title>e</title><updated>2026-11-30T00:00:00Z</updated><content>c</content></entry>" * 2
-     + "</feed>", ["two entries share an id"]),
+    (
+        "no feed id",
+        "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><updated>2026-11-30T00:00:00Z"
+        "</updated><author><name>a</name></author></feed>",
+        ["feed: 0 id elements, expected 1"],
+    ),
+    (
+        "a date that is no date-time",
+        "<feed xmlns='http://www.w3.org/2005/Atom'><id>urn:x</id><title>t</title>"
+        "<updated>2026-11-30</updated><author><name>a</name></author></feed>",
+        ["feed: updated '2026-11-30' is no RFC 3339 date-time"],
+    ),
+    (
+        "an entry without author or content",
+        "<feed xmlns='http://www.w3.org/2005/Atom'><id>urn:x</id><title>t"
+        "</title><updated>2026-11-30T00:00:00Z</updated><entry><id>urn:y</id><title>e</title>"
+        "<updated>2026-11-30T00:00:00Z</updated></entry></feed>",
+        ["entry 0: no author, and the feed has none", "entry 0: neither content nor an alternate link"],
+    ),
+    (
+        "two entries with one id",
+        "<feed xmlns='http://www.w3.org/2005/Atom'><id>urn:x</id><title>t</title>"
+        "<updated>2026-11-30T00:00:00Z</updated><author><name>a</name></author>"
+        + "<entry><id>urn:y</id><title>e</title><updated>2026-11-30T00:00:00Z</updated><content>c</content></entry>" * 2
+        + "</feed>",
+        ["two entries share an id"],
+    ),
 ]
 
 
@@ -92,10 +109,16 @@ def _lines() -> tuple[ImageLine, ...]:
     evil = _hostile_line()
     change = replace(evil.releases[0].changes[0], name=f"pkg{MARK}\x01")  # no XML document may hold U+0001
     evil = replace(evil, releases=(replace(evil.releases[0], changes=(change,)), *evil.releases[1:]))
-    older = replace(evil, id="older", releases=tuple(replace(r, date="2026-10-01", digest="sha256:" + "c" * 64)
-                                                      for r in evil.releases[:1]))
-    quiet = replace(evil, id="quiet", releases=tuple(replace(r, date="2026-11-30", cves=(), digest="sha256:" + "d" * 64)
-                                                      for r in evil.releases[:1]))
+    older = replace(
+        evil,
+        id="older",
+        releases=tuple(replace(r, date="2026-10-01", digest="sha256:" + "c" * 64) for r in evil.releases[:1]),
+    )
+    quiet = replace(
+        evil,
+        id="quiet",
+        releases=tuple(replace(r, date="2026-11-30", cves=(), digest="sha256:" + "d" * 64) for r in evil.releases[:1]),
+    )
     return evil, older, quiet
 
 
@@ -112,8 +135,11 @@ def test_the_feeds_are_valid_atom_with_hostile_text(feeds: dict[str, str]) -> No
 def test_the_release_feed_lists_dated_releases_newest_first(feeds: dict[str, str]) -> None:
     feed = parse(feeds["feed.xml"])
     entries = feed.findall(f"{ATOM}entry")
-    assert [e.findtext(f"{ATOM}updated") for e in entries] == ["2026-11-30T00:00:00Z", "2026-11-29T00:00:00Z",
-                                                             "2026-10-01T00:00:00Z"]  # the undated one left out
+    assert [e.findtext(f"{ATOM}updated") for e in entries] == [
+        "2026-11-30T00:00:00Z",
+        "2026-11-29T00:00:00Z",
+        "2026-10-01T00:00:00Z",
+    ]  # the undated one left out
     assert entries[0].findtext(f"{ATOM}title") == "quiet 1.0.1"
     assert entries[1].findtext(f"{ATOM}title") == f"evil 1.0.1: fixes CVE-2026-1<script>{MARK}, CVE-2026-12345"
     assert feed.findtext(f"{ATOM}updated") == "2026-11-30T00:00:00Z"
@@ -125,8 +151,10 @@ def test_the_release_feed_lists_dated_releases_newest_first(feeds: dict[str, str
     body = Facts(content.text or "")  # the HTML a feed reader shows
     assert not {"b", "script"} & set(body.tags)
     assert body.links == ["https://security-tracker.debian.org/tracker/CVE-2026-12345"]
-    assert body.text == (f"127.0.0.1:5000/base/evil@sha256:{'a' * 64} Fixes CVE-2026-1<script>{MARK}, "
-                         f"CVE-2026-12345 pkg{MARK}\ufffd: 1{MARK} → 2{MARK}")
+    assert body.text == (
+        f"127.0.0.1:5000/base/evil@sha256:{'a' * 64} Fixes CVE-2026-1<script>{MARK}, "
+        f"CVE-2026-12345 pkg{MARK}\ufffd: 1{MARK} → 2{MARK}"
+    )
 
 
 def test_the_security_feed_holds_only_releases_that_fix_cves(feeds: dict[str, str]) -> None:

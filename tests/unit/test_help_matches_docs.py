@@ -33,8 +33,11 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def _positionals(parser: argparse.ArgumentParser) -> set[str]:
-    return {str(a.metavar or a.dest) for a in parser._actions
-            if not a.option_strings and not isinstance(a, argparse._SubParsersAction)}
+    return {
+        str(a.metavar or a.dest)
+        for a in parser._actions
+        if not a.option_strings and not isinstance(a, argparse._SubParsersAction)
+    }
 
 
 def _sections(text: str) -> dict[str, str]:
@@ -43,14 +46,13 @@ def _sections(text: str) -> dict[str, str]:
     sections = {}
     for mark, following in zip(marks, [*marks[1:], None], strict=True):
         name = mark["command"] or mark["other"]
-        sections[name] = text[mark.end():following.start() if following else len(text)]
+        sections[name] = text[mark.end() : following.start() if following else len(text)]
     return sections
 
 
 def _documented(section: str) -> tuple[set[str], set[str] | None, set[str]]:
     """Options in the section's table, options in its usage line (None: no usage line), positionals."""
-    table = {o for line in section.splitlines() if line.startswith("| `")
-             for o in OPTION.findall(line.split("|")[1])}
+    table = {o for line in section.splitlines() if line.startswith("| `") for o in OPTION.findall(line.split("|")[1])}
     usage = re.search(r"^Usage: `([^`]*)`$", section, re.MULTILINE)
     if usage is None:
         return table, None, set()
@@ -83,8 +85,10 @@ def drift(top: argparse.ArgumentParser, docs: str) -> list[str]:
         if usage != _options(parser):
             problems.append(f"{label}: the usage line lists {sorted(usage)}, --help has {sorted(_options(parser))}")
         if positionals != _positionals(parser):
-            problems.append(f"{label}: the usage line's arguments are {sorted(positionals)}, "
-                            f"--help has {sorted(_positionals(parser))}")
+            problems.append(
+                f"{label}: the usage line's arguments are {sorted(positionals)}, "
+                f"--help has {sorted(_positionals(parser))}"
+            )
     return problems
 
 
@@ -118,31 +122,67 @@ def _docs(old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
-WATCH_ROW = ("| `--watch` | also rebuild images with package updates in their package sources "
-             "(as `builder watch` finds them) |\n")
+WATCH_ROW = (
+    "| `--watch` | also rebuild images with package updates in their package sources "
+    "(as `builder watch` finds them) |\n"
+)
 # Each a drift the test must catch, with the exact report.
 HOSTILE = [
-    ("a hidden flag", _hidden_flag, None,
-     ["builder plan: --help has --sneaky that docs/commands.md does not list",
-      "builder plan: the usage line lists ['--force', '--github-output', '--json', '--offline', '--watch'], "
-      "--help has ['--force', '--github-output', '--json', '--offline', '--sneaky', '--watch']"]),
-    ("plan's --watch missing from the table (issue 20)", make_parser, (WATCH_ROW, ""),
-     ["builder plan: --help has --watch that docs/commands.md does not list"]),
-    ("an option the command line does not have", make_parser,
-     ("| `--offline` | do not look up", "| `--offline`, `--fast` | do not look up"),
-     ["builder plan: docs/commands.md lists --fast that --help does not have"]),
-    ("a usage line behind its table", make_parser, ("[--check] [NAME...]`", "[NAME...]`"),
-     ["builder render: the usage line lists [], --help has ['--check']"]),
-    ("a usage line with the wrong arguments", make_parser,
-     ("[--catalog PATH|URL] PATH...`", "[--catalog PATH|URL]`"),
-     ["builder check-pins: the usage line's arguments are [], --help has ['PATH']"]),
-    ("a global option dropped", make_parser, ("| `--version` | print the builder's version |\n", ""),
-     ["global options: --help has --version that docs/commands.md does not list"]),
-    ("a command without a section", _extra_command, None,
-     ["builder prune: no section `builder prune` in docs/commands.md"]),
-    ("a section for no command", make_parser, ("## `builder keygen`", "## `builder keygen2`"),
-     ["builder keygen: no section `builder keygen` in docs/commands.md",
-      "docs/commands.md: section 'keygen2' names no command"]),
+    (
+        "a hidden flag",
+        _hidden_flag,
+        None,
+        [
+            "builder plan: --help has --sneaky that docs/commands.md does not list",
+            "builder plan: the usage line lists ['--force', '--github-output', '--json', '--offline', '--watch'], "
+            "--help has ['--force', '--github-output', '--json', '--offline', '--sneaky', '--watch']",
+        ],
+    ),
+    (
+        "plan's --watch missing from the table (issue 20)",
+        make_parser,
+        (WATCH_ROW, ""),
+        ["builder plan: --help has --watch that docs/commands.md does not list"],
+    ),
+    (
+        "an option the command line does not have",
+        make_parser,
+        ("| `--offline` | do not look up", "| `--offline`, `--fast` | do not look up"),
+        ["builder plan: docs/commands.md lists --fast that --help does not have"],
+    ),
+    (
+        "a usage line behind its table",
+        make_parser,
+        ("[--check] [NAME...]`", "[NAME...]`"),
+        ["builder render: the usage line lists [], --help has ['--check']"],
+    ),
+    (
+        "a usage line with the wrong arguments",
+        make_parser,
+        ("[--catalog PATH|URL] PATH...`", "[--catalog PATH|URL]`"),
+        ["builder check-pins: the usage line's arguments are [], --help has ['PATH']"],
+    ),
+    (
+        "a global option dropped",
+        make_parser,
+        ("| `--version` | print the builder's version |\n", ""),
+        ["global options: --help has --version that docs/commands.md does not list"],
+    ),
+    (
+        "a command without a section",
+        _extra_command,
+        None,
+        ["builder prune: no section `builder prune` in docs/commands.md"],
+    ),
+    (
+        "a section for no command",
+        make_parser,
+        ("## `builder keygen`", "## `builder keygen2`"),
+        [
+            "builder keygen: no section `builder keygen` in docs/commands.md",
+            "docs/commands.md: section 'keygen2' names no command",
+        ],
+    ),
 ]
 
 

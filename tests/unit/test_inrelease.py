@@ -19,12 +19,17 @@ HASH = "a" * 64
 pytestmark = pytest.mark.allow_subprocess  # gpg makes the keys and signatures, gpgv checks them
 
 
-def release(valid_until: str = "Sat, 01 Aug 2026 00:00:00 UTC", suite: str = "stable-security",
-            codename: str = "bookworm-security") -> bytes:
-    return (f"Origin: Debian\nSuite: {suite}\nCodename: {codename}\nDate: Fri, 01 May 2026 00:00:00 UTC\n"
-            f"Valid-Until: {valid_until}\nAcquire-By-Hash: yes\nSHA256:\n"
-            f" {HASH}   1234 main/binary-amd64/Packages.xz\n"
-            f" {'b' * 64}   5678 main/binary-amd64/Packages\n").encode()
+def release(
+    valid_until: str = "Sat, 01 Aug 2026 00:00:00 UTC",
+    suite: str = "stable-security",
+    codename: str = "bookworm-security",
+) -> bytes:
+    return (
+        f"Origin: Debian\nSuite: {suite}\nCodename: {codename}\nDate: Fri, 01 May 2026 00:00:00 UTC\n"
+        f"Valid-Until: {valid_until}\nAcquire-By-Hash: yes\nSHA256:\n"
+        f" {HASH}   1234 main/binary-amd64/Packages.xz\n"
+        f" {'b' * 64}   5678 main/binary-amd64/Packages\n"
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +54,10 @@ def test_a_signed_inrelease_is_verified_and_read(key: SigningKey, keyring: Path)
     parsed = inrelease.parse(text, URL, "bookworm-security", NOW)
     assert parsed.by_hash
     assert parsed.valid_until == dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
-    assert parsed.sha256 == {"main/binary-amd64/Packages.xz": (HASH, 1234),
-                             "main/binary-amd64/Packages": ("b" * 64, 5678)}
+    assert parsed.sha256 == {
+        "main/binary-amd64/Packages.xz": (HASH, 1234),
+        "main/binary-amd64/Packages": ("b" * 64, 5678),
+    }
 
 
 def test_an_armored_key_from_a_recipe_works_too(key: SigningKey, tmp_path: Path) -> None:
@@ -72,20 +79,29 @@ def tampered(signed: bytes) -> bytes:
 
 
 BAD = [
-    ("tampered", lambda keys: tampered(keys[0].sign(release(), at=SIGNED_AT, detached=False)),
-     f"{URL}: bad signature: the file does not match its signature (tampered with, or damaged)"),
-    ("another key", lambda keys: keys[1].sign(release(), at=SIGNED_AT, detached=False),
-     f"{URL}: bad signature: not signed by a key in KEYRING"),
-    ("unsigned", lambda _keys: release(),
-     f"{URL}: not a signed InRelease (no OpenPGP signature in it)"),
-    ("detached signature only", lambda keys: keys[0].sign(release(), at=SIGNED_AT, detached=True),
-     f"{URL}: not a signed InRelease (no OpenPGP signature in it)"),
+    (
+        "tampered",
+        lambda keys: tampered(keys[0].sign(release(), at=SIGNED_AT, detached=False)),
+        f"{URL}: bad signature: the file does not match its signature (tampered with, or damaged)",
+    ),
+    (
+        "another key",
+        lambda keys: keys[1].sign(release(), at=SIGNED_AT, detached=False),
+        f"{URL}: bad signature: not signed by a key in KEYRING",
+    ),
+    ("unsigned", lambda _keys: release(), f"{URL}: not a signed InRelease (no OpenPGP signature in it)"),
+    (
+        "detached signature only",
+        lambda keys: keys[0].sign(release(), at=SIGNED_AT, detached=True),
+        f"{URL}: not a signed InRelease (no OpenPGP signature in it)",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "make", "message"), BAD, ids=[case for case, _, _ in BAD])
-def test_bad_signatures_are_errors_naming_the_file(case: str, make: object, message: str, key: SigningKey,
-                                                   other: SigningKey, keyring: Path) -> None:
+def test_bad_signatures_are_errors_naming_the_file(
+    case: str, make: object, message: str, key: SigningKey, other: SigningKey, keyring: Path
+) -> None:
     signed = make((key, other))  # type: ignore[operator]
     with pytest.raises(WatchError) as caught:
         inrelease.verified_text(signed, keyring, URL)
@@ -95,8 +111,17 @@ def test_bad_signatures_are_errors_naming_the_file(case: str, make: object, mess
 def test_a_weak_digest_is_refused(tmp_path: Path) -> None:
     with SigningKey(algorithm="rsa2048") as rsa:
         keyring = rsa.export_public(tmp_path / "rsa.gpg")
-        signed = rsa._gpg("--local-user", rsa.fingerprint, "--digest-algo", "SHA1", "--clearsign",
-                          "--output", "-", at=SIGNED_AT, stdin=release())
+        signed = rsa._gpg(
+            "--local-user",
+            rsa.fingerprint,
+            "--digest-algo",
+            "SHA1",
+            "--clearsign",
+            "--output",
+            "-",
+            at=SIGNED_AT,
+            stdin=release(),
+        )
         with pytest.raises(WatchError) as caught:
             inrelease.verified_text(signed, keyring, URL)
     assert caught.value.message == f"{URL}: signed with a weak digest (MD5, SHA1 or RIPEMD160), which apt refuses"
@@ -108,16 +133,23 @@ def test_a_missing_keyring_is_one_clear_line(key: SigningKey, tmp_path: Path) ->
     assert caught.value.message == f"{URL}: cannot read the keyring {tmp_path / 'none.gpg'}: No such file or directory"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    (release(valid_until="Sun, 31 May 2026 23:59:00 UTC"),
-     f"{URL}: expired on 2026-05-31 23:59 UTC (Valid-Until): the mirror serves a stale release; "
-     "use an up-to-date mirror"),
-    (release(suite="oldstable", codename="bullseye"),
-     f"{URL}: the release is for bullseye / oldstable, not bookworm-security (a mirror serving another "
-     "suite's file)"),
-    (release(valid_until="someday"), f"{URL}: Valid-Until: 'someday' is not a date"),
-    (b"Suite: bookworm-security\nSHA256:\n", f"{URL}: no SHA256 checksums in the release"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            release(valid_until="Sun, 31 May 2026 23:59:00 UTC"),
+            f"{URL}: expired on 2026-05-31 23:59 UTC (Valid-Until): the mirror serves a stale release; "
+            "use an up-to-date mirror",
+        ),
+        (
+            release(suite="oldstable", codename="bullseye"),
+            f"{URL}: the release is for bullseye / oldstable, not bookworm-security (a mirror serving another "
+            "suite's file)",
+        ),
+        (release(valid_until="someday"), f"{URL}: Valid-Until: 'someday' is not a date"),
+        (b"Suite: bookworm-security\nSHA256:\n", f"{URL}: no SHA256 checksums in the release"),
+    ],
+)
 def test_release_fields_that_are_errors(text: bytes, message: str) -> None:
     with pytest.raises(WatchError) as caught:
         inrelease.parse(text, URL, "bookworm-security", NOW)

@@ -17,11 +17,15 @@ from builder.dockerfile import policy
 from tests.support.channel import load_channel
 
 HEADER = "version,codename,series,created,release,eol,eol-lts,eol-elts\n"
-DEBIAN = (HEADER + "12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-07-11,2028-06-30,2033-06-30\n"
-          "13,Trixie,trixie,2023-06-10,2025-08-09,2028-08-09,2030-06-30,2035-06-30\n"
-          "14,Forky,forky,2025-08-09\n,Sid,sid,1993-08-16\n")
-UBUNTU = ("version,codename,series,created,release,eol,eol-server,eol-esm\n"
-          "24.04 LTS,Noble Numbat,noble,2023-10-12,2024-04-25,2029-05-31,2029-05-31,2034-04-25\n")
+DEBIAN = (
+    HEADER + "12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-07-11,2028-06-30,2033-06-30\n"
+    "13,Trixie,trixie,2023-06-10,2025-08-09,2028-08-09,2030-06-30,2035-06-30\n"
+    "14,Forky,forky,2025-08-09\n,Sid,sid,1993-08-16\n"
+)
+UBUNTU = (
+    "version,codename,series,created,release,eol,eol-server,eol-esm\n"
+    "24.04 LTS,Noble Numbat,noble,2023-10-12,2024-04-25,2029-05-31,2029-05-31,2034-04-25\n"
+)
 
 
 def _folders(tmp_path: Path, debian: str = DEBIAN, system: str | None = None) -> tuple[Path, Path]:
@@ -44,16 +48,31 @@ def _table(tmp_path: Path, pyproject: str = "", **files: str) -> lifecycle.Table
 MOVE = "; move to Debian 13 (trixie), supported until 2028-08-09"
 ON_DAY = [
     ("2025-12-01", "stable", "supported", "Debian 12 (bookworm): regular security support until 2026-07-11"),
-    ("2026-01-12", "stable", "ending", f"Debian 12 (bookworm): regular security support ends on 2026-07-11 "
-                                       f"(180 days){MOVE}"),
-    ("2026-07-10", "stable", "ending", f"Debian 12 (bookworm): regular security support ends on 2026-07-11 "
-                                       f"(1 day){MOVE}"),
-    ("2026-07-11", "lts", "lts", f"Debian 12 (bookworm): regular security support ended on 2026-07-11; "
-                                 f"LTS until 2028-06-30{MOVE}"),
-    ("2028-06-30", "extended", "unsupported", f"Debian 12 (bookworm): unsupported since 2028-06-30 (end of "
-                                              f"LTS){MOVE}"),
-    ("2034-01-01", "ended", "unsupported", "Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); "
-                                           "no newer release is out yet"),
+    (
+        "2026-01-12",
+        "stable",
+        "ending",
+        f"Debian 12 (bookworm): regular security support ends on 2026-07-11 (180 days){MOVE}",
+    ),
+    (
+        "2026-07-10",
+        "stable",
+        "ending",
+        f"Debian 12 (bookworm): regular security support ends on 2026-07-11 (1 day){MOVE}",
+    ),
+    (
+        "2026-07-11",
+        "lts",
+        "lts",
+        f"Debian 12 (bookworm): regular security support ended on 2026-07-11; LTS until 2028-06-30{MOVE}",
+    ),
+    ("2028-06-30", "extended", "unsupported", f"Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS){MOVE}"),
+    (
+        "2034-01-01",
+        "ended",
+        "unsupported",
+        "Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); no newer release is out yet",
+    ),
 ]
 
 
@@ -76,12 +95,18 @@ def test_the_window_is_a_setting(tmp_path: Path) -> None:
 
 
 def test_settings_override_the_distribution(tmp_path: Path) -> None:
-    table = _table(tmp_path, "[tool.builder.lifecycle]\n'debian/bookworm' = { lts = '2027-06-30' }\n"
-                             "'debian/zorro' = { security = '2030-01-01' }")
+    table = _table(
+        tmp_path,
+        "[tool.builder.lifecycle]\n'debian/bookworm' = { lts = '2027-06-30' }\n"
+        "'debian/zorro' = { security = '2030-01-01' }",
+    )
     bookworm = table.dates("debian", "bookworm")
     assert bookworm is not None
-    assert (bookworm.security, bookworm.lts, bookworm.source) == ("2026-07-11", "2027-06-30",
-                                                                  "[tool.builder.lifecycle] debian/bookworm")
+    assert (bookworm.security, bookworm.lts, bookworm.source) == (
+        "2026-07-11",
+        "2027-06-30",
+        "[tool.builder.lifecycle] debian/bookworm",
+    )
     assert lifecycle.assess(bookworm, dt.date(2027, 7, 1), 180, None).level == "unsupported"
     zorro = table.dates("debian", "zorro")
     assert zorro is not None
@@ -102,17 +127,28 @@ def test_the_system_file_wins_only_when_it_knows_more(tmp_path: Path) -> None:
 
 
 BAD_CSV = [
-    (HEADER + "12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-13-01\n",
-     "vendored debian.csv:2: eol: '2026-13-01' is not a date (YYYY-MM-DD); fix the row or reinstall distro-info-data"),
-    (HEADER + "12,Bookworm,Bookworm,2021-08-14\n",
-     "vendored debian.csv:2: series: 'Bookworm' is not a codename; fix the row or reinstall distro-info-data"),
-    (HEADER + "12,Bookworm,bookworm,2021-08-14,soon\n",
-     "vendored debian.csv:2: release: 'soon' is not a date (YYYY-MM-DD); fix the row or reinstall distro-info-data"),
-    (HEADER + "12 | x,Bookworm,bookworm,2021-08-14\n",
-     "vendored debian.csv:2: version: '12 | x' is not a version (e.g. 13 or 24.04 LTS); fix the row or reinstall "
-     "distro-info-data"),
-    ("version,codename,series,created,release,eol\n",
-     "vendored debian.csv:1: no 'eol-lts' column; this is not distro-info-data's debian.csv"),
+    (
+        HEADER + "12,Bookworm,bookworm,2021-08-14,2023-06-10,2026-13-01\n",
+        "vendored debian.csv:2: eol: '2026-13-01' is not a date (YYYY-MM-DD); "
+        "fix the row or reinstall distro-info-data",
+    ),
+    (
+        HEADER + "12,Bookworm,Bookworm,2021-08-14\n",
+        "vendored debian.csv:2: series: 'Bookworm' is not a codename; fix the row or reinstall distro-info-data",
+    ),
+    (
+        HEADER + "12,Bookworm,bookworm,2021-08-14,soon\n",
+        "vendored debian.csv:2: release: 'soon' is not a date (YYYY-MM-DD); fix the row or reinstall distro-info-data",
+    ),
+    (
+        HEADER + "12 | x,Bookworm,bookworm,2021-08-14\n",
+        "vendored debian.csv:2: version: '12 | x' is not a version (e.g. 13 or 24.04 LTS); fix the row or reinstall "
+        "distro-info-data",
+    ),
+    (
+        "version,codename,series,created,release,eol\n",
+        "vendored debian.csv:1: no 'eol-lts' column; this is not distro-info-data's debian.csv",
+    ),
 ]
 
 
@@ -136,8 +172,9 @@ CODENAMES = [
 
 
 @pytest.mark.parametrize(("distro", "upstream", "os", "codename"), CODENAMES)
-def test_which_release_a_line_builds_on(tmp_path: Path, distro: str, upstream: str, os: OsRelease | None,
-                                        codename: str | None) -> None:
+def test_which_release_a_line_builds_on(
+    tmp_path: Path, distro: str, upstream: str, os: OsRelease | None, codename: str | None
+) -> None:
     assert _table(tmp_path).codename(distro, upstream, os) == codename
 
 
@@ -145,12 +182,14 @@ def test_unknown_codename_and_alpine(tmp_path: Path) -> None:
     table = _table(tmp_path)
     assert table.dates("debian", "zorro") is None
     assert lifecycle.unknown("debian", "zorro") == (
-        "debian 'zorro': no support dates known; add them under [tool.builder.lifecycle] or update distro-info-data")
+        "debian 'zorro': no support dates known; add them under [tool.builder.lifecycle] or update distro-info-data"
+    )
     alpine = table.dates("alpine", "3.20")
     assert alpine is not None
     today = dt.date(2026, 4, 1)
     assert lifecycle.assess(alpine, today, 180, table.successor(alpine, today)).message == (
-        "Alpine 3.20: unsupported since 2026-04-01; move to Alpine 3.23, supported until 2027-11-01")
+        "Alpine 3.20: unsupported since 2026-04-01; move to Alpine 3.23, supported until 2027-11-01"
+    )
 
 
 def test_the_vendored_copy_knows_trixie() -> None:
@@ -162,14 +201,16 @@ def test_the_vendored_copy_knows_trixie() -> None:
 
 def test_the_lock_records_the_release_and_old_locks_still_read(tmp_path: Path) -> None:
     digest = "sha256:" + "a" * 64
-    old = lockfile.Lock(image="x", version="1.0.0", recipe_sha256="r",
-                        base=BaseLock(reference="debian:bookworm-slim", digest=digest))
+    old = lockfile.Lock(
+        image="x", version="1.0.0", recipe_sha256="r", base=BaseLock(reference="debian:bookworm-slim", digest=digest)
+    )
     text = lockfile.dumps(old)
     assert '"lifecycle": null' in text
     assert lockfile.parse(text.replace('  "lifecycle": null,\n', ""), "old.json").lifecycle is None
     (tmp_path / "pyproject.toml").write_text("[tool.builder]\n")
-    dates = lifecycle.recorded(settings.load(tmp_path, {}), "debian",
-                               OsRelease(id="debian", version_id="13", codename="trixie"))
+    dates = lifecycle.recorded(
+        settings.load(tmp_path, {}), "debian", OsRelease(id="debian", version_id="13", codename="trixie")
+    )
     assert dates is not None
     assert (dates.codename, dates.security, dates.lts) == ("trixie", "2028-08-09", "2030-06-30")
     new = old.model_copy(update={"lifecycle": dates})
@@ -177,8 +218,10 @@ def test_the_lock_records_the_release_and_old_locks_still_read(tmp_path: Path) -
     assert lifecycle.recorded(settings.load(tmp_path, {}), "debian", OsRelease(id="debian", codename="zorro")) is None
 
 
-RECIPE = ("name: app\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
-          "tests: [{name: t, run: [id]}]\nvariants:\n  - name: trixie\n    from: debian:trixie-slim\n")
+RECIPE = (
+    "name: app\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
+    "tests: [{name: t, run: [id]}]\nvariants:\n  - name: trixie\n    from: debian:trixie-slim\n"
+)
 LATE = dt.datetime(2028, 7, 1, tzinfo=dt.UTC)
 
 
@@ -187,15 +230,21 @@ def _lint(tmp_path: Path, recipe: str, now: dt.datetime) -> list[str]:
     (tmp_path / "recipes" / "app.yaml").write_text(recipe)
     (tmp_path / "recipes" / "child.yaml").write_text(
         "name: child\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: app}\n"
-        "tests: [{name: t, run: [id]}]\n")
+        "tests: [{name: t, run: [id]}]\n"
+    )
     _, channel = load_channel(tmp_path, environ={})
     table = _table(tmp_path)
-    return [str(f) for image_id in sorted(channel.images)
-            for f in policy.check_recipe(channel, channel.images[image_id], now, table)]
+    return [
+        str(f)
+        for image_id in sorted(channel.images)
+        for f in policy.check_recipe(channel, channel.images[image_id], now, table)
+    ]
 
 
-HINT = ("(fix: move the line to a supported release (`builder watch` names it), or keep it with "
-        "`accept_eol: \"why\"` in the recipe)")
+HINT = (
+    "(fix: move the line to a supported release (`builder watch` names it), or keep it with "
+    '`accept_eol: "why"` in the recipe)'
+)
 
 
 def test_lint_fails_past_the_end_of_lts(tmp_path: Path) -> None:
@@ -209,10 +258,11 @@ def test_lint_fails_past_the_end_of_lts(tmp_path: Path) -> None:
 
 def test_lint_passes_in_lts_and_with_an_accepted_eol(tmp_path: Path) -> None:
     assert _lint(tmp_path / "lts", RECIPE, dt.datetime(2028, 6, 29, tzinfo=dt.UTC)) == []
-    accepted = RECIPE.replace("tests:", "accept_eol: \"customer X pays for ELTS until 2030\"\ntests:")
+    accepted = RECIPE.replace("tests:", 'accept_eol: "customer X pays for ELTS until 2030"\ntests:')
     assert _lint(tmp_path / "accepted", accepted, LATE) == [
         f"recipes/child.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30 (end of LTS); "
-        f"move to Debian 13 (trixie), supported until 2028-08-09 {HINT}"]
+        f"move to Debian 13 (trixie), supported until 2028-08-09 {HINT}"
+    ]
 
 
 def test_lint_flags_a_variant_where_its_from_is_written(tmp_path: Path) -> None:
@@ -220,7 +270,8 @@ def test_lint_flags_a_variant_where_its_from_is_written(tmp_path: Path) -> None:
     assert [line.split(" (end of LTS)")[0] for line in found] == [
         "recipes/app.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30",
         "recipes/app.yaml:9: HB016 error: Debian 13 (trixie): unsupported since 2030-06-30",
-        "recipes/child.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30"]
+        "recipes/child.yaml:5: HB016 error: Debian 12 (bookworm): unsupported since 2028-06-30",
+    ]
 
 
 def test_watch_notice_for_an_unknown_codename(tmp_path: Path) -> None:
@@ -229,12 +280,19 @@ def test_watch_notice_for_an_unknown_codename(tmp_path: Path) -> None:
     _, channel = load_channel(tmp_path, environ={})
     table = _table(tmp_path)
     found = lifecycle.notice(table, 180, channel, channel.images["app"], os=None, today=dt.date(2026, 1, 1))
-    assert found == lifecycle.Notice("debian: cannot tell the release from 'debian:zorro-slim'; name it in the "
-                                     "tag (e.g. debian:trixie-slim) or build the line once so its os-release "
-                                     "names it", None, None)
+    assert found == lifecycle.Notice(
+        "debian: cannot tell the release from 'debian:zorro-slim'; name it in the "
+        "tag (e.g. debian:trixie-slim) or build the line once so its os-release "
+        "names it",
+        None,
+        None,
+    )
     zorro = OsRelease(id="debian", codename="zorro")
     found = lifecycle.notice(table, 180, channel, channel.images["app"], os=zorro, today=dt.date(2026, 1, 1))
-    assert found == lifecycle.Notice("debian 'zorro': no support dates known; add them under "
-                                     "[tool.builder.lifecycle] or update distro-info-data", "zorro", None)
+    assert found == lifecycle.Notice(
+        "debian 'zorro': no support dates known; add them under [tool.builder.lifecycle] or update distro-info-data",
+        "zorro",
+        None,
+    )
     trixie = channel.images["app/trixie"]
     assert lifecycle.notice(table, 180, channel, trixie, os=None, today=dt.date(2026, 1, 1)) is None

@@ -29,24 +29,38 @@ main_package: python3
 variants:
   - {name: dev, packages: [python3-pip]}
 """
-OTHER_LINE = "name: other\ndescription: d\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n" \
-             "packages: [python3]\nmain_package: python3\n"
+OTHER_LINE = (
+    "name: other\ndescription: d\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
+    "packages: [python3]\nmain_package: python3\n"
+)
 
 
-@pytest.mark.parametrize(("version", "expected"), [
-    ("3.11.2-1+b1", "3.11.2"), ("1:2.40-1", "2.40"), ("3.1.4-r5", "3.1.4"), ("2:9.0", "9.0"), ("20240203", "20240203"),
-    ("1.2-3-4", "1.2-3"),
-])
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("3.11.2-1+b1", "3.11.2"),
+        ("1:2.40-1", "2.40"),
+        ("3.1.4-r5", "3.1.4"),
+        ("2:9.0", "9.0"),
+        ("20240203", "20240203"),
+        ("1.2-3-4", "1.2-3"),
+    ],
+)
 def test_upstream_version(version: str, expected: str) -> None:
     assert main_package.upstream(version) == expected
 
 
 def a_lock(image: str, python3: str) -> lockfile.Lock:
-    return lockfile.Lock(image=image, version="1.0.0", recipe_sha256="0" * 64,
-                         base=BaseLock(reference="debian:bookworm-slim", digest="sha256:" + "1" * 64),
-                         packages=(Package(name="python3", version=python3, source="python3-defaults",
-                                           architecture="amd64"),
-                                   Package(name="libc6", version="2.36-9", source="glibc", architecture="amd64")))
+    return lockfile.Lock(
+        image=image,
+        version="1.0.0",
+        recipe_sha256="0" * 64,
+        base=BaseLock(reference="debian:bookworm-slim", digest="sha256:" + "1" * 64),
+        packages=(
+            Package(name="python3", version=python3, source="python3-defaults", architecture="amd64"),
+            Package(name="libc6", version="2.36-9", source="glibc", architecture="amd64"),
+        ),
+    )
 
 
 def channel_with(tmp_path: Path, versions: dict[str, str]) -> tuple[Settings, Channel]:
@@ -76,7 +90,8 @@ def test_a_line_whose_images_disagree_is_refused_naming_both(tmp_path: Path) -> 
         main_package.check_agreement(config, channel, channel.images["py/dev"])
     assert caught.value.message == (
         "py/dev: python3 is 3.11.2-1+b2 but py has 3.11.2-1+b1; the images of a line are released with the "
-        "same python3: rebuild them together (`builder build py --force --push`), then release")
+        "same python3: rebuild them together (`builder build py --force --push`), then release"
+    )
 
 
 def push(config: Settings, channel: Channel, image_id: str, digit: str) -> lockfile.Lock:
@@ -84,9 +99,17 @@ def push(config: Settings, channel: Channel, image_id: str, digit: str) -> lockf
     path = ImageFiles.of(config, channel.images[image_id]).lock
     built = lockfile.read(path)
     assert built is not None
-    pushed = built.model_copy(update={"result": ImageLock(
-        repository="registry.test/base/py", tag="candidate", digest="sha256:" + digit * 64, image_id="sha256:x",
-        size=1)})
+    pushed = built.model_copy(
+        update={
+            "result": ImageLock(
+                repository="registry.test/base/py",
+                tag="candidate",
+                digest="sha256:" + digit * 64,
+                image_id="sha256:x",
+                size=1,
+            )
+        }
+    )
     lockfile.write(path, pushed)
     return pushed
 

@@ -52,8 +52,9 @@ def imported_distributions(root: Path) -> dict[str, set[str]]:
 
 
 def test_every_import_of_the_package_is_a_core_dependency() -> None:
-    missing = {dist: sorted(where) for dist, where in imported_distributions(REPO / "builder").items()
-               if dist not in core()}
+    missing = {
+        dist: sorted(where) for dist, where in imported_distributions(REPO / "builder").items() if dist not in core()
+    }
     assert missing == {}
 
 
@@ -67,8 +68,12 @@ def programs_run(root: Path) -> set[str]:
             first = node.args[0]
             if node.func.attr == "which" and isinstance(first, ast.Constant):
                 found.add(str(first.value))
-            elif node.func.attr in ("run", "Popen", "check_output") and isinstance(first, ast.List) \
-                    and first.elts and isinstance(first.elts[0], ast.Constant):
+            elif (
+                node.func.attr in ("run", "Popen", "check_output")
+                and isinstance(first, ast.List)
+                and first.elts
+                and isinstance(first.elts[0], ast.Constant)
+            ):
                 found.add(str(first.elts[0].value))
     return found
 
@@ -83,7 +88,8 @@ def test_an_import_from_a_dev_extra_is_caught(tmp_path: Path) -> None:
     (tmp_path / "builder" / "checks.py").write_text("import jsonschema\nfrom yaml import safe_load\n")
     found = imported_distributions(tmp_path / "builder")
     assert {dist: sorted(where) for dist, where in found.items() if dist not in core()} == {
-        "jsonschema": ["builder/checks.py"]}
+        "jsonschema": ["builder/checks.py"]
+    }
 
 
 def test_hadolint_is_found_beside_the_interpreter_off_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

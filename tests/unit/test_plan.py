@@ -33,14 +33,18 @@ def record(root: Path, image_id: str, base_digest: str, digest: str) -> None:
     image = channel.images[image_id]
     _, display = render.base_reference(config, channel, image)
     pinned = render.render_input(config, channel, image)
-    pinned = render.RenderInput(image, pinned.base.with_digest(base_digest), display,
-                                pinned.inherited_user)
+    pinned = render.RenderInput(image, pinned.base.with_digest(base_digest), display, pinned.inherited_user)
     text = render.render_dockerfile(pinned)
-    lock = Lock(image=image_id, version="1.0.0", recipe_sha256=spec_sha256(image),
-                dockerfile_sha256=plan.dockerfile_sha256(text),
-                base=BaseLock(reference=display, digest=base_digest),
-                result=ImageLock(repository=config.image_repository(image.name), tag="candidate",
-                                 digest=digest, image_id=digest, size=1))
+    lock = Lock(
+        image=image_id,
+        version="1.0.0",
+        recipe_sha256=spec_sha256(image),
+        dockerfile_sha256=plan.dockerfile_sha256(text),
+        base=BaseLock(reference=display, digest=base_digest),
+        result=ImageLock(
+            repository=config.image_repository(image.name), tag="candidate", digest=digest, image_id=digest, size=1
+        ),
+    )
     lockfile.write(ImageFiles.of(config, image).lock, lock)
 
 
@@ -69,8 +73,7 @@ def test_levels_put_parents_first_and_independents_side_by_side(tmp_path: Path) 
 
 def test_reasons(tmp_path: Path) -> None:
     root = make_channel(tmp_path)
-    assert reasons(root) == {"base": ("never built",), "other": ("never built",),
-                             "app": ("never built",)}
+    assert reasons(root) == {"base": ("never built",), "other": ("never built",), "app": ("never built",)}
     record(root, "base", UPSTREAM, "sha256:" + "a" * 64)
     record(root, "other", UPSTREAM, "sha256:" + "b" * 64)
     record(root, "app", "sha256:" + "a" * 64, "sha256:" + "c" * 64)
@@ -97,8 +100,9 @@ def test_raising_the_recipe_version_is_a_reason_and_nothing_else(tmp_path: Path)
     assert reasons(root)["other"] == ("recipe version raised to 2.0.0",)
 
 
-def test_a_run_renders_each_dockerfile_once_until_its_lock_changes(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_renders_each_dockerfile_once_until_its_lock_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`plan --watch` and `build --watch` share one Rendered between the watch and the plan."""
     root = make_channel(tmp_path)
     record(root, "base", UPSTREAM, "sha256:" + "a" * 64)

@@ -29,15 +29,14 @@ CASES = [
     (PINNED + "USER app\n", ["HB002"]),
     (PINNED + "USER 0:0\n", ["HB002"]),
     (PINNED + "USER 1:1\nUSER 0:1\n", ["HB002"]),
-    (PINNED + "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nUSER 1:1\n",
-     ["HB004"]),
+    (PINNED + "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nUSER 1:1\n", ["HB004"]),
     (PINNED + "RUN apt-get update\nUSER 1:1\n", ["HB005", "HB006"]),
     (PINNED + "RUN apk add curl\nUSER 1:1\n", ["HB005"]),
     (PINNED + "ADD https://example.com/x /x\nUSER 1:1\n", ["HB007"]),
     (PINNED + "ENV DB_PASSWORD=hunter2\nUSER 1:1\n", ["HB008"]),
     (PINNED + "USER 1:1\nENTRYPOINT python3 -m app\n", ["HB009"]),
     (PINNED + "RUN rm -rf /var/lib/dpkg\nUSER 1:1\n", ["HB010"]),
-    (PINNED + "USER 1:1\nENTRYPOINT [\"python3\"]\n", []),
+    (PINNED + 'USER 1:1\nENTRYPOINT ["python3"]\n', []),
 ]
 
 
@@ -62,8 +61,17 @@ def test_lint_passes_on_the_committed_channel(capsys: pytest.CaptureFixture[str]
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] is True
     assert {f["rule"] for f in report["findings"]} <= {"HB001"}
-    assert sorted(report["images"]) == ["curl", "curl/trixie", "debian-base", "python", "python/dev",
-                                      "python/distroless", "python/distroless-debug", "static", "static/debug"]
+    assert sorted(report["images"]) == [
+        "curl",
+        "curl/trixie",
+        "debian-base",
+        "python",
+        "python/dev",
+        "python/distroless",
+        "python/distroless-debug",
+        "static",
+        "static/debug",
+    ]
 
 
 @pytest.mark.allow_subprocess
@@ -76,8 +84,7 @@ def test_hadolint_clean_on_golden_fixtures(fixture: Path, capsys: pytest.Capture
 
 
 @pytest.mark.allow_subprocess
-def test_lint_reports_hand_edits_and_hadolint_findings(channel_copy: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_reports_hand_edits_and_hadolint_findings(channel_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = channel_copy / "base-images" / "python" / "Dockerfile"
     path.write_text(path.read_text().replace("USER 65532:65532", "USER root") + "RUN cd /tmp\n")
     assert cli.main(["--root", str(channel_copy), "lint", "python", "--json"]) == 6
@@ -89,8 +96,7 @@ def test_lint_reports_hand_edits_and_hadolint_findings(channel_copy: Path,
 
 
 @pytest.mark.allow_subprocess
-def test_lint_prints_a_hadolint_parse_error_on_one_line(channel_copy: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_prints_a_hadolint_parse_error_on_one_line(channel_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = channel_copy / "base-images" / "curl" / "Dockerfile"
     text = path.read_text()
     path.write_text(text + "FOO bar\n")
@@ -101,15 +107,16 @@ def test_lint_prints_a_hadolint_parse_error_on_one_line(channel_copy: Path,
         "unexpected 'F'; expecting '#', '\\', ADD, ARG, CMD, COPY, ENTRYPOINT, ENV, EXPOSE, FROM, "
         "HEALTHCHECK, LABEL, MAINTAINER, ONBUILD, RUN, SHELL, "
         "STOPSIGNAL, USER, VOLUME, WORKDIR, a pragma, at least one space, or end of input (fix: fix the recipe "
-        "or template so the rendered Dockerfile is clean)"]
+        "or template so the rendered Dockerfile is clean)"
+    ]
 
 
 def test_recipe_rules(tmp_path: Path) -> None:
     (tmp_path / "recipes").mkdir()
     (tmp_path / "recipes" / "app.yaml").write_text(
         "name: app\ndescription: x\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
-        "packages: [sudo]\nenv: {API_TOKEN: x}\nhardening: {strip_setuid: false}\n")
+        "packages: [sudo]\nenv: {API_TOKEN: x}\nhardening: {strip_setuid: false}\n"
+    )
     _, channel = load_channel(tmp_path, environ={})
     found = policy.check_recipe(channel, channel.images["app"])
-    assert [(f.rule.id, f.line) for f in found] == [("HB003", 8), ("HB011", 6), ("HB008", 7),
-                                                    ("HB012", 1)]
+    assert [(f.rule.id, f.line) for f in found] == [("HB003", 8), ("HB011", 6), ("HB008", 7), ("HB012", 1)]

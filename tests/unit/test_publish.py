@@ -32,8 +32,14 @@ def pushed(tmp_path: Path, engine: FakeEngine) -> tuple[Settings, Channel, Regis
     config, channel = load_channel(tmp_path, environ={})
     client = RegistryClient(session=engine.registry.session())
     made = plan.make(config, channel, ["base"], lambda _ref: UPSTREAM)
-    outcomes = build.run(config, channel, made, engine, build.Options(
-        push=True, jobs=1, revision=None, source_url=None, log=lambda _line: None), client=client)
+    outcomes = build.run(
+        config,
+        channel,
+        made,
+        engine,
+        build.Options(push=True, jobs=1, revision=None, source_url=None, log=lambda _line: None),
+        client=client,
+    )
     assert [o.status for o in outcomes] == ["pushed"], outcomes
     return config, channel, client
 
@@ -50,8 +56,12 @@ def test_a_first_release_puts_every_tag_at_the_candidate_and_records_it(tmp_path
     assert moves(steps) == [(tag, "create") for tag in TAGS]
     release = publish.execute(config, channel, steps[0], client, today="2026-11-30")
     assert [engine.registry.tag(REPOSITORY, tag) for tag in TAGS] == [candidate] * 4
-    assert (release.version, release.digest, release.tags, release.date) == ("1.0.0", candidate, tuple(TAGS),
-                                                                             "2026-11-30")
+    assert (release.version, release.digest, release.tags, release.date) == (
+        "1.0.0",
+        candidate,
+        tuple(TAGS),
+        "2026-11-30",
+    )
     files = ImageFiles.of(config, channel.images["base"])
     assert files.read_history().releases == (release,)
     assert "- Tags: `1.0.0`, `1.0`, `1`, `latest` created\n" in files.changelog.read_text()
@@ -65,8 +75,10 @@ def test_a_version_tag_at_another_digest_is_refused(tmp_path: Path) -> None:
     other = engine.registry.put(REPOSITORY, "1.0.0", b'{"schemaVersion": 2, "someone": "else"}')
     with pytest.raises(ReleaseError) as caught:
         publish.plan(config, channel, ["base"], client)
-    assert caught.value.message == (f"{REPOSITORY}:1.0.0 already points at {other[:19]}; version tags are "
-                                    "immutable: rebuild (`builder build --push`) to get the next free version")
+    assert caught.value.message == (
+        f"{REPOSITORY}:1.0.0 already points at {other[:19]}; version tags are "
+        "immutable: rebuild (`builder build --push`) to get the next free version"
+    )
 
 
 def test_moving_tags_move_forward_and_version_tags_stay(tmp_path: Path) -> None:
@@ -76,13 +88,17 @@ def test_moving_tags_move_forward_and_version_tags_stay(tmp_path: Path) -> None:
     (tmp_path / "recipes" / "base.yaml").write_text(BASE + "env: {LANG: C.UTF-8}\n")
     config, channel, client = pushed(tmp_path, engine)
     steps = publish.plan(config, channel, ["base"], client)
-    assert (steps[0].version, moves(steps)) == ("1.1.0", [("1.1.0", "create"), ("1.1", "create"),
-                                                          ("1", "move"), ("latest", "move")])
+    assert (steps[0].version, moves(steps)) == (
+        "1.1.0",
+        [("1.1.0", "create"), ("1.1", "create"), ("1", "move"), ("latest", "move")],
+    )
     assert steps[0].moves[2].note == "from 1.0.0"
     publish.execute(config, channel, steps[0], client)
     assert [engine.registry.tag(REPOSITORY, tag) for tag in ("1.0.0", "1", "latest")] == [
         ImageFiles.of(config, channel.images["base"]).read_history().releases[0].digest,
-        steps[0].digest, steps[0].digest]
+        steps[0].digest,
+        steps[0].digest,
+    ]
 
 
 def test_a_release_that_died_after_the_version_tag_is_completed_by_a_rerun(tmp_path: Path) -> None:

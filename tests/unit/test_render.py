@@ -47,8 +47,7 @@ def test_lock_pins_from_only_while_it_names_the_same_base(tmp_path: Path) -> Non
     shutil.copytree(FIXTURE, root)
     config, channel = load(root)
     pinned = render.render_input(config, channel, channel.images["trunk"])
-    assert str(pinned.base) == ("mirror.example.com/library/debian:bookworm-slim@sha256:"
-                                + "1" * 64)
+    assert str(pinned.base) == ("mirror.example.com/library/debian:bookworm-slim@sha256:" + "1" * 64)
     recipe = root / "recipes" / "trunk.yaml"
     recipe.write_text(recipe.read_text().replace("bookworm-slim", "trixie-slim"))
     config, channel = load(root)
@@ -58,15 +57,14 @@ def test_lock_pins_from_only_while_it_names_the_same_base(tmp_path: Path) -> Non
 
 def test_mirror_override_from_environment() -> None:
     config = settings.load(FIXTURE, environ={"BUILDER_UPSTREAM_MIRRORS": "docker.io=127.0.0.1:5000"})
-    assert str(config.pull_reference("debian:bookworm-slim")) == (
-        "127.0.0.1:5000/library/debian:bookworm-slim")
+    assert str(config.pull_reference("debian:bookworm-slim")) == ("127.0.0.1:5000/library/debian:bookworm-slim")
     assert str(config.pull_reference("ghcr.io/x/y:1")) == "ghcr.io/x/y:1"
 
 
 def test_variant_renders_to_its_own_folder_with_merged_fields() -> None:
     config, channel = load(FIXTURE)
     outputs = render.render_all(config, channel, ["tricky/trixie"])
-    (path, text), = outputs.items()
+    ((path, text),) = outputs.items()
     assert path == FIXTURE / "base-images" / "tricky" / "trixie" / "Dockerfile"
     assert "FROM ghcr.io/example/debian:trixie-slim\n" in text
     assert "        tzdata \\\n" in text
@@ -90,10 +88,12 @@ def test_render_check_lists_stale_files(channel_copy: Path, capsys: pytest.Captu
     capsys.readouterr()
     assert cli.main(["--root", str(channel_copy), "render", "--check"]) == 5
     err = capsys.readouterr().err
-    assert err.strip() == ("error: stale rendered files (run `builder render` and commit): "
-                           "base-images/python/Dockerfile, base-images/python/dev/Dockerfile, "
-                           "base-images/python/distroless/Dockerfile, "
-                           "base-images/python/distroless-debug/Dockerfile")
+    assert err.strip() == (
+        "error: stale rendered files (run `builder render` and commit): "
+        "base-images/python/Dockerfile, base-images/python/dev/Dockerfile, "
+        "base-images/python/distroless/Dockerfile, "
+        "base-images/python/distroless-debug/Dockerfile"
+    )
     before = (channel_copy / "base-images" / "python" / "Dockerfile").read_text()
     assert "python3-venv" not in before
     assert cli.main(["--root", str(channel_copy), "render", "python"]) == 0
@@ -101,15 +101,14 @@ def test_render_check_lists_stale_files(channel_copy: Path, capsys: pytest.Captu
     assert cli.main(["--root", str(channel_copy), "render", "--check"]) == 0
 
 
-def test_unknown_image_name_is_a_usage_error(channel_copy: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_image_name_is_a_usage_error(channel_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--root", str(channel_copy), "render", "pyton"]) == 2
-    assert capsys.readouterr().err.strip() == (
-        "error: no image named 'pyton' in the channel; did you mean 'python'?")
+    assert capsys.readouterr().err.strip() == ("error: no image named 'pyton' in the channel; did you mean 'python'?")
 
 
 def test_render_rewrites_only_what_changed_and_each_change_atomically(
-        channel_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    channel_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An unchanged file keeps its inode and mtime; a changed one is replaced by a rename, never edited in place."""
     files = sorted((channel_copy / "base-images").rglob("Dockerfile"))
     before = {path: path.stat() for path in files}
@@ -127,8 +126,9 @@ def test_render_rewrites_only_what_changed_and_each_change_atomically(
     capsys.readouterr()
     assert cli.main(["--root", str(channel_copy), "render"]) == 0
     changed = channel_copy / "base-images" / "curl" / "Dockerfile"
-    assert capsys.readouterr().out == (f"wrote base-images/curl/Dockerfile\n"
-                                       f"{len(files)} image(s) rendered, 1 file(s) changed\n")
+    assert capsys.readouterr().out == (
+        f"wrote base-images/curl/Dockerfile\n{len(files)} image(s) rendered, 1 file(s) changed\n"
+    )
     assert [dst for _, dst in renames] == [str(changed)]
     assert "Changed, " in changed.read_text()
     assert changed.stat().st_ino != before[changed].st_ino  # a new file renamed over the old one

@@ -28,20 +28,45 @@ from builder.recipe.problems import to_problem
 from builder.recipe.source import Document
 from builder.recipe.variants import ImageSpec, expand
 
-TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=30)
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=30)
 PRINTABLE = TEXT.filter(lambda text: plaintext.first_unsafe(text) is None)
 ENV_NAME = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,15}\Z")
-LABEL_KEY = st.from_regex(r"\A[a-z][a-z0-9.-]{0,20}[a-z0-9]\Z").filter(
-    lambda k: ".." not in k and "--" not in k)
+LABEL_KEY = st.from_regex(r"\A[a-z][a-z0-9.-]{0,20}[a-z0-9]\Z").filter(lambda k: ".." not in k and "--" not in k)
 PACKAGE = st.from_regex(r"\A[a-z0-9][a-z0-9+.-]{1,20}\Z")
 # names.exec_item refuses what hadolint misreads in a JSON array: a backslash at the end or before ".
 ARGV = st.lists(PRINTABLE.filter(lambda t: not t.endswith("\\") and '\\"' not in t), min_size=1, max_size=4)
 
 # What an attacker writes into a recipe value, one piece at a time.
-HOSTILE_PIECES = ["\n", "\r\n", "\t", "\x00", "\x1b[31m", "\x1b]0;title\x07", "\x85", "\x9b", "\u202e",
-                  "\u2066", "\u200b", "\u200d", "\u2028", "\ufeff", "\\", "'", '"', "$HOME", "${x}",
-                  "::warning::", "##[error]", "#", " ", "=", "/", "..", "é", "a"]
+HOSTILE_PIECES = [
+    "\n",
+    "\r\n",
+    "\t",
+    "\x00",
+    "\x1b[31m",
+    "\x1b]0;title\x07",
+    "\x85",
+    "\x9b",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\u200d",
+    "\u2028",
+    "\ufeff",
+    "\\",
+    "'",
+    '"',
+    "$HOME",
+    "${x}",
+    "::warning::",
+    "##[error]",
+    "#",
+    " ",
+    "=",
+    "/",
+    "..",
+    "é",
+    "a",
+]
 HOSTILE = st.one_of(
     st.lists(st.sampled_from(HOSTILE_PIECES), max_size=6).map("".join),
     st.text(max_size=20),
@@ -52,33 +77,75 @@ TRICKY_SUFFIXES = ["'", "\\", "$HOME", "::x", "-x", "/x", " #x", "=y", '"', "é"
 
 # Every string field of a recipe, by its path in the recipe's data.
 FIELDS: list[tuple[str | int, ...]] = [
-    ("name",), ("description",), ("version",), ("from", "image"), ("packages", 0),
-    ("user", "name"), ("user", "home"), ("workdir",), ("env", "KEY"), ("env", "VALUE"),
-    ("labels", "KEY"), ("labels", "VALUE"), ("entrypoint", 0), ("cmd", 0),
-    ("hardening", "setuid_allow", 0), ("variants", 0, "name"), ("variants", 0, "description"),
-    ("variants", 0, "packages", 0), ("variants", 0, "env", "VALUE"), ("variants", 0, "labels", "KEY"),
-    ("tests", 0, "name"), ("tests", 0, "run", 0), ("tests", 0, "stdout"),
-    ("files", 0, "source"), ("files", 0, "destination"), ("files", 0, "mode"),
-    ("repositories", 0, "url"), ("repositories", 0, "suite"), ("repositories", 0, "components", 0),
-    ("repositories", 0, "signed_by"), ("ca_certificates", 0),
+    ("name",),
+    ("description",),
+    ("version",),
+    ("from", "image"),
+    ("packages", 0),
+    ("user", "name"),
+    ("user", "home"),
+    ("workdir",),
+    ("env", "KEY"),
+    ("env", "VALUE"),
+    ("labels", "KEY"),
+    ("labels", "VALUE"),
+    ("entrypoint", 0),
+    ("cmd", 0),
+    ("hardening", "setuid_allow", 0),
+    ("variants", 0, "name"),
+    ("variants", 0, "description"),
+    ("variants", 0, "packages", 0),
+    ("variants", 0, "env", "VALUE"),
+    ("variants", 0, "labels", "KEY"),
+    ("tests", 0, "name"),
+    ("tests", 0, "run", 0),
+    ("tests", 0, "stdout"),
+    ("files", 0, "source"),
+    ("files", 0, "destination"),
+    ("files", 0, "mode"),
+    ("repositories", 0, "url"),
+    ("repositories", 0, "suite"),
+    ("repositories", 0, "components", 0),
+    ("repositories", 0, "signed_by"),
+    ("ca_certificates", 0),
 ]
 
 
 def _baseline() -> dict[str, Any]:
     """A recipe that uses every string field with a valid value."""
     return {
-        "name": "prop", "description": "A base", "version": "1.0.0", "distro": "debian",
-        "from": {"image": "debian:bookworm-slim"}, "packages": ["curl"],
-        "user": {"name": "app", "uid": 10001, "gid": 10001, "home": "/home/app"}, "workdir": "/srv/app",
-        "env": {"KEY": "VALUE"}, "labels": {"org.example.key": "VALUE"},
-        "entrypoint": ["app"], "cmd": ["--help"],
+        "name": "prop",
+        "description": "A base",
+        "version": "1.0.0",
+        "distro": "debian",
+        "from": {"image": "debian:bookworm-slim"},
+        "packages": ["curl"],
+        "user": {"name": "app", "uid": 10001, "gid": 10001, "home": "/home/app"},
+        "workdir": "/srv/app",
+        "env": {"KEY": "VALUE"},
+        "labels": {"org.example.key": "VALUE"},
+        "entrypoint": ["app"],
+        "cmd": ["--help"],
         "hardening": {"setuid_allow": ["/usr/bin/ping"]},
-        "variants": [{"name": "slim", "description": "Slim", "packages": ["jq"], "env": {"KEY": "VALUE"},
-                      "labels": {"org.example.variant": "VALUE"}}],
+        "variants": [
+            {
+                "name": "slim",
+                "description": "Slim",
+                "packages": ["jq"],
+                "env": {"KEY": "VALUE"},
+                "labels": {"org.example.variant": "VALUE"},
+            }
+        ],
         "tests": [{"name": "runs", "run": ["app"], "stdout": "ok"}],
         "files": [{"source": "files/app.conf", "destination": "/etc/app.conf", "mode": "0644"}],
-        "repositories": [{"url": "https://apt.example.com/debian", "suite": "stable",
-                          "components": ["main"], "signed_by": "keys/example.asc"}],
+        "repositories": [
+            {
+                "url": "https://apt.example.com/debian",
+                "suite": "stable",
+                "components": ["main"],
+                "signed_by": "keys/example.asc",
+            }
+        ],
         "ca_certificates": ["certificates/corp.crt"],
     }
 
@@ -103,13 +170,15 @@ def hostile_recipes(draw: Any) -> dict[str, Any]:
         valid = _valid_value(data, path)
         # Half of the values are hostile; the other half are tricky but often acceptable, so
         # that the rendering side of the property is exercised as much as the refusing side.
-        suffix, piece = draw(st.one_of(
-            HOSTILE.map(lambda text: (False, text)),
-            st.sampled_from(BAD_SUFFIXES).map(lambda text: (True, text)),
-            st.sampled_from(TRICKY_SUFFIXES).map(lambda text: (True, text)),
-            st.sampled_from(TRICKY_SUFFIXES[:6]).map(lambda text: (True, text)),
-            TEXT.map(lambda text: (False, text)),
-        ))
+        suffix, piece = draw(
+            st.one_of(
+                HOSTILE.map(lambda text: (False, text)),
+                st.sampled_from(BAD_SUFFIXES).map(lambda text: (True, text)),
+                st.sampled_from(TRICKY_SUFFIXES).map(lambda text: (True, text)),
+                st.sampled_from(TRICKY_SUFFIXES[:6]).map(lambda text: (True, text)),
+                TEXT.map(lambda text: (False, text)),
+            )
+        )
         text = valid + piece if suffix else piece
         _put(data, path, text)
     return data
@@ -200,8 +269,9 @@ def recipes(draw: Any) -> dict[str, Any]:
         "from": {"image": "debian:bookworm-slim"},
         "packages": draw(st.lists(PACKAGE, unique=True, max_size=5)),
         "env": draw(st.dictionaries(ENV_NAME, PRINTABLE, max_size=4)),
-        "labels": draw(st.dictionaries(LABEL_KEY.filter(lambda k: not k.startswith("org.opencontainers")),
-                                       PRINTABLE, max_size=3)),
+        "labels": draw(
+            st.dictionaries(LABEL_KEY.filter(lambda k: not k.startswith("org.opencontainers")), PRINTABLE, max_size=3)
+        ),
     }
     if draw(st.booleans()):
         data["entrypoint"] = draw(ARGV)
@@ -218,8 +288,9 @@ def test_rendered_instructions_and_values_round_trip(data: dict[str, Any]) -> No
     _read_back(image, _render(image))
 
 
-@pytest.mark.parametrize("value", ["x\n", "x\r", "x\x85", "x\x9b", "x\u202e", "x\u2066", "x\u200b", "x\u2028",
-                                   "\ufeffx", "x\x1b[2J"])
+@pytest.mark.parametrize(
+    "value", ["x\n", "x\r", "x\x85", "x\x9b", "x\u202e", "x\u2066", "x\u200b", "x\u2028", "\ufeffx", "x\x1b[2J"]
+)
 def test_the_hostile_pieces_are_refused_as_env_values(value: str) -> None:
     """The property above relies on these being refused; a guard that they still are."""
     data = _baseline()

@@ -23,7 +23,12 @@ def test_no_build_artefact_is_committed() -> None:
 
 
 def test_artefacts_are_recognised() -> None:
-    planted = ["check_jsonschema-0.29.4-py3-none-any.whl", "builder.egg-info/PKG-INFO", "dist/builder-0.1.0.tar.gz",
-               "builder/__pycache__/cli.cpython-311.pyc", "build/lib/builder/__init__.py"]
+    planted = [
+        "check_jsonschema-0.29.4-py3-none-any.whl",
+        "builder.egg-info/PKG-INFO",
+        "dist/builder-0.1.0.tar.gz",
+        "builder/__pycache__/cli.cpython-311.pyc",
+        "build/lib/builder/__init__.py",
+    ]
     kept = ["builder/dockerfile/staging.py", "docs/catalog-site.png", "recipes/python.yaml", "builder/image/build.py"]
     assert artefacts(planted + kept) == planted

@@ -23,33 +23,37 @@ def policy(sleeps: list[float], retries: int = 2) -> RetryPolicy:
     return RetryPolicy(retries=retries, backoff=0.5, max_wait=30.0, sleep=sleeps.append, now=lambda: NOW)
 
 
-@pytest.mark.parametrize(("status", "headers", "attempt", "wait"), [
-    (200, {}, 0, None),
-    (404, {}, 0, None),
-    (400, {"Retry-After": "5"}, 0, None),  # a 4xx other than 403/429 is final, whatever it says
-    (403, {}, 0, None),  # a plain 403 is an answer (no access), not a rate limit
-    (403, {"Retry-After": "5"}, 0, 5.0),
-    (403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 12)}, 0, 12.0),
-    (403, {"x-ratelimit-remaining": "0"}, 0, 30.0),  # no reset time: a minute, capped
-    (429, {"Retry-After": "7"}, 0, 7.0),
-    (429, {"Retry-After": " 7 "}, 0, 7.0),
-    (429, {"Retry-After": "999999"}, 0, 30.0),
-    (429, {"Retry-After": DATE_IN_10_S}, 0, 10.0),
-    (429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0, 0.0),
-    (429, {}, 2, 2.0),
-    # Malformed Retry-After values are ignored: backoff instead.
-    (429, {"Retry-After": "\u00b2"}, 0, 0.5),
-    (429, {"Retry-After": "\u0661"}, 0, 0.5),
-    (429, {"Retry-After": "1e3"}, 0, 0.5),
-    (429, {"Retry-After": "-5"}, 0, 0.5),
-    (429, {"Retry-After": "soon"}, 1, 1.0),
-    (429, {"Retry-After": "Fri, 99 Foo 2027 99:99:99"}, 0, 0.5),
-    (500, {}, 0, 0.5),
-    (502, {}, 1, 1.0),
-    (503, {}, 10, 30.0),
-])
-def test_which_answers_are_retried_and_after_how_long(status: int, headers: Mapping[str, str], attempt: int,
-                                                      wait: float | None) -> None:
+@pytest.mark.parametrize(
+    ("status", "headers", "attempt", "wait"),
+    [
+        (200, {}, 0, None),
+        (404, {}, 0, None),
+        (400, {"Retry-After": "5"}, 0, None),  # a 4xx other than 403/429 is final, whatever it says
+        (403, {}, 0, None),  # a plain 403 is an answer (no access), not a rate limit
+        (403, {"Retry-After": "5"}, 0, 5.0),
+        (403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 12)}, 0, 12.0),
+        (403, {"x-ratelimit-remaining": "0"}, 0, 30.0),  # no reset time: a minute, capped
+        (429, {"Retry-After": "7"}, 0, 7.0),
+        (429, {"Retry-After": " 7 "}, 0, 7.0),
+        (429, {"Retry-After": "999999"}, 0, 30.0),
+        (429, {"Retry-After": DATE_IN_10_S}, 0, 10.0),
+        (429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0, 0.0),
+        (429, {}, 2, 2.0),
+        # Malformed Retry-After values are ignored: backoff instead.
+        (429, {"Retry-After": "\u00b2"}, 0, 0.5),
+        (429, {"Retry-After": "\u0661"}, 0, 0.5),
+        (429, {"Retry-After": "1e3"}, 0, 0.5),
+        (429, {"Retry-After": "-5"}, 0, 0.5),
+        (429, {"Retry-After": "soon"}, 1, 1.0),
+        (429, {"Retry-After": "Fri, 99 Foo 2027 99:99:99"}, 0, 0.5),
+        (500, {}, 0, 0.5),
+        (502, {}, 1, 1.0),
+        (503, {}, 10, 30.0),
+    ],
+)
+def test_which_answers_are_retried_and_after_how_long(
+    status: int, headers: Mapping[str, str], attempt: int, wait: float | None
+) -> None:
     assert policy([]).wait(attempt, status, headers) == wait
 
 
@@ -109,8 +113,7 @@ def test_the_registry_client_waits_as_told_and_gives_up_in_one_line() -> None:
     registry.fail += [(503, {})] * 3
     with pytest.raises(RegistryError) as caught:
         registry_client(registry, sleeps).digest("registry.test/base/app:1.0.0")
-    assert caught.value.message == ("HEAD https://registry.test/v2/base/app/manifests/1.0.0: HTTP 503 after "
-                                    "3 attempts")
+    assert caught.value.message == ("HEAD https://registry.test/v2/base/app/manifests/1.0.0: HTTP 503 after 3 attempts")
 
 
 @pytest.mark.parametrize("header", ["soon", "\u00b2"])

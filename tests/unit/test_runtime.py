@@ -34,45 +34,89 @@ AT = "recipes/app.yaml:7"
 
 BAD_RUNTIME = [
     ("runtime: {writable: [tmp]}", f"{AT}:22: runtime.writable[0]: 'tmp' is not an absolute path; start it with /"),
-    ("runtime: {writable: [/]}", f"{AT}:22: runtime.writable[0]: '/' would make the whole root writable; "
-     "name the folders the program writes, e.g. /var/cache/app"),
-    ("runtime: {writable: [/var//cache]}", f"{AT}:22: runtime.writable[0]: '/var//cache' is not a normalized "
-     "path (no //, . or .. parts, no trailing /)"),
-    ("runtime: {writable: [/var/cache/]}", f"{AT}:22: runtime.writable[0]: '/var/cache/' is not a normalized "
-     "path (no //, . or .. parts, no trailing /)"),
-    ("runtime: {writable: [/var/../etc]}", f"{AT}:22: runtime.writable[0]: '/var/../etc' is not a normalized "
-     "path (no //, . or .. parts, no trailing /)"),
-    ('runtime: {writable: ["/tmp\\n"]}', f"{AT}:22: runtime.writable[0]: '/tmp\\n' has characters not allowed "
-     "in paths here (letters, digits and . _ @ + - / only, at most 1024)"),
-    ('runtime: {writable: ["/tmp/\\u202ecache"]}', f"{AT}:22: runtime.writable[0]: '/tmp/\\u202ecache' has "
-     "characters not allowed in paths here (letters, digits and . _ @ + - / only, at most 1024)"),
-    ("runtime: {writable: [/etc]}", f"{AT}:22: runtime.writable[0]: '/etc' is a system folder: a tmpfs there "
-     "hides the image's own files; name the folder the program writes, e.g. /var/cache/app"),
-    ("runtime: {writable: [/usr/local]}", f"{AT}:22: runtime.writable[0]: '/usr/local' is a system folder: a "
-     "tmpfs there hides the image's own files; name the folder the program writes, e.g. /var/cache/app"),
-    ("runtime: {writable: [/proc/sys]}", f"{AT}:22: runtime.writable[0]: '/proc/sys' is in /proc, which the "
-     "container runtime provides; name a folder of the image"),
-    ("runtime: {writable: [/dev]}", f"{AT}:22: runtime.writable[0]: '/dev' is in /dev, which the container "
-     "runtime provides; name a folder of the image"),
+    (
+        "runtime: {writable: [/]}",
+        f"{AT}:22: runtime.writable[0]: '/' would make the whole root writable; "
+        "name the folders the program writes, e.g. /var/cache/app",
+    ),
+    (
+        "runtime: {writable: [/var//cache]}",
+        f"{AT}:22: runtime.writable[0]: '/var//cache' is not a normalized path (no //, . or .. parts, no trailing /)",
+    ),
+    (
+        "runtime: {writable: [/var/cache/]}",
+        f"{AT}:22: runtime.writable[0]: '/var/cache/' is not a normalized path (no //, . or .. parts, no trailing /)",
+    ),
+    (
+        "runtime: {writable: [/var/../etc]}",
+        f"{AT}:22: runtime.writable[0]: '/var/../etc' is not a normalized path (no //, . or .. parts, no trailing /)",
+    ),
+    (
+        'runtime: {writable: ["/tmp\\n"]}',
+        f"{AT}:22: runtime.writable[0]: '/tmp\\n' has characters not allowed "
+        "in paths here (letters, digits and . _ @ + - / only, at most 1024)",
+    ),
+    (
+        'runtime: {writable: ["/tmp/\\u202ecache"]}',
+        f"{AT}:22: runtime.writable[0]: '/tmp/\\u202ecache' has "
+        "characters not allowed in paths here (letters, digits and . _ @ + - / only, at most 1024)",
+    ),
+    (
+        "runtime: {writable: [/etc]}",
+        f"{AT}:22: runtime.writable[0]: '/etc' is a system folder: a tmpfs there "
+        "hides the image's own files; name the folder the program writes, e.g. /var/cache/app",
+    ),
+    (
+        "runtime: {writable: [/usr/local]}",
+        f"{AT}:22: runtime.writable[0]: '/usr/local' is a system folder: a "
+        "tmpfs there hides the image's own files; name the folder the program writes, e.g. /var/cache/app",
+    ),
+    (
+        "runtime: {writable: [/proc/sys]}",
+        f"{AT}:22: runtime.writable[0]: '/proc/sys' is in /proc, which the "
+        "container runtime provides; name a folder of the image",
+    ),
+    (
+        "runtime: {writable: [/dev]}",
+        f"{AT}:22: runtime.writable[0]: '/dev' is in /dev, which the container "
+        "runtime provides; name a folder of the image",
+    ),
     ("runtime: {writable: [/tmp, /tmp]}", f"{AT}:11: runtime.writable: /tmp is listed twice; list each path once"),
-    ("runtime: {writable: [/var/cache, /var/cache/app]}", f"{AT}:11: runtime.writable: /var/cache/app is inside "
-     "/var/cache, which is writable already; list /var/cache only"),
+    (
+        "runtime: {writable: [/var/cache, /var/cache/app]}",
+        f"{AT}:11: runtime.writable: /var/cache/app is inside "
+        "/var/cache, which is writable already; list /var/cache only",
+    ),
     ("runtime: {writable: /tmp}", f"{AT}:11: runtime.writable: expected a list, e.g. [a, b], got '/tmp'"),
-    ("runtime: {ports: [0]}", f"{AT}:19: runtime.ports[0]: '0' is not a port; give a number from 1 to 65535 "
-     "such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp"),
+    (
+        "runtime: {ports: [0]}",
+        f"{AT}:19: runtime.ports[0]: '0' is not a port; give a number from 1 to 65535 "
+        "such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp",
+    ),
     ("runtime: {ports: [65536]}", f"{AT}:19: runtime.ports[0]: 65536 is out of range (1 to 65535)"),
-    ("runtime: {ports: [80/sctp]}", f"{AT}:19: runtime.ports[0]: '80/sctp' is not a port; give a number from "
-     "1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp"),
-    ('runtime: {ports: ["8080\\n"]}', f"{AT}:19: runtime.ports[0]: '8080\\n' is not a port; give a number "
-     "from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp"),
+    (
+        "runtime: {ports: [80/sctp]}",
+        f"{AT}:19: runtime.ports[0]: '80/sctp' is not a port; give a number from "
+        "1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp",
+    ),
+    (
+        'runtime: {ports: ["8080\\n"]}',
+        f"{AT}:19: runtime.ports[0]: '8080\\n' is not a port; give a number "
+        "from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp",
+    ),
     ("runtime: {ports: [8080, 8080/tcp]}", f"{AT}:11: runtime.ports: 8080/tcp is listed twice; list each port once"),
     ("runtime: {arbitrary_uid: yes}", f"{AT}:11: runtime.arbitrary_uid: expected true or false, got 'yes'"),
     ("runtime: {arbitrary_uid: 0}", f"{AT}:11: runtime.arbitrary_uid: expected true or false, got '0'"),
     ('runtime: {arbitrary_uid: "no"}', f"{AT}:11: runtime.arbitrary_uid: expected true or false, got 'no'"),
-    ("runtime: {writeable: [/tmp]}", f"{AT}:11: runtime.writeable: unknown field 'writeable' "
-     "(did you mean 'writable'?)"),
-    ("variants: [{name: v, runtime: {ports: [http]}}]", f"{AT}:40: variants[0].runtime.ports[0]: 'http' is not "
-     "a port; give a number from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp"),
+    (
+        "runtime: {writeable: [/tmp]}",
+        f"{AT}:11: runtime.writeable: unknown field 'writeable' (did you mean 'writable'?)",
+    ),
+    (
+        "variants: [{name: v, runtime: {ports: [http]}}]",
+        f"{AT}:40: variants[0].runtime.ports[0]: 'http' is not "
+        "a port; give a number from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp",
+    ),
 ]
 
 
@@ -87,8 +131,10 @@ def recipe(**fields: object) -> Recipe:
 
 
 def test_defaults_ports_and_a_variant_that_replaces_the_profile() -> None:
-    made = recipe(runtime={"ports": ["8080", 8443, "53/udp"], "arbitrary_uid": "true"},
-                  variants=[{"name": "v", "runtime": {"writable": []}}, {"name": "w"}])
+    made = recipe(
+        runtime={"ports": ["8080", 8443, "53/udp"], "arbitrary_uid": "true"},
+        variants=[{"name": "v", "runtime": {"writable": []}}, {"name": "w"}],
+    )
     own, replaced, inherited = expand(made, "recipes/app.yaml")
     assert own.runtime == Runtime(writable=("/tmp",), ports=("8080/tcp", "8443/tcp", "53/udp"), arbitrary_uid=True)
     assert replaced.runtime == Runtime(writable=())
@@ -105,15 +151,28 @@ def test_a_default_runtime_leaves_the_recipe_hash_alone() -> None:
 def test_docker_flags_and_kubernetes_settings_of_a_profile() -> None:
     profile = Profile.of(Runtime(writable=("/tmp", "/var/cache/app"), ports=("8080/tcp", "53/udp")), 10001, 10002)
     assert profile.docker_run_flags() == [
-        "--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges", "--user=10001:10002",
-        "--tmpfs=/tmp:rw,noexec,nosuid,nodev", "--tmpfs=/var/cache/app:rw,noexec,nosuid,nodev"]
+        "--read-only",
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges",
+        "--user=10001:10002",
+        "--tmpfs=/tmp:rw,noexec,nosuid,nodev",
+        "--tmpfs=/var/cache/app:rw,noexec,nosuid,nodev",
+    ]
     assert profile.kubernetes() == {
         "container": {
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10002,
-                                "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
-                                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
-            "volumeMounts": [{"name": "writable-1", "mountPath": "/tmp"},
-                             {"name": "writable-2", "mountPath": "/var/cache/app"}],
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "runAsGroup": 10002,
+                "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "volumeMounts": [
+                {"name": "writable-1", "mountPath": "/tmp"},
+                {"name": "writable-2", "mountPath": "/var/cache/app"},
+            ],
             "ports": [{"containerPort": 8080, "protocol": "TCP"}, {"containerPort": 53, "protocol": "UDP"}],
         },
         "volumes": [{"name": "writable-1", "emptyDir": {}}, {"name": "writable-2", "emptyDir": {}}],
@@ -135,7 +194,11 @@ def test_the_lock_records_the_profile_and_reads_older_locks_as_not_verified(tmp_
     verified = old.model_copy(update={"runtime": strict.profile(images[0])})
     lockfile.write(tmp_path / "image.lock.json", verified)
     assert json.loads((tmp_path / "image.lock.json").read_text())["runtime"] == {
-        "arbitrary_uid": False, "ports": [], "user": "65532:65532", "writable": ["/tmp"]}
+        "arbitrary_uid": False,
+        "ports": [],
+        "user": "65532:65532",
+        "writable": ["/tmp"],
+    }
     assert lockfile.read(tmp_path / "image.lock.json") == verified
 
 
@@ -146,7 +209,8 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
     (root / "recipes" / "web.yaml").write_text(
         "name: web\ndescription: A web server\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n"
         "user: {name: web, uid: 10001, gid: 10001}\nruntime: {writable: [/var/cache/web], ports: [8080]}\n"
-        "variants: [{name: old}]\n")
+        "variants: [{name: old}]\n"
+    )
     config, channel = load_channel(root, environ={})
     old = older_lock()
     verified = Profile(user="10001:10001", writable=("/var/cache/web",), ports=("8080/tcp",))
@@ -154,36 +218,50 @@ def test_catalog_publishes_the_verified_profile_and_marks_older_releases_declare
         lock = old.model_copy(update={"image": image_id, "runtime": runtime})
         files = ImageFiles.of(config, channel.images[image_id])
         files.folder.mkdir(parents=True, exist_ok=True)
-        write_record(files.releases, Record(image=image_id, releases=(
-            from_lock(lock, "1.0.0", "2026-11-30", ("1.0.0",), {}),)))
+        write_record(
+            files.releases, Record(image=image_id, releases=(from_lock(lock, "1.0.0", "2026-11-30", ("1.0.0",), {}),))
+        )
     index = catalog.build(config, channel)
     web, declared = index.model_dump(mode="json")["images"]
     assert web["runtime"] == {
-        "user": "10001:10001", "writable": ["/var/cache/web"], "ports": ["8080/tcp"], "arbitrary_uid": False,
-        "verified": True, "docker_run": verified.docker_run_flags(), "kubernetes": verified.kubernetes()}
+        "user": "10001:10001",
+        "writable": ["/var/cache/web"],
+        "ports": ["8080/tcp"],
+        "arbitrary_uid": False,
+        "verified": True,
+        "docker_run": verified.docker_run_flags(),
+        "kubernetes": verified.kubernetes(),
+    }
     assert declared["runtime"]["verified"] is False
     assert declared["runtime"]["writable"] == ["/var/cache/web"]
     text = catalog.readme(index)
-    assert ("### web (verified)\n\n```sh\ndocker run --read-only --cap-drop=ALL --security-opt=no-new-privileges "
-            "--user=10001:10001 --tmpfs=/var/cache/web:rw,noexec,nosuid,nodev "
-            f"{config.image_repository('web')}:1.0.0\n```\n") in text
+    assert (
+        "### web (verified)\n\n```sh\ndocker run --read-only --cap-drop=ALL --security-opt=no-new-privileges "
+        "--user=10001:10001 --tmpfs=/var/cache/web:rw,noexec,nosuid,nodev "
+        f"{config.image_repository('web')}:1.0.0\n```\n"
+    ) in text
     assert "### web/old (declared)\n" in text
-    assert ("  volumeMounts:\n  - name: writable-1\n    mountPath: /var/cache/web\n  ports:\n"
-            "  - containerPort: 8080\n    protocol: TCP\nvolumes:\n- name: writable-1\n  emptyDir: {}\n") in text
+    assert (
+        "  volumeMounts:\n  - name: writable-1\n    mountPath: /var/cache/web\n  ports:\n"
+        "  - containerPort: 8080\n    protocol: TCP\nvolumes:\n- name: writable-1\n  emptyDir: {}\n"
+    ) in text
 
 
 BEFORE = Runtime(writable=("/tmp",), ports=("8080/tcp",))
 
 
-@pytest.mark.parametrize(("after", "kind"), [
-    (BEFORE, "patch"),
-    (Runtime(writable=("/tmp", "/var/cache/app"), ports=("8080/tcp",)), "major"),  # a mount to add
-    (Runtime(writable=(), ports=("8080/tcp",)), "minor"),
-    (Runtime(writable=("/tmp",), ports=("8080/tcp", "9090/tcp")), "minor"),
-    (Runtime(writable=("/tmp",)), "major"),  # a port gone
-    (Runtime(writable=("/tmp",), ports=("8080/tcp",), arbitrary_uid=True), "minor"),
-    (None, "patch"),  # a lock from before the profile
-])
+@pytest.mark.parametrize(
+    ("after", "kind"),
+    [
+        (BEFORE, "patch"),
+        (Runtime(writable=("/tmp", "/var/cache/app"), ports=("8080/tcp",)), "major"),  # a mount to add
+        (Runtime(writable=(), ports=("8080/tcp",)), "minor"),
+        (Runtime(writable=("/tmp",), ports=("8080/tcp", "9090/tcp")), "minor"),
+        (Runtime(writable=("/tmp",)), "major"),  # a port gone
+        (Runtime(writable=("/tmp",), ports=("8080/tcp",), arbitrary_uid=True), "minor"),
+        (None, "patch"),  # a lock from before the profile
+    ],
+)
 def test_a_profile_that_needs_more_of_the_consumer_is_major(after: Runtime | None, kind: str) -> None:
     spec = RecipeSnapshot(base="debian:bookworm-slim", distro="debian", runtime=BEFORE)
     why = [] if kind == "patch" else ["runtime profile changed"]
@@ -201,11 +279,13 @@ def test_a_tmpfs_over_a_committed_file_is_refused(tmp_path: Path) -> None:
     files = "files: [{source: files/app.toml, destination: /etc/app/app.toml}]\n"
     assert problems_of(tmp_path, {"app.yaml": GOOD + files + "runtime: {writable: [/etc/app]}\n"}) == [
         "recipes/app.yaml:8:22: runtime.writable[0]: /etc/app is mounted as an empty tmpfs, which hides "
-        "/etc/app/app.toml; put the file elsewhere or name a narrower folder"]
+        "/etc/app/app.toml; put the file elsewhere or name a narrower folder"
+    ]
     variant = "variants: [{name: v, runtime: {writable: [/tmp, /etc/app]}}]\n"
     assert problems_of(tmp_path, {"app.yaml": GOOD + files + variant}) == [
         "recipes/app.yaml:8:49: variants[0].runtime.writable[1]: /etc/app is mounted as an empty tmpfs, which hides "
-        "/etc/app/app.toml; put the file elsewhere or name a narrower folder"]
+        "/etc/app/app.toml; put the file elsewhere or name a narrower folder"
+    ]
     ok = tmp_path / "ok"
     (ok / "files").mkdir(parents=True)
     (ok / "files" / "app.toml").write_text("x = 1\n")
@@ -215,25 +295,36 @@ def test_a_tmpfs_over_a_committed_file_is_refused(tmp_path: Path) -> None:
     assert [r.recipe.runtime.writable for r in recipes.load_dir(folder, ok)] == [("/etc/app/cache",)]
 
 
-@pytest.mark.parametrize(("runtime", "message"), [
-    ({"user": "0:0"}, "runtime.user: Value error, '0:0' is not a numeric non-root uid:gid"),
-    ({"user": "1:1", "writable": ["/"]}, "runtime.writable.0: Value error, '/' would make the whole root "
-     "writable; name the folders the program writes, e.g. /var/cache/app"),
-    ({"user": "1:1", "ports": ["8080/sctp"]}, "runtime.ports.0: Value error, '8080/sctp' is not a port; give a "
-     "number from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp"),
-])
+@pytest.mark.parametrize(
+    ("runtime", "message"),
+    [
+        ({"user": "0:0"}, "runtime.user: Value error, '0:0' is not a numeric non-root uid:gid"),
+        (
+            {"user": "1:1", "writable": ["/"]},
+            "runtime.writable.0: Value error, '/' would make the whole root "
+            "writable; name the folders the program writes, e.g. /var/cache/app",
+        ),
+        (
+            {"user": "1:1", "ports": ["8080/sctp"]},
+            "runtime.ports.0: Value error, '8080/sctp' is not a port; give a "
+            "number from 1 to 65535 such as 8080, or NUMBER/tcp, NUMBER/udp such as 53/udp",
+        ),
+    ],
+)
 def test_a_hand_edited_profile_in_a_lock_is_refused(tmp_path: Path, runtime: dict[str, object], message: str) -> None:
     data = json.loads((REPO / "base-images" / "python" / layout.LOCK).read_text())
     path = tmp_path / layout.LOCK
     path.write_text(json.dumps({**data, "runtime": runtime}))
     with pytest.raises(LockError) as caught:
         lockfile.read(path)
-    assert caught.value.message == (f"{path}: {message}; the lock is corrupted or hand-edited: restore it "
-                                    "from git or rebuild the image")
+    assert caught.value.message == (
+        f"{path}: {message}; the lock is corrupted or hand-edited: restore it from git or rebuild the image"
+    )
 
 
-PORTS = st.lists(st.one_of(st.integers(-5, 70000), st.text(max_size=12),
-                           st.from_regex(r"\A[0-9]{1,5}/(tcp|udp)\n?\Z")), max_size=4)
+PORTS = st.lists(
+    st.one_of(st.integers(-5, 70000), st.text(max_size=12), st.from_regex(r"\A[0-9]{1,5}/(tcp|udp)\n?\Z")), max_size=4
+)
 
 
 @hypothesis_settings(max_examples=150, deadline=None)

@@ -26,17 +26,25 @@ def test_committed_schema_is_up_to_date() -> None:
     assert json.loads(OVERLAY_SCHEMA.read_text()) == model.overlay_json_schema()
 
 
-@pytest.mark.parametrize("path", sorted([*REPO.glob("recipes/[!_]*.yaml"),
-                                         *REPO.glob("tests/fixtures/*/recipes/[!_]*.yaml")]),
-                         ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "path",
+    sorted([*REPO.glob("recipes/[!_]*.yaml"), *REPO.glob("tests/fixtures/*/recipes/[!_]*.yaml")]),
+    ids=lambda p: f"{p.parent.parent.name}/{p.name}",
+)
 def test_every_sample_recipe_validates_against_the_schema(path: Path) -> None:
     jsonschema.validate(yaml.safe_load(path.read_text()), json.loads(SCHEMA.read_text()))
 
 
 def test_schema_rejects_what_the_model_rejects() -> None:
     schema = json.loads(SCHEMA.read_text())
-    bad = {"name": "x", "description": "d", "version": "1.0.0", "distro": "debian",
-           "from": {"image": "debian:12"}, "pakages": []}
+    bad = {
+        "name": "x",
+        "description": "d",
+        "version": "1.0.0",
+        "distro": "debian",
+        "from": {"image": "debian:12"},
+        "pakages": [],
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
     bad_user = {**bad, "user": {"name": "root", "uid": 1, "gid": 1}}
@@ -73,8 +81,12 @@ def _schema_patterns(node: object) -> list[str]:
 
 def test_every_schema_pattern_is_a_validator_pattern() -> None:
     # One copy of each allow-list: the schemas anchor the very patterns the validators match.
-    validators = {anchored(value) for module in (names, runtime, patterns, vex_entry)
-                  for value in vars(module).values() if isinstance(value, re.Pattern)}
+    validators = {
+        anchored(value)
+        for module in (names, runtime, patterns, vex_entry)
+        for value in vars(module).values()
+        if isinstance(value, re.Pattern)
+    }
     found = set(_schema_patterns(model.json_schema())) | set(_schema_patterns(model.overlay_json_schema()))
     assert len(found) >= 8
     assert sorted(found - validators) == []

@@ -13,8 +13,7 @@ from tests.support.channel import load_channel
 
 def test_a_name_is_its_whole_line_unless_exact(channel_copy: Path) -> None:
     _, channel = load_channel(channel_copy, environ={})
-    assert _select(channel, ["python"]) == ["python", "python/dev", "python/distroless",
-                                                "python/distroless-debug"]
+    assert _select(channel, ["python"]) == ["python", "python/dev", "python/distroless", "python/distroless-debug"]
     # A plan matrix lists image ids: each build job builds its own image, never its siblings too.
     assert _select(channel, ["python"], exact=True) == ["python"]
     assert _select(channel, ["python/distroless"], exact=True) == ["python/distroless"]

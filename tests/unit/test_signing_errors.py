@@ -25,15 +25,18 @@ from builder.signing.errors import SigningError
 
 PASSWORD = "pw"
 # go-securesystemslib encrypted/encrypted_test.go TestUnsupportedKDFParameters.
-UNSUPPORTED = (b'{"kdf":{"name":"scrypt","params":{"N":99,"r":99,"p":99},'
-               b'"salt":"cZFcQJdwPhPyhU1R4qkl0qVOIjZd4V/7LYYAavq166k="},'
-               b'"cipher":{"name":"nacl/secretbox","nonce":"7vhRS7j0hEPBWV05skAdgLj81AkGeE7U"},'
-               b'"ciphertext":"6WYU/YSXVbYzl/NzaeAzmjLyfFhOOjLc0d8/GFV0aBFdJvyCcXc="}')
+UNSUPPORTED = (
+    b'{"kdf":{"name":"scrypt","params":{"N":99,"r":99,"p":99},'
+    b'"salt":"cZFcQJdwPhPyhU1R4qkl0qVOIjZd4V/7LYYAavq166k="},'
+    b'"cipher":{"name":"nacl/secretbox","nonce":"7vhRS7j0hEPBWV05skAdgLj81AkGeE7U"},'
+    b'"ciphertext":"6WYU/YSXVbYzl/NzaeAzmjLyfFhOOjLc0d8/GFV0aBFdJvyCcXc="}'
+)
 
 
 def _pkcs8(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _sealed(der: bytes) -> bytes:
@@ -48,40 +51,78 @@ _EC = ec.generate_private_key(ec.SECP256R1())
 BAD_PRIVATE_KEYS: list[tuple[str, Callable[[], bytes | None], str, str]] = [
     ("missing", lambda: None, PASSWORD, "{path}: no such private key file"),
     ("not PEM", lambda: b"hello\n", PASSWORD, "{path}: not a PEM private key (one -----BEGIN ...----- block)"),
-    ("unencrypted", lambda: _EC.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()), PASSWORD,
-     "{path}: a 'PRIVATE KEY' PEM block; the signing key must be encrypted with a password in cosign's format "
-     "(ENCRYPTED SIGSTORE PRIVATE KEY): make one with `builder keygen`, or `cosign import-key-pair`"),
-    ("unencrypted EC", lambda: _EC.private_bytes(serialization.Encoding.PEM,
-                                                 serialization.PrivateFormat.TraditionalOpenSSL,
-                                                 serialization.NoEncryption()), PASSWORD,
-     "{path}: a 'EC PRIVATE KEY' PEM block; the signing key must be encrypted with a password in cosign's format "
-     "(ENCRYPTED SIGSTORE PRIVATE KEY): make one with `builder keygen`, or `cosign import-key-pair`"),
-    ("public", lambda: keys.generate().public.pem(), PASSWORD,  # noqa: PLW0108
-     "{path}: a public key; the signing key is the private one (cosign.key)"),
-    ("wrong password", _good, "not the password",
-     "{path}: wrong password for this key (BUILDER_SIGNING_KEY_PASSWORD)"),
-    ("RSA", lambda: _sealed(_pkcs8(rsa.generate_private_key(65537, 2048))), PASSWORD,
-     "{path}: a RSA key; the channel signs with ECDSA P-256 keys (make one with `builder keygen`)"),
-    ("Ed25519", lambda: _sealed(_pkcs8(ed25519.Ed25519PrivateKey.generate())), PASSWORD,
-     "{path}: a Ed25519 key; the channel signs with ECDSA P-256 keys (make one with `builder keygen`)"),
-    ("P-384", lambda: _sealed(_pkcs8(ec.generate_private_key(ec.SECP384R1()))), PASSWORD,
-     "{path}: an ECDSA key on secp384r1; the channel signs with ECDSA P-256 keys (make one with `builder keygen`)"),
+    (
+        "unencrypted",
+        lambda: _EC.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        PASSWORD,
+        "{path}: a 'PRIVATE KEY' PEM block; the signing key must be encrypted with a password in cosign's format "
+        "(ENCRYPTED SIGSTORE PRIVATE KEY): make one with `builder keygen`, or `cosign import-key-pair`",
+    ),
+    (
+        "unencrypted EC",
+        lambda: _EC.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ),
+        PASSWORD,
+        "{path}: a 'EC PRIVATE KEY' PEM block; the signing key must be encrypted with a password in cosign's format "
+        "(ENCRYPTED SIGSTORE PRIVATE KEY): make one with `builder keygen`, or `cosign import-key-pair`",
+    ),
+    (
+        "public",
+        lambda: keys.generate().public.pem(),  # noqa: PLW0108
+        PASSWORD,
+        "{path}: a public key; the signing key is the private one (cosign.key)",
+    ),
+    ("wrong password", _good, "not the password", "{path}: wrong password for this key (BUILDER_SIGNING_KEY_PASSWORD)"),
+    (
+        "RSA",
+        lambda: _sealed(_pkcs8(rsa.generate_private_key(65537, 2048))),
+        PASSWORD,
+        "{path}: a RSA key; the channel signs with ECDSA P-256 keys (make one with `builder keygen`)",
+    ),
+    (
+        "Ed25519",
+        lambda: _sealed(_pkcs8(ed25519.Ed25519PrivateKey.generate())),
+        PASSWORD,
+        "{path}: a Ed25519 key; the channel signs with ECDSA P-256 keys (make one with `builder keygen`)",
+    ),
+    (
+        "P-384",
+        lambda: _sealed(_pkcs8(ec.generate_private_key(ec.SECP384R1()))),
+        PASSWORD,
+        "{path}: an ECDSA key on secp384r1; the channel signs with ECDSA P-256 keys (make one with `builder keygen`)",
+    ),
     ("not PKCS#8", lambda: _sealed(b"not der"), PASSWORD, "{path}: the decrypted key is not a PKCS#8 private key"),
-    ("damaged", lambda: keys.pem(keys.PRIVATE_PEM, b'{"kdf":{}}'), PASSWORD,
-     "{path}: the encrypted key is damaged (not the JSON cosign writes)"),
-    ("huge scrypt", lambda: keys.pem(keys.PRIVATE_PEM, UNSUPPORTED), "supersecret",
-     "{path}: unsupported key encryption scrypt {'N': 99, 'r': 99, 'p': 99} / nacl/secretbox: expected scrypt "
-     "(N 32768, 65536 or 131072, r 8, p 1) and nacl/secretbox"),
-    ("too large", lambda: b"x" * (keys.MAX_KEY_FILE + 1), PASSWORD,
-     "{path}: larger than 65536 bytes: not a private key"),
+    (
+        "damaged",
+        lambda: keys.pem(keys.PRIVATE_PEM, b'{"kdf":{}}'),
+        PASSWORD,
+        "{path}: the encrypted key is damaged (not the JSON cosign writes)",
+    ),
+    (
+        "huge scrypt",
+        lambda: keys.pem(keys.PRIVATE_PEM, UNSUPPORTED),
+        "supersecret",
+        "{path}: unsupported key encryption scrypt {'N': 99, 'r': 99, 'p': 99} / nacl/secretbox: expected scrypt "
+        "(N 32768, 65536 or 131072, r 8, p 1) and nacl/secretbox",
+    ),
+    (
+        "too large",
+        lambda: b"x" * (keys.MAX_KEY_FILE + 1),
+        PASSWORD,
+        "{path}: larger than 65536 bytes: not a private key",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "content", "password", "message"), BAD_PRIVATE_KEYS,
-                         ids=[case[0] for case in BAD_PRIVATE_KEYS])
-def test_bad_private_keys(tmp_path: Path, case: str, content: Callable[[], bytes | None], password: str,
-                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "content", "password", "message"), BAD_PRIVATE_KEYS, ids=[case[0] for case in BAD_PRIVATE_KEYS]
+)
+def test_bad_private_keys(
+    tmp_path: Path, case: str, content: Callable[[], bytes | None], password: str, message: str
+) -> None:
     path = tmp_path / "cosign.key"
     data = content()
     if data is not None:
@@ -100,9 +141,15 @@ def test_a_hostile_path_is_escaped(tmp_path: Path) -> None:
 
 BAD_PUBLIC_KEYS: list[tuple[str, Callable[[], bytes], str]] = [
     ("private", _good, "{path}: a 'ENCRYPTED SIGSTORE PRIVATE KEY' PEM block, not a public key (PUBLIC KEY)"),
-    ("RSA", lambda: rsa.generate_private_key(65537, 2048).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
-     "{path}: a RSA key; the channel's keys are ECDSA P-256"),
+    (
+        "RSA",
+        lambda: (
+            rsa.generate_private_key(65537, 2048)
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        ),
+        "{path}: a RSA key; the channel's keys are ECDSA P-256",
+    ),
     ("garbage", lambda: keys.pem("PUBLIC KEY", b"garbage"), "{path}: not a PKIX public key"),
 ]
 
@@ -135,14 +182,28 @@ def test_signing_key_from_the_environment(tmp_path: Path) -> None:
     assert found is not None
     assert found.public.id == a.public.id
     cases = [
-        ("require_signing = true", {}, "require_signing is true and BUILDER_SIGNING_KEY is not set: set it to the "
-         "private key file (cosign.key) and BUILDER_SIGNING_KEY_PASSWORD to its password"),
-        ("", {"BUILDER_SIGNING_KEY": str(tmp_path / "a.key")},
-         "BUILDER_SIGNING_KEY is set but BUILDER_SIGNING_KEY_PASSWORD is not: set it to the key's password"),
-        ('trusted_keys = ["b.pub"]', env, f"the signing key {a.public.id[:19]} is not among trusted_keys: add its "
-         "public key there first, or consumers could not verify what it signs"),
-        ('trusted_keys = ["a.pub", "b.pub"]\nrevoked_keys = ["a.pub"]', env,
-         f"the signing key {a.public.id[:19]} is revoked (revoked_keys): sign with a trusted key"),
+        (
+            "require_signing = true",
+            {},
+            "require_signing is true and BUILDER_SIGNING_KEY is not set: set it to the "
+            "private key file (cosign.key) and BUILDER_SIGNING_KEY_PASSWORD to its password",
+        ),
+        (
+            "",
+            {"BUILDER_SIGNING_KEY": str(tmp_path / "a.key")},
+            "BUILDER_SIGNING_KEY is set but BUILDER_SIGNING_KEY_PASSWORD is not: set it to the key's password",
+        ),
+        (
+            'trusted_keys = ["b.pub"]',
+            env,
+            f"the signing key {a.public.id[:19]} is not among trusted_keys: add its "
+            "public key there first, or consumers could not verify what it signs",
+        ),
+        (
+            'trusted_keys = ["a.pub", "b.pub"]\nrevoked_keys = ["a.pub"]',
+            env,
+            f"the signing key {a.public.id[:19]} is revoked (revoked_keys): sign with a trusted key",
+        ),
     ]
     for extra, environ, message in cases:
         with pytest.raises(SigningError) as caught:
@@ -152,11 +213,15 @@ def test_signing_key_from_the_environment(tmp_path: Path) -> None:
 
 
 BAD_SETTINGS = [
-    ("trusted_keys = \"a.pub\"", "[tool.builder] trusted_keys: expected a list of public key files (PEM), "
-     "e.g. [\"keys/cosign.pub\"]"),
-    ("revoked_keys = [1]", "[tool.builder] revoked_keys: expected a list of public key files (PEM), "
-     "e.g. [\"keys/cosign.pub\"]"),
-    ("require_signing = \"yes\"", "[tool.builder] require_signing: 'yes' is not true or false"),
+    (
+        'trusted_keys = "a.pub"',
+        '[tool.builder] trusted_keys: expected a list of public key files (PEM), e.g. ["keys/cosign.pub"]',
+    ),
+    (
+        "revoked_keys = [1]",
+        '[tool.builder] revoked_keys: expected a list of public key files (PEM), e.g. ["keys/cosign.pub"]',
+    ),
+    ('require_signing = "yes"', "[tool.builder] require_signing: 'yes' is not true or false"),
     ("trusted_key = []", "pyproject.toml: [tool.builder] trusted_key: unknown setting (did you mean 'trusted_keys'?)"),
 ]
 
@@ -177,15 +242,24 @@ def test_signing_settings_from_the_environment(tmp_path: Path) -> None:
 
 RECIPE = "name: app\ndescription: d\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\nvex:\n"
 BAD_VEX = [
-    ("  - {cve: CVE-26-1, status: under_investigation}",
-     "recipes/app.yaml:7:6: vex[0].cve: 'CVE-26-1' is not a CVE id (CVE-YYYY-NNNN)"),
-    ("  - {cve: CVE-2026-1234, status: not_affected}",
-     "recipes/app.yaml:7:5: vex[0]: status not_affected needs a justification (one of OpenVEX's: "
-     "component_not_present, vulnerable_code_not_present, ...)"),
-    ("  - {cve: CVE-2026-1234, status: under_investigation, justification: component_not_present}",
-     "recipes/app.yaml:7:5: vex[0]: a justification is only for status not_affected, not under_investigation"),
-    ("  - {cve: CVE-2026-1234, status: fixed}", "recipes/app.yaml:7:26: vex[0].status: 'fixed' is not one of "
-     "not_affected or under_investigation (use one of not_affected or under_investigation)"),
+    (
+        "  - {cve: CVE-26-1, status: under_investigation}",
+        "recipes/app.yaml:7:6: vex[0].cve: 'CVE-26-1' is not a CVE id (CVE-YYYY-NNNN)",
+    ),
+    (
+        "  - {cve: CVE-2026-1234, status: not_affected}",
+        "recipes/app.yaml:7:5: vex[0]: status not_affected needs a justification (one of OpenVEX's: "
+        "component_not_present, vulnerable_code_not_present, ...)",
+    ),
+    (
+        "  - {cve: CVE-2026-1234, status: under_investigation, justification: component_not_present}",
+        "recipes/app.yaml:7:5: vex[0]: a justification is only for status not_affected, not under_investigation",
+    ),
+    (
+        "  - {cve: CVE-2026-1234, status: fixed}",
+        "recipes/app.yaml:7:26: vex[0].status: 'fixed' is not one of "
+        "not_affected or under_investigation (use one of not_affected or under_investigation)",
+    ),
 ]
 
 
@@ -211,8 +285,9 @@ def test_vex_entries_shape_nothing(tmp_path: Path) -> None:
     assert hashes[0] == hashes[1]
 
 
-def test_keygen_writes_a_pair_and_refuses_to_overwrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_keygen_writes_a_pair_and_refuses_to_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("BUILDER_SIGNING_KEY_PASSWORD", PASSWORD)
     prefix = tmp_path / "keys" / "release"
     assert cli.main(["keygen", "--output-prefix", str(prefix)]) == 0
@@ -223,36 +298,59 @@ def test_keygen_writes_a_pair_and_refuses_to_overwrite(tmp_path: Path, monkeypat
     before = private.read_bytes()
     capsys.readouterr()
     assert cli.main(["keygen", "--output-prefix", str(prefix)]) == 2
-    assert capsys.readouterr().err.strip() == (f"error: {private}, {public} already exist(s): choose another "
-                                               "--output-prefix, or --force")
+    assert capsys.readouterr().err.strip() == (
+        f"error: {private}, {public} already exist(s): choose another --output-prefix, or --force"
+    )
     assert private.read_bytes() == before
     monkeypatch.setenv("BUILDER_SIGNING_KEY_PASSWORD", "")
     assert cli.main(["keygen", "--output-prefix", str(prefix), "--force"]) == 16
-    assert capsys.readouterr().err.strip() == ("error: an empty password would leave the private key unprotected; "
-                                               "choose one")
+    assert capsys.readouterr().err.strip() == (
+        "error: an empty password would leave the private key unprotected; choose one"
+    )
     assert private.read_bytes() == before
 
 
 def test_published_keys_and_policies(tmp_path: Path) -> None:
     a, b = _pair(tmp_path, "a"), _pair(tmp_path, "b")
-    config = _channel(tmp_path, 'registry = "registry.example:5000"\nnamespace = "base"\n'
-                                'trusted_keys = ["a.pub", "b.pub"]\nrevoked_keys = ["a.pub"]\n')
+    config = _channel(
+        tmp_path,
+        'registry = "registry.example:5000"\nnamespace = "base"\n'
+        'trusted_keys = ["a.pub", "b.pub"]\nrevoked_keys = ["a.pub"]\n',
+    )
     stale = tmp_path / "base-images" / "keys" / "0000000000000000.pub"
     stale.parent.mkdir(parents=True)
     stale.write_text("an old key")
     written = admission.write(config).written
     out = tmp_path / "base-images"
-    assert sorted(str(p.relative_to(out)) for p in written) == sorted([
-        f"keys/{admission.key_file(b.public)}", f"keys/revoked/{admission.key_file(a.public)}",
-        "policy/policy.json", "policy/registries.d/builder-channel.yaml", "policy/cluster-image-policy.yaml",
-        "policy/kyverno-cluster-policy.yaml"])
+    assert sorted(str(p.relative_to(out)) for p in written) == sorted(
+        [
+            f"keys/{admission.key_file(b.public)}",
+            f"keys/revoked/{admission.key_file(a.public)}",
+            "policy/policy.json",
+            "policy/registries.d/builder-channel.yaml",
+            "policy/cluster-image-policy.yaml",
+            "policy/kyverno-cluster-policy.yaml",
+        ]
+    )
     assert not stale.exists()
     policy = json.loads((out / "policy" / "policy.json").read_text())
-    assert policy == {"default": [{"type": "reject"}], "transports": {"docker": {"registry.example:5000/base": [
-        {"type": "sigstoreSigned", "keyDatas": [base64.b64encode(b.public.pem()).decode()],
-         "signedIdentity": {"type": "matchRepository"}}]}}}
+    assert policy == {
+        "default": [{"type": "reject"}],
+        "transports": {
+            "docker": {
+                "registry.example:5000/base": [
+                    {
+                        "type": "sigstoreSigned",
+                        "keyDatas": [base64.b64encode(b.public.pem()).decode()],
+                        "signedIdentity": {"type": "matchRepository"},
+                    }
+                ]
+            }
+        },
+    }
     assert yaml.safe_load((out / "policy" / "registries.d" / "builder-channel.yaml").read_text()) == {
-        "docker": {"registry.example:5000/base": {"use-sigstore-attachments": True}}}
+        "docker": {"registry.example:5000/base": {"use-sigstore-attachments": True}}
+    }
     cip = yaml.safe_load((out / "policy" / "cluster-image-policy.yaml").read_text())
     assert cip["spec"]["images"] == [{"glob": "registry.example:5000/base/**"}]
     assert [x["key"]["data"] for x in cip["spec"]["authorities"]] == [b.public.pem().decode()]

@@ -103,15 +103,32 @@ def sample() -> dict[str, str]:
 def test_the_index_shows_every_image_line_with_its_current_release(sample: dict[str, str]) -> None:
     page = Facts(sample["index.html"])
     rows = {row[0].split(" ")[0]: row for row in page.rows("Every image line")}
-    assert sorted(rows) == ["curl", "curl/trixie", "debian-base", "python", "python/dev", "python/distroless",
-                            "python/distroless-debug", "static", "static/debug"]
-    assert rows["curl"] == ["curl curl for health checks and scripted HTTP calls, non-root", "hardened", "1.0.1",
-                            f"127.0.0.1:5000/base/curl:1.0.1 127.0.0.1:5000/base/curl@{CURL_NEW}",
-                            "102.5 MB", "106", "2026-11-23", "none"]
+    assert sorted(rows) == [
+        "curl",
+        "curl/trixie",
+        "debian-base",
+        "python",
+        "python/dev",
+        "python/distroless",
+        "python/distroless-debug",
+        "static",
+        "static/debug",
+    ]
+    assert rows["curl"] == [
+        "curl curl for health checks and scripted HTTP calls, non-root",
+        "hardened",
+        "1.0.1",
+        f"127.0.0.1:5000/base/curl:1.0.1 127.0.0.1:5000/base/curl@{CURL_NEW}",
+        "102.5 MB",
+        "106",
+        "2026-11-23",
+        "none",
+    ]
     distroless = rows["python/distroless"]
     assert distroless[1:3] == ["distroless", "1.0.0"]
-    assert distroless[3].startswith("127.0.0.1:5000/base/python:1.0.0-distroless "
-                                    "127.0.0.1:5000/base/python@sha256:947ffb7f776a0")
+    assert distroless[3].startswith(
+        "127.0.0.1:5000/base/python:1.0.0-distroless 127.0.0.1:5000/base/python@sha256:947ffb7f776a0"
+    )
     assert distroless[4:7] == ["49.0 MB", "38", "2026-11-24"]
     assert {"images/curl.html", "images/python/distroless.html", "feed.xml", "security.xml"} <= set(page.links)
     assert page.headings[0] == "Images of 127.0.0.1:5000/base"
@@ -120,13 +137,31 @@ def test_the_index_shows_every_image_line_with_its_current_release(sample: dict[
 
 def test_an_image_page_shows_tags_profile_packages_changelog_and_chart(sample: dict[str, str]) -> None:
     page = Facts(sample["images/curl.html"])
-    assert page.headings == ["curl", "Tags and digests", "Running it with its strict profile", "docker run",
-                             "Kubernetes container settings", "Verifying its signature", "Size over releases",
-                             "Patch latency", "Packages", "Changelog", "1.0.1 (2026-11-23)", "1.0.0 (2026-11-23)"]
-    assert page.rows("Where each tag points now") == [["1", CURL_NEW], ["1.0", CURL_NEW], ["1.0.0", CURL_OLD],
-                                                      ["1.0.1", CURL_NEW], ["latest", CURL_NEW]]
-    assert ("docker run --read-only --cap-drop=ALL --security-opt=no-new-privileges --user=10001:10001 "
-            "--tmpfs=/tmp:rw,noexec,nosuid,nodev 127.0.0.1:5000/base/curl:1.0.1") in page.text
+    assert page.headings == [
+        "curl",
+        "Tags and digests",
+        "Running it with its strict profile",
+        "docker run",
+        "Kubernetes container settings",
+        "Verifying its signature",
+        "Size over releases",
+        "Patch latency",
+        "Packages",
+        "Changelog",
+        "1.0.1 (2026-11-23)",
+        "1.0.0 (2026-11-23)",
+    ]
+    assert page.rows("Where each tag points now") == [
+        ["1", CURL_NEW],
+        ["1.0", CURL_NEW],
+        ["1.0.0", CURL_OLD],
+        ["1.0.1", CURL_NEW],
+        ["latest", CURL_NEW],
+    ]
+    assert (
+        "docker run --read-only --cap-drop=ALL --security-opt=no-new-privileges --user=10001:10001 "
+        "--tmpfs=/tmp:rw,noexec,nosuid,nodev 127.0.0.1:5000/base/curl:1.0.1"
+    ) in page.text
     assert "runAsNonRoot: true" in page.text
     assert "readOnlyRootFilesystem: true" in page.text
     assert "The current release is not signed." in page.text
@@ -144,19 +179,43 @@ def test_a_variant_page_links_back_to_the_root(sample: dict[str, str]) -> None:
 
 
 def _hostile_line(signed: bool = True) -> ImageLine:
-    cves = (Cve(f"CVE-2026-1<script>{MARK}", None), Cve("CVE-2026-12345", "https://security-tracker.debian.org/"
-                                                                        "tracker/CVE-2026-12345"))
-    release = ReleaseView(version="1.0.1", date="2026-11-29", digest="sha256:" + "a" * 64, size=1000, packages=1,
-                          tags=(f"1{MARK}",), reasons=(f"why {MARK}",),
-                          changes=(Change(f"pkg{MARK}", f"1{MARK}", f"2{MARK}", cves, "2026-11-20T00:00:00Z"),),
-                          cves=cves)
+    cves = (
+        Cve(f"CVE-2026-1<script>{MARK}", None),
+        Cve("CVE-2026-12345", "https://security-tracker.debian.org/tracker/CVE-2026-12345"),
+    )
+    release = ReleaseView(
+        version="1.0.1",
+        date="2026-11-29",
+        digest="sha256:" + "a" * 64,
+        size=1000,
+        packages=1,
+        tags=(f"1{MARK}",),
+        reasons=(f"why {MARK}",),
+        changes=(Change(f"pkg{MARK}", f"1{MARK}", f"2{MARK}", cves, "2026-11-20T00:00:00Z"),),
+        cves=cves,
+    )
     undated = replace(release, version="1.0.0", date="", cves=(), changes=())
-    runtime = CatalogRuntime(user="1:1", writable=(), ports=(), arbitrary_uid=False, verified=True,
-                             docker_run=(f"--user={MARK}",), kubernetes={"container": {"name": MARK}, "volumes": []})
-    return ImageLine(id="evil", description=f"desc {MARK} &amp; \x00\x1b", form="hardened",
-                     repository="127.0.0.1:5000/base/evil", tag_suffix="", releases=(release, undated),
-                     tags={f"t{MARK}": "sha256:" + "a" * 64}, runtime=runtime, signed=signed,
-                     packages=(SbomPackage(f"p{MARK}", f"v{MARK}", f"MIT {MARK}"),))
+    runtime = CatalogRuntime(
+        user="1:1",
+        writable=(),
+        ports=(),
+        arbitrary_uid=False,
+        verified=True,
+        docker_run=(f"--user={MARK}",),
+        kubernetes={"container": {"name": MARK}, "volumes": []},
+    )
+    return ImageLine(
+        id="evil",
+        description=f"desc {MARK} &amp; \x00\x1b",
+        form="hardened",
+        repository="127.0.0.1:5000/base/evil",
+        tag_suffix="",
+        releases=(release, undated),
+        tags={f"t{MARK}": "sha256:" + "a" * 64},
+        runtime=runtime,
+        signed=signed,
+        packages=(SbomPackage(f"p{MARK}", f"v{MARK}", f"MIT {MARK}"),),
+    )
 
 
 def test_markup_in_every_text_reaches_the_pages_as_text() -> None:
@@ -169,12 +228,28 @@ def test_markup_in_every_text_reaches_the_pages_as_text() -> None:
         assert "\x00" not in files[name]
         assert "\x1b" not in files[name]
     image = Facts(files["images/evil.html"])
-    for shown in (f"pkg{MARK}", f"1{MARK}", f"2{MARK}", f"why {MARK}", f"t{MARK}", f"p{MARK}", f"MIT {MARK}",
-                  f"--user={MARK}", f"name: {MARK}", f"CVE-2026-1<script>{MARK}", "desc <b>x</b> &amp; \ufffd\ufffd"):
+    for shown in (
+        f"pkg{MARK}",
+        f"1{MARK}",
+        f"2{MARK}",
+        f"why {MARK}",
+        f"t{MARK}",
+        f"p{MARK}",
+        f"MIT {MARK}",
+        f"--user={MARK}",
+        f"name: {MARK}",
+        f"CVE-2026-1<script>{MARK}",
+        "desc <b>x</b> &amp; \ufffd\ufffd",
+    ):
         assert shown in image.text, shown
     assert "https://security-tracker.debian.org/tracker/CVE-2026-12345" in image.links
-    assert image.rows("Each CVE fixed")[0] == [f"CVE-2026-1<script>{MARK}", f"pkg{MARK}", "2026-11-20",
-                                               "2026-11-29", "9"]  # the patch latency table
+    assert image.rows("Each CVE fixed")[0] == [
+        f"CVE-2026-1<script>{MARK}",
+        f"pkg{MARK}",
+        "2026-11-20",
+        "2026-11-29",
+        "9",
+    ]  # the patch latency table
     assert f"CVE-2026-1<script>{MARK} (2026-11-29): 9 days" in image.svg_titles
     # An odd CVE id is shown, never linked.
     assert not [link for link in image.links if "script" in link]
@@ -212,27 +287,40 @@ def test_the_size_chart_describes_itself() -> None:
     chart = svg.size_chart("c<", [("1.0.0", 2_000_000), ("1.0.1", 1_000_000)])
     assert chart.startswith('<svg xmlns="http://www.w3.org/2000/svg" role="img"')
     assert 'aria-labelledby="c&lt;-title c&lt;-desc"' in chart
-    assert "<desc id=\"c&lt;-desc\">1.0.0: 2.0 MB; 1.0.1: 1.0 MB.</desc>" in chart
+    assert '<desc id="c&lt;-desc">1.0.0: 2.0 MB; 1.0.1: 1.0 MB.</desc>' in chart
     assert chart.count("<circle") == 2
 
 
-@pytest.mark.parametrize(("text", "expected"), [("2026-11-30", dt.date(2026, 11, 30)), ("", None),
-                                                ("2026-02-30", None), ("2026-11-30\n", None), ("30/11/2026", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-30", dt.date(2026, 11, 30)),
+        ("", None),
+        ("2026-02-30", None),
+        ("2026-11-30\n", None),
+        ("30/11/2026", None),
+    ],
+)
 def test_release_dates_are_read_whole(text: str, expected: dt.date | None) -> None:
     assert site_data.parse_date(text) == expected
 
 
 def test_catalog_site_writes_from_records_and_a_rerun_writes_nothing(
-        tmp_path: Path, channel_copy: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, channel_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = channel_copy
     for name in ("BUILDER_REGISTRY", "BUILDER_NAMESPACE"):
         monkeypatch.delenv(name, raising=False)
     record_path = root / "base-images" / "curl" / "releases.json"
     record = json.loads(record_path.read_text(encoding="utf-8"))
-    hostile = {**record["releases"][-1], "version": "1.0.2", "date": "",
-               "digest": "sha256:" + "b" * 64, "cves": [f"CVE-2026-9<i>{MARK}"],
-               "updates": [{"name": f"libcurl4{MARK}", "old": "1", "new": "2", "cves": [f"CVE-2026-9<i>{MARK}"]}]}
+    hostile = {
+        **record["releases"][-1],
+        "version": "1.0.2",
+        "date": "",
+        "digest": "sha256:" + "b" * 64,
+        "cves": [f"CVE-2026-9<i>{MARK}"],
+        "updates": [{"name": f"libcurl4{MARK}", "old": "1", "new": "2", "cves": [f"CVE-2026-9<i>{MARK}"]}],
+    }
     record["releases"].append(hostile)
     record_path.write_text(json.dumps(record), encoding="utf-8")
     (root / "base-images" / "debian-base" / "releases.json").unlink()  # a line never released
@@ -250,33 +338,45 @@ def test_catalog_site_writes_from_records_and_a_rerun_writes_nothing(
     assert "wrote" not in capsys.readouterr().out
 
 
-def test_a_site_folder_that_cannot_be_written_is_one_line(channel_copy: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_site_folder_that_cannot_be_written_is_one_line(
+    channel_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     assert cli.main(["--root", str(channel_copy), "catalog", "--site", str(blocker)]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"error: {blocker}: cannot write the web catalog there (Not a directory); pass --site a folder you can write")
+        f"error: {blocker}: cannot write the web catalog there (Not a directory); pass --site a folder you can write"
+    )
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("not json", ()),
-    ('{"packages": "none"}', ()),
-    ('[1, 2]', ()),
-    ('{"packages": [1, {"name": "b<i>", "versionInfo": "2", "licenseDeclared": "MIT"},'
-     ' {"name": "a", "licenseConcluded": "GPL-2.0-only", "licenseDeclared": "MIT"},'
-     ' {"name": "img", "primaryPackagePurpose": "CONTAINER"}]}',
-     (SbomPackage("a", "", "GPL-2.0-only"), SbomPackage("b<i>", "2", "MIT"))),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not json", ()),
+        ('{"packages": "none"}', ()),
+        ("[1, 2]", ()),
+        (
+            '{"packages": [1, {"name": "b<i>", "versionInfo": "2", "licenseDeclared": "MIT"},'
+            ' {"name": "a", "licenseConcluded": "GPL-2.0-only", "licenseDeclared": "MIT"},'
+            ' {"name": "img", "primaryPackagePurpose": "CONTAINER"}]}',
+            (SbomPackage("a", "", "GPL-2.0-only"), SbomPackage("b<i>", "2", "MIT")),
+        ),
+    ],
+)
 def test_sbom_packages_are_read_leniently(tmp_path: Path, text: str, expected: tuple[SbomPackage, ...]) -> None:
     (tmp_path / "sbom.spdx.json").write_text(text)
     assert site_data.sbom_packages(tmp_path / "sbom.spdx.json") == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", set()), ('{"signed": 3}', set()), ('{"signed": [{"key": "k"}]}', set()),
-    ('{"signed": [{"digest": "sha256:1", "key": "k"}]}', {"sha256:1"}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", set()),
+        ('{"signed": 3}', set()),
+        ('{"signed": [{"key": "k"}]}', set()),
+        ('{"signed": [{"digest": "sha256:1", "key": "k"}]}', {"sha256:1"}),
+    ],
+)
 def test_signed_digests_are_read_leniently(tmp_path: Path, text: str, expected: set[str]) -> None:
     (tmp_path / "signatures.json").write_text(text)
     assert site_data.signed_digests(tmp_path / "signatures.json") == expected

@@ -53,8 +53,16 @@ def snapshot(path: Path) -> dict[str, bytes]:
 
 
 def test_files_links_and_merged_usr_are_staged(tmp_path: Path, root: Path) -> None:
-    unpacked(tmp_path, "a-libc", {"bin/true": b"#!true\n", "usr/lib/ssl/certs": "/etc/ssl/certs",
-                                  "etc/ssl/certs/ca.pem": b"pem\n", "usr/bin/python3": "python3.11"})
+    unpacked(
+        tmp_path,
+        "a-libc",
+        {
+            "bin/true": b"#!true\n",
+            "usr/lib/ssl/certs": "/etc/ssl/certs",
+            "etc/ssl/certs/ca.pem": b"pem\n",
+            "usr/bin/python3": "python3.11",
+        },
+    )
     unpacked(tmp_path, "b-tool", {"usr/lib/ssl/certs/extra.pem": b"extra\n"})
     assert run(tmp_path, root) == []
     assert (root / "usr" / "bin" / "true").read_bytes() == b"#!true\n"  # through bin -> usr/bin
@@ -78,18 +86,24 @@ def test_links_that_leave_the_root_only_together_are_refused(tmp_path: Path, roo
     unpacked(tmp_path, "a", {"usr/s": "r/../.."})  # inside while r is missing
     unpacked(tmp_path, "b", {"usr/r": "."})  # now usr/s is /usr/../.., above the root
     unpacked(tmp_path, "c", {"here": ".", "up": "here/.."})
-    assert run(tmp_path, root) == ["refused: package c: /up leads out of the root",
-                                   "refused: package a: /usr/s is a symlink that leads out of the root"]
+    assert run(tmp_path, root) == [
+        "refused: package c: /up leads out of the root",
+        "refused: package a: /usr/s is a symlink that leads out of the root",
+    ]
 
 
-@pytest.mark.parametrize(("tree", "problem"), [
-    ({"srv/drop": 0o777}, "/srv/drop is a world-writable folder without the sticky bit (mode 0777)"),
-    ({"usr/bin": b"file\n"}, "/usr/bin replaces a folder"),
-    ({"usr/bin/true/x": b"x"}, "/usr/bin/true is a folder where a file is"),
-    ({"loop": "loop", "loop/x": b""}, "/loop has too many levels of symlinks"),
-])
-def test_refusals_name_the_package_and_path(tmp_path: Path, root: Path, tree: dict[str, str | bytes | int],
-                                            problem: str) -> None:
+@pytest.mark.parametrize(
+    ("tree", "problem"),
+    [
+        ({"srv/drop": 0o777}, "/srv/drop is a world-writable folder without the sticky bit (mode 0777)"),
+        ({"usr/bin": b"file\n"}, "/usr/bin replaces a folder"),
+        ({"usr/bin/true/x": b"x"}, "/usr/bin/true is a folder where a file is"),
+        ({"loop": "loop", "loop/x": b""}, "/loop has too many levels of symlinks"),
+    ],
+)
+def test_refusals_name_the_package_and_path(
+    tmp_path: Path, root: Path, tree: dict[str, str | bytes | int], problem: str
+) -> None:
     (root / "usr" / "bin" / "true").write_bytes(b"")
     if "loop" in tree:
         unpacked(tmp_path, "a", {"loop": "loop"})
@@ -111,15 +125,18 @@ def test_fifos_and_sockets_are_refused(tmp_path: Path, root: Path) -> None:
     os.mkfifo(folder / "run" / "pipe")
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(folder / "run" / "sock"))
-        assert run(tmp_path, root) == ["refused: package special: /run/pipe is a fifo",
-                                       "refused: package special: /run/sock is a socket"]
+        assert run(tmp_path, root) == [
+            "refused: package special: /run/pipe is a fifo",
+            "refused: package special: /run/sock is a socket",
+        ]
     assert sorted(os.listdir(root / "run")) == []
 
 
 def test_hostile_names_are_escaped(tmp_path: Path, root: Path) -> None:
     unpacked(tmp_path, "evil", {"srv/\x1b[2J\nok": 0o777})
     assert run(tmp_path, root) == [
-        "refused: package evil: /'srv/\\x1b[2J\\nok' is a world-writable folder without the sticky bit (mode 0777)"]
+        "refused: package evil: /'srv/\\x1b[2J\\nok' is a world-writable folder without the sticky bit (mode 0777)"
+    ]
 
 
 def test_the_dockerfile_can_carry_the_script() -> None:
@@ -142,10 +159,16 @@ def test_modes_and_hard_links_are_kept(tmp_path: Path, root: Path) -> None:
 def test_file_capabilities_are_refused(tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = unpacked(tmp_path, "pinger", {"usr/bin/ping": b"\x7fELF"})
     capable = str(folder / "usr" / "bin" / "ping")
-    monkeypatch.setattr(os, "listxattr", lambda path, follow_symlinks=True: (  # noqa: ARG005
-        ["security.capability"] if path == capable else []))
+    monkeypatch.setattr(
+        os,
+        "listxattr",
+        lambda path, follow_symlinks=True: (  # noqa: ARG005
+            ["security.capability"] if path == capable else []
+        ),
+    )
     assert run(tmp_path, root) == [
-        "refused: package pinger: /usr/bin/ping carries file capabilities (security.capability)"]
+        "refused: package pinger: /usr/bin/ping carries file capabilities (security.capability)"
+    ]
     assert not (root / "usr" / "bin" / "ping").exists()
 
 

@@ -19,8 +19,9 @@ HEAVY = ("docker", "git", "requests", "cryptography", "jinja2", "nacl", "pydanti
 def heavy_modules_after(statement: str) -> list[str]:
     """The heavy top-level packages in sys.modules after `statement`, in a fresh interpreter."""
     probe = f"{statement}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True,
-                         timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
     return [name for name in json.loads(out) if name in HEAVY]
 
 
@@ -48,4 +49,10 @@ def test_checking_pins_loads_no_recipes_engine_git_or_http() -> None:
 @pytest.mark.allow_subprocess
 def test_the_probe_sees_heavy_imports() -> None:
     assert heavy_modules_after("import builder.cli.build_commands") == [
-        "cryptography", "docker", "git", "jinja2", "pydantic", "requests"]
+        "cryptography",
+        "docker",
+        "git",
+        "jinja2",
+        "pydantic",
+        "requests",
+    ]

@@ -19,11 +19,15 @@ def step(image: str, *reasons: str) -> plan.Step:
 
 
 # Four levels, one with nothing to build: a workflow with a fixed number of build jobs had three.
-PLAN = plan.Plan([[step("base", "never built"), step("other")],
-                  [step("app", "parent base is rebuilt"), step("app/slim", "parent base is rebuilt")],
-                  [step("tool")],
-                  [step("leaf", "forced")],
-                  [step("leaf/debug", "forced")]])
+PLAN = plan.Plan(
+    [
+        [step("base", "never built"), step("other")],
+        [step("app", "parent base is rebuilt"), step("app/slim", "parent base is rebuilt")],
+        [step("tool")],
+        [step("leaf", "forced")],
+        [step("leaf/debug", "forced")],
+    ]
+)
 
 
 def test_plan_outputs_list_each_level_to_build_in_order() -> None:
@@ -41,7 +45,8 @@ def test_a_plan_with_nothing_to_build_has_no_levels() -> None:
 def test_plan_summary_names_every_level() -> None:
     assert PLAN.summary_markdown() == (
         "### builder plan\n\n5 image(s) to build, parents first:\n\n"
-        "- level 1: `base`\n- level 2: `app`, `app/slim`\n- level 3: `leaf`\n- level 4: `leaf/debug`")
+        "- level 1: `base`\n- level 2: `app`, `app/slim`\n- level 3: `leaf`\n- level 4: `leaf/debug`"
+    )
 
 
 @pytest.mark.parametrize(("stale", "expected"), [(True, "true"), (False, "false")])
@@ -57,8 +62,12 @@ def test_outputs_are_appended_as_github_reads_them(tmp_path: Path) -> None:
     path.write_text("exit-code=1\n", encoding="utf-8")
     report.write_outputs(str(path), PLAN.outputs())
     report.write_outputs(str(path), {"stale": "true"})
-    assert read_github_outputs(path) == {"exit-code": "1", "count": "5", "stale": "true",
-                                         "levels": "base\napp app/slim\nleaf\nleaf/debug"}
+    assert read_github_outputs(path) == {
+        "exit-code": "1",
+        "count": "5",
+        "stale": "true",
+        "levels": "base\napp app/slim\nleaf\nleaf/debug",
+    }
 
 
 def test_a_value_cannot_end_its_block_and_set_another_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,14 +88,17 @@ def test_an_unwritable_output_file_is_one_clear_error(tmp_path: Path) -> None:
     assert caught.value.message == f"--github-output {tmp_path}: cannot append to it: Is a directory"
 
 
-CHANNEL = {"base": "name: base\ndescription: b\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n",
-           "app": "name: app\ndescription: a\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: base}\n",
-           "leaf": "name: leaf\ndescription: l\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: app}\n",
-           "tip": "name: tip\ndescription: t\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: leaf}\n"}
+CHANNEL = {
+    "base": "name: base\ndescription: b\nversion: 1.0.0\ndistro: debian\nfrom: debian:bookworm-slim\n",
+    "app": "name: app\ndescription: a\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: base}\n",
+    "leaf": "name: leaf\ndescription: l\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: app}\n",
+    "tip": "name: tip\ndescription: t\nversion: 1.0.0\ndistro: debian\nfrom: {recipe: leaf}\n",
+}
 
 
-def test_plan_command_writes_outputs_and_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_command_writes_outputs_and_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "recipes").mkdir()
     (tmp_path / "pyproject.toml").write_text("[tool.builder]\n", encoding="utf-8")
     for name, text in CHANNEL.items():

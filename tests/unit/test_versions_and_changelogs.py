@@ -9,15 +9,18 @@ from builder.core.errors import WatchError
 from builder.upstream import debian_changelog
 
 
-@pytest.mark.parametrize(("older", "newer"), [
-    ("2.36-9+deb12u9", "2.36-9+deb12u10"),       # numeric, not lexical
-    ("1.0~rc1-1", "1.0-1"),                      # ~ sorts before anything
-    ("1.0-1", "1.0-1+b1"),                       # binNMU
-    ("9.9-1", "1:1.0-1"),                        # an epoch wins
-    ("3.0.11-1~deb12u2", "3.0.15-1~deb12u1"),
-    ("20230311", "20230311+deb12u1"),
-    ("5.36.0-7+deb12u3", "5.36.0-7+deb12u4"),
-])
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ("2.36-9+deb12u9", "2.36-9+deb12u10"),  # numeric, not lexical
+        ("1.0~rc1-1", "1.0-1"),  # ~ sorts before anything
+        ("1.0-1", "1.0-1+b1"),  # binNMU
+        ("9.9-1", "1:1.0-1"),  # an epoch wins
+        ("3.0.11-1~deb12u2", "3.0.15-1~deb12u1"),
+        ("20230311", "20230311+deb12u1"),
+        ("5.36.0-7+deb12u3", "5.36.0-7+deb12u4"),
+    ],
+)
 def test_debian_ordering(older: str, newer: str) -> None:
     assert Version(older) < Version(newer)
 
