@@ -10,7 +10,7 @@ from builder.cli.arguments import BuildArgs, PlanArgs, WatchArgs
 from builder.cli.commands import Context, load
 from builder.core.errors import BuildFailed, ExitCode
 from builder.github import git
-from builder.image import build, docker_engine, engine, upstream_check, watch
+from builder.image import build, docker_engine, engine, upstream_check, watch_report
 from builder.image import plan as plan_mod
 from builder.recipe.graph import select
 
@@ -121,7 +121,7 @@ def watch_command(args: WatchArgs) -> ExitCode:
     return ExitCode.STALE_FOUND if result.stale else ExitCode.OK
 
 
-def _print_watch(result: watch.Report) -> None:
+def _print_watch(result: watch_report.Report) -> None:
     for item in result.images:
         state = "ERROR" if item.errors else ("stale" if item.stale else "ok")
         print(f"{item.image:<24} {state}")

@@ -9,7 +9,7 @@ from builder.cli.locate import settings
 from builder.core.errors import ExitCode, PolicyError, StaleError
 from builder.core.files import write_atomic
 from builder.dockerfile import policy, render
-from builder.recipe import model, schema_files
+from builder.recipe import schema_files
 from builder.recipe.graph import select
 
 
@@ -64,7 +64,7 @@ def lint_command(args: LintArgs) -> ExitCode:
 def schema_command(args: SchemaArgs) -> ExitCode:
     config = settings(args.root)
     root = config.root
-    texts = schema_files.texts(config.recipes_dir, model.json_schema(), model.overlay_json_schema())
+    texts = schema_files.texts(config.recipes_dir, schema_files.json_schema(), schema_files.overlay_json_schema())
     if args.check:
         stale = schema_files.stale(texts)
         if stale:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from builder.channel.candidates import Candidates
 from builder.core.settings import Settings
-from builder.image import watch
+from builder.image import watch, watch_report
 from builder.image.plan import Rendered
 from builder.recipe.graph import Channel
 from builder.upstream import apt_index, debian_changelog, registry
@@ -25,7 +25,7 @@ def apt_indexes(settings: Settings, channel: Channel) -> apt_index.IndexCache:
 
 def run(
     settings: Settings, channel: Channel, selected: list[str], candidates: Candidates, rendered: Rendered | None = None
-) -> watch.Report:
+) -> watch_report.Report:
     """`rendered`: shared with the run's plan, which then renders no Dockerfile again."""
     client = registry.RegistryClient(registry.docker_config_credentials())
     logs = debian_changelog.ChangelogCache(settings.cache_dir)
@@ -41,7 +41,7 @@ def run(
     )
 
 
-def plan_reasons(report: watch.Report) -> dict[str, list[str]]:
+def plan_reasons(report: watch_report.Report) -> dict[str, list[str]]:
     """The package updates found (`plan --watch`, `build --watch`), as reasons to rebuild each image."""
     reasons: dict[str, list[str]] = {}
     for item in report.images:
@@ -51,7 +51,7 @@ def plan_reasons(report: watch.Report) -> dict[str, list[str]]:
     return reasons
 
 
-def markdown(report: watch.Report) -> str:
+def markdown(report: watch_report.Report) -> str:
     """The report as a table for $GITHUB_STEP_SUMMARY."""
     rows = ["| image | state | why |", "|---|---|---|"]
     for item in report.images:

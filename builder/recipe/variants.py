@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from builder.core.facts import Form, InputFile, RecipeSnapshot
 from builder.core.runtime import Runtime
 from builder.recipe import distroless
-from builder.recipe.model import Final, FromSpec, Recipe, TestSpec, User, Variant
+from builder.recipe.fields import Final
+from builder.recipe.model import FromSpec, Recipe, TestSpec, User, Variant
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,7 @@ def fetch(url: str) -> bytes:
     """The body at `url` (redirects followed, each checked like `url`)."""
     import requests  # noqa: PLC0415 (only a catalog given by URL needs HTTP: check-pins starts light)
 
-    from builder.upstream.deadline import Deadline, DeadlineAdapter  # noqa: PLC0415 (imports requests)
-    from builder.upstream.registry import read_limited  # noqa: PLC0415 (imports requests)
+    from builder.upstream.deadline import Deadline, DeadlineAdapter, read_limited  # noqa: PLC0415 (requests)
 
     session = requests.Session()
     for prefix in ("http://", "https://"):

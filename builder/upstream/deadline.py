@@ -1,4 +1,4 @@
-"""An overall deadline for one HTTP request made with requests.
+"""Bounds on one HTTP request made with requests: an overall deadline, and a size limit on its body.
 
 The per-read timeout alone lets a server that sends a byte at a time hold a request forever: when the
 deadline passes, the sockets the request uses are shut down, so that whatever read is under way ends.
@@ -14,6 +14,7 @@ import socket
 import threading
 from typing import Any
 
+import requests
 import requests.adapters
 
 _current = threading.local()
@@ -111,3 +112,19 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         return _watch_pools(super().proxy_manager_for(proxy, **kwargs))
+
+
+def read_limited(response: requests.Response, limit: int) -> bytes | None:
+    """The body, read as it arrives; None as soon as it is longer than `limit` (then closing the response
+    closes the connection: the rest is never read)."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks = []
+    size = 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

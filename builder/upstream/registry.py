@@ -32,7 +32,7 @@ from requests.structures import CaseInsensitiveDict
 
 from builder.core import reference as imageref
 from builder.core.errors import RegistryError
-from builder.upstream.deadline import Deadline, DeadlineAdapter
+from builder.upstream.deadline import Deadline, DeadlineAdapter, read_limited
 from builder.upstream.registry_errors import (
     RegistryAuthError,
     RegistryDeadlineExceeded,
@@ -396,19 +396,3 @@ class _Answer:
     status: int
     headers: CaseInsensitiveDict[str]
     body: bytes
-
-
-def read_limited(response: requests.Response, limit: int) -> bytes | None:
-    """The body, read as it arrives; None as soon as it is longer than `limit` (then closing the response
-    closes the connection: the rest is never read)."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks = []
-    size = 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -13,7 +13,7 @@ import yaml
 from builder.cli import main as cli
 from builder.core import patterns, runtime
 from builder.core.patterns import anchored
-from builder.recipe import model, names, vex_entry
+from builder.recipe import names, schema_files, vex_entry
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "recipes" / "recipe.schema.json"
@@ -22,8 +22,8 @@ OVERLAY_SCHEMA = REPO / "recipes" / "overlay.schema.json"
 
 def test_committed_schema_is_up_to_date() -> None:
     assert cli.main(["--root", str(REPO), "schema", "--check"]) == 0
-    assert json.loads(SCHEMA.read_text()) == model.json_schema()
-    assert json.loads(OVERLAY_SCHEMA.read_text()) == model.overlay_json_schema()
+    assert json.loads(SCHEMA.read_text()) == schema_files.json_schema()
+    assert json.loads(OVERLAY_SCHEMA.read_text()) == schema_files.overlay_json_schema()
 
 
 @pytest.mark.parametrize(
@@ -87,6 +87,7 @@ def test_every_schema_pattern_is_a_validator_pattern() -> None:
         for value in vars(module).values()
         if isinstance(value, re.Pattern)
     }
-    found = set(_schema_patterns(model.json_schema())) | set(_schema_patterns(model.overlay_json_schema()))
+    recipe, overlay = schema_files.json_schema(), schema_files.overlay_json_schema()
+    found = set(_schema_patterns(recipe)) | set(_schema_patterns(overlay))
     assert len(found) >= 8
     assert sorted(found - validators) == []

@@ -10,7 +10,7 @@ import pytest
 from builder.cli import main as cli
 from builder.cli import report
 from builder.core.errors import UsageError
-from builder.image import plan, watch
+from builder.image import plan, watch_report
 from tests.support.channel import read_github_outputs
 
 
@@ -51,10 +51,11 @@ def test_plan_summary_names_every_level() -> None:
 
 @pytest.mark.parametrize(("stale", "expected"), [(True, "true"), (False, "false")])
 def test_watch_output_says_whether_anything_is_stale(stale: bool, expected: str) -> None:
-    item = watch.ImageReport("base")
+    item = watch_report.ImageReport("base")
     if stale:
-        item.findings.append(watch.StaleReason("not-built", "never built"))
-    assert watch.Report([item, watch.ImageReport("other")], "2026-01-01T00:00:00Z").outputs() == {"stale": expected}
+        item.findings.append(watch_report.StaleReason("not-built", "never built"))
+    report = watch_report.Report([item, watch_report.ImageReport("other")], "2026-01-01T00:00:00Z")
+    assert report.outputs() == {"stale": expected}
 
 
 def test_outputs_are_appended_as_github_reads_them(tmp_path: Path) -> None:

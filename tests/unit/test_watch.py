@@ -12,7 +12,7 @@ import requests
 
 from builder.channel import lock as lockfile
 from builder.core.settings import Settings
-from builder.image import build, plan, upstream_check, watch
+from builder.image import build, plan, upstream_check, watch, watch_report
 from builder.recipe.graph import Channel
 from builder.upstream import apt_index, debian_changelog
 from builder.upstream.registry import RegistryClient
@@ -38,7 +38,7 @@ class World:
     apt: AptRepo
     root: Path
 
-    def report(self, digest_of: watch.DigestLookup | None = None, today: dt.date | None = None) -> watch.Report:
+    def report(self, digest_of: watch.DigestLookup | None = None, today: dt.date | None = None) -> watch_report.Report:
         self.config, self.channel = load_channel(self.root, environ={})
         session = Directory(self.apt.root.parent).mount(requests.Session(), "http://apt.test/")
         indexes = apt_index.IndexCache(self.root / "cache", session=session, keyrings={APT: None})
