@@ -68,3 +68,10 @@ def test_an_upward_import_is_caught(tmp_path: Path) -> None:
 def test_each_phase_package_says_what_it_does(package: str) -> None:
     init = PACKAGE / package / "__init__.py"
     assert ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
