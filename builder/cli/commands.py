@@ -10,7 +10,7 @@ from builder.cli.locate import settings
 from builder.core.settings import Settings
 from builder.recipe import graph
 from builder.recipe import load as recipes
-from builder.recipe.graph import Channel, select
+from builder.recipe.graph import Channel
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,3 @@ class Context:
 def load(root: Path | None) -> Context:
     loaded = settings(root)
     return Context(loaded, graph.build(recipes.load_dir(loaded.recipes_dir, loaded.root)))
-
-
-_select = select  # where selection lived before it moved to the recipe graph
