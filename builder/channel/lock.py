@@ -12,6 +12,7 @@ from builder.core.errors import LockError
 from builder.core.facts import (
     AptSource,
     BaseLock,
+    Frozen,
     ImageLock,
     InputFile,
     OsRelease,
@@ -19,7 +20,6 @@ from builder.core.facts import (
     RecipeSnapshot,
     SupportDates,
     Update,
-    _Frozen,
 )
 from builder.core.files import write_atomic
 from builder.core.runtime import Profile
@@ -27,7 +27,7 @@ from builder.core.runtime import Profile
 SCHEMA_VERSION = 1
 
 
-class Lock(_Frozen):
+class Lock(Frozen):
     schema_version: Literal[1] = 1
     image: str = Field(description="Image id: NAME or NAME/VARIANT")
     version: str

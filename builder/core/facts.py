@@ -24,18 +24,18 @@ Digest = Annotated[str, AfterValidator(_sha256)]
 Form = Literal["hardened", "distroless", "distroless-debug"]
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class BaseLock(_Frozen):
+class BaseLock(Frozen):
     """The image this one was built FROM, as pulled."""
 
     reference: str = Field(description="Repository and tag as pulled, e.g. 127.0.0.1:5000/library/debian:bookworm-slim")
     digest: Digest
 
 
-class Package(_Frozen):
+class Package(Frozen):
     name: str
     version: str
     source: str
@@ -45,7 +45,7 @@ class Package(_Frozen):
 SourceKind = Literal["apt", "apk"]  # apk: an Alpine repository; suite and components unused
 
 
-class AptSource(_Frozen):
+class AptSource(Frozen):
     """A package source the image was built with; `watch` reads its indexes."""
 
     url: str
@@ -54,13 +54,13 @@ class AptSource(_Frozen):
     kind: SourceKind = "apt"
 
 
-class OsRelease(_Frozen):
+class OsRelease(Frozen):
     id: str
     version_id: str = ""
     codename: str = ""
 
 
-class SupportDates(_Frozen):
+class SupportDates(Frozen):
     """A distribution release and its support dates (ISO YYYY-MM-DD; None: not announced)."""
 
     distro: str
@@ -73,13 +73,13 @@ class SupportDates(_Frozen):
     source: str = Field("", description="Where the dates come from")
 
 
-class CertificateInfo(_Frozen):
+class CertificateInfo(Frozen):
     subject: str
     sha256: str = Field(description="Fingerprint: sha256 of the certificate's DER, lowercase hex")
     not_after: str
 
 
-class InputFile(_Frozen):
+class InputFile(Frozen):
     """A committed file that went into the image: a CA certificate, a repository key or a file."""
 
     kind: Literal["ca-certificate", "repository-key", "file"]
@@ -94,7 +94,7 @@ class InputFile(_Frozen):
         return f"{self.kind} {self.path} sha256:{self.sha256} -> {self.destination} {self.owner} {self.mode}"
 
 
-class RecipeSnapshot(_Frozen):
+class RecipeSnapshot(Frozen):
     """What the recipe asked of this image, as released: versions are bumped by its changes."""
 
     base: str  # upstream reference as written, or `recipe:ID` for a channel parent
@@ -113,7 +113,7 @@ class RecipeSnapshot(_Frozen):
     runtime: Runtime | None = None  # None in locks written before the runtime profile
 
 
-class Update(_Frozen):
+class Update(Frozen):
     """A package update that went into this build, with what its changelog says it fixes."""
 
     name: str
@@ -126,7 +126,7 @@ class Update(_Frozen):
     published: str | None = None
 
 
-class ImageLock(_Frozen):
+class ImageLock(Frozen):
     """The image as pushed: where, under which candidate tag, and its manifest digest."""
 
     repository: str

@@ -17,20 +17,24 @@ Final = Literal["hardened", "distroless"]
 Text = Annotated[str, AfterValidator(names.text)]
 
 
-def _schema(**extra: Any) -> Any:
+def editor_schema(**extra: Any) -> Any:
     # Constraints for editors only: the validators above give the friendlier messages.
     return Field(json_schema_extra=extra)
 
 
 ImageName = Annotated[
-    str, AfterValidator(names.image_name), _schema(pattern=anchored(names.IMAGE_NAME), maxLength=names.IMAGE_NAME_MAX)
+    str,
+    AfterValidator(names.image_name),
+    editor_schema(pattern=anchored(names.IMAGE_NAME), maxLength=names.IMAGE_NAME_MAX),
 ]
-AbsPath = Annotated[str, AfterValidator(names.absolute_path), _schema(pattern=anchored(names.ABS_PATH))]
-EnvName = Annotated[str, AfterValidator(names.env_name), _schema(pattern=anchored(names.ENV_NAME))]
+AbsPath = Annotated[str, AfterValidator(names.absolute_path), editor_schema(pattern=anchored(names.ABS_PATH))]
+EnvName = Annotated[str, AfterValidator(names.env_name), editor_schema(pattern=anchored(names.ENV_NAME))]
 LabelKey = Annotated[
-    str, AfterValidator(names.label_key), _schema(pattern=anchored(names.LABEL_KEY), maxLength=names.LABEL_KEY_MAX)
+    str,
+    AfterValidator(names.label_key),
+    editor_schema(pattern=anchored(names.LABEL_KEY), maxLength=names.LABEL_KEY_MAX),
 ]
-Id = Annotated[int, AfterValidator(names.numeric_id), _schema(minimum=1, maximum=names.MAX_ID)]
+Id = Annotated[int, AfterValidator(names.numeric_id), editor_schema(minimum=1, maximum=names.MAX_ID)]
 
 
 def _not_empty(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -40,10 +44,10 @@ def _not_empty(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
-Argv = Annotated[tuple[Text, ...], AfterValidator(_not_empty), _schema(minItems=1)]
+Argv = Annotated[tuple[Text, ...], AfterValidator(_not_empty), editor_schema(minItems=1)]
 # ENTRYPOINT and CMD are written as JSON arrays into the Dockerfile.
 ExecArgv = Annotated[
-    tuple[Annotated[Text, AfterValidator(names.exec_item)], ...], AfterValidator(_not_empty), _schema(minItems=1)
+    tuple[Annotated[Text, AfterValidator(names.exec_item)], ...], AfterValidator(_not_empty), editor_schema(minItems=1)
 ]
 # Only YAML's plain true and false; the schema still says boolean.
 Flag = Annotated[bool, BeforeValidator(names.boolean)]
@@ -53,7 +57,7 @@ DEFAULT_USER = "nonroot"
 DEFAULT_ID = 65532
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 

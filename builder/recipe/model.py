@@ -26,21 +26,21 @@ from builder.recipe.fields import (
     ExecArgv,
     Final,
     Flag,
+    Frozen,
     HomePath,
     Id,
     ImageName,
     LabelKey,
     Packages,
     Text,
-    _Frozen,
-    _schema,
+    editor_schema,
 )
 from builder.recipe.problems import FieldError
 from builder.recipe.source import Path_
 from builder.recipe.vex_entry import VexEntry
 
 
-class FromSpec(_Frozen):
+class FromSpec(Frozen):
     """What the image builds on: an upstream image by tag, or another recipe of the channel."""
 
     image: Annotated[Text, AfterValidator(names.upstream_image)] | None = Field(
@@ -66,7 +66,7 @@ class FromSpec(_Frozen):
         return self
 
 
-class User(_Frozen):
+class User(Frozen):
     """The non-root user the image runs as. Never root, never uid or gid 0."""
 
     name: Annotated[Text, AfterValidator(names.user_name)] = Field(
@@ -84,7 +84,7 @@ class User(_Frozen):
         return self.home or f"/home/{self.name}"
 
 
-class Hardening(_Frozen):
+class Hardening(Frozen):
     strip_setuid: Flag = Field(True, description="Remove setuid/setgid bits from every file")
     setuid_allow: tuple[AbsPath, ...] = Field((), description="Files that keep setuid/setgid bits")
     capabilities_allow: tuple[AbsPath, ...] = Field(
@@ -96,10 +96,10 @@ class Hardening(_Frozen):
     remove_shells: Flag = Field(False, description="Remove shells; needs an exec-form entrypoint")
 
 
-RepoPath = Annotated[str, AfterValidator(names.repository_path), _schema(pattern=anchored(names.REPO_PATH))]
+RepoPath = Annotated[str, AfterValidator(names.repository_path), editor_schema(pattern=anchored(names.REPO_PATH))]
 
 
-class Repository(_Frozen):
+class Repository(Frozen):
     """An extra package repository the image installs from, and `watch` follows."""
 
     url: Annotated[Text, AfterValidator(names.repository_url)]
@@ -137,7 +137,7 @@ class Repository(_Frozen):
         return self
 
 
-class FileEntry(_Frozen):
+class FileEntry(Frozen):
     """A committed file copied into the image."""
 
     source: RepoPath = Field(description="Path in this repository, e.g. files/pip.conf")
@@ -161,7 +161,7 @@ class FileEntry(_Frozen):
         return self
 
 
-class TestSpec(_Frozen):
+class TestSpec(Frozen):
     """A command run inside the built image with the network off."""
 
     name: Annotated[Text, AfterValidator(names.test_name)]
@@ -183,7 +183,7 @@ class TestSpec(_Frozen):
         return value
 
 
-class Variant(_Frozen):
+class Variant(Frozen):
     """Another image from the same recipe, tagged with a -NAME suffix."""
 
     name: ImageName
@@ -201,7 +201,7 @@ class Variant(_Frozen):
     runtime: Runtime | None = Field(None, description="Replaces the recipe's runtime profile")
 
 
-class Recipe(_Frozen):
+class Recipe(Frozen):
     """One image line of the channel, as written in recipes/NAME.yaml."""
 
     # Optional in the file: the loader fills it in from the file name (see json_schema).
@@ -369,7 +369,7 @@ class OverlayRepository(Repository):
         return Repository.model_validate(self.model_dump(exclude={"distro"}))
 
 
-class Overlay(_Frozen):
+class Overlay(Frozen):
     """recipes/_overlay.yaml: what the organization adds to every recipe of the channel.
 
     Lists append (the overlay's items first), maps merge; the same item twice is one item,
