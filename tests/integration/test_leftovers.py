@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 def test_a_tag_left_behind_fails_the_session(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, engine: Engine, registry: str
 ) -> None:
-    left = f"{registry}/{cleanup.scratch('leak')}/debian"
+    # The inner session gets a run id of its own and the non-CI rule (only its own names count): other
+    # workers of this run tag images meanwhile, which the CI rule (every new tag) would also report.
+    inner_run = secrets.token_hex(6)
+    name = f"leak-{inner_run}"
+    cleanup.CREATED.add(name)
+    left = f"{registry}/{name}/debian"
     pytester.makeconftest("from tests.conftest import pytest_sessionfinish, pytest_sessionstart  # noqa: F401\n")
     pytester.makepyfile(
         test_leak=f"""
@@ -28,6 +34,8 @@ def test_leaks():
 """
     )
     monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("BUILDER_TEST_RUN", inner_run)
+    monkeypatch.delenv("CI", raising=False)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly")
     assert engine.tags().count(f"{left}:left") == 1
     assert result.ret == pytest.ExitCode.TESTS_FAILED
